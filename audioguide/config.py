@@ -1,0 +1,346 @@
+"""guide.toml -> typed, validated settings. Every problem names the file, the line and the fix."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audioguide.errors import GuideInvalid, Problem
+from audioguide.languages import Language, parse_language
+
+CONFIG_NAME = "guide.toml"
+
+# MPEG audio: the CBR bitrates (kbps) each sample-rate family allows.
+_MPEG1_RATES = (32000, 44100, 48000)
+_MPEG2_RATES = (16000, 22050, 24000)
+SAMPLE_RATES = _MPEG2_RATES + _MPEG1_RATES
+_MPEG1_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+_MPEG2_BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+
+
+@dataclass(frozen=True)
+class LanguageConfig:
+    code: str
+    language: Language
+    title: str
+    engines: tuple[str, ...]
+    voices: Mapping[str, str]
+    lexicon: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    target_lufs: float = -16.0
+    true_peak: float = -1.0
+    sample_rate: int = 22050
+    bitrate: int = 64
+    lead_in: float = 0.5
+    paragraph_pause: float = 0.8
+    tail: float = 1.0
+    intro: Path | None = None
+    outro: Path | None = None
+
+
+@dataclass(frozen=True)
+class GuideConfig:
+    root: Path
+    title: str
+    publisher: str
+    source_language: str
+    cover: Path | None
+    copyright: str | None
+    languages: Mapping[str, LanguageConfig]
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    id3_version: int = 3
+    engine_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+
+# --- finding lines ------------------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]]+?)\s*\]")
+
+
+def _split_dotted(name: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip("\"'") for part in name.split("."))
+
+
+class _Lines:
+    """Where tables and keys stand in the TOML text (tomllib gives values, not lines)."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = text.splitlines()
+
+    def of(self, table: tuple[str, ...], key: str | None = None) -> int | None:
+        current: tuple[str, ...] = ()
+        header: int | None = None
+        for number, raw in enumerate(self.lines, 1):
+            stripped = raw.strip()
+            if stripped.startswith("#"):
+                continue
+            m = _HEADER.match(raw)
+            if m:
+                current = _split_dotted(m.group(1))
+                if current == table:
+                    if key is None:
+                        return number
+                    header = number
+            elif key is not None and current == table and "=" in stripped:
+                if _split_dotted(stripped.split("=", 1)[0])[0] == key:
+                    return number
+        if header is not None:
+            return header
+        if table:  # an inline table, or dotted keys in the parent table
+            return self.of(table[:-1], table[-1])
+        return None
+
+
+def config_line(config: GuideConfig, table: tuple[str, ...], key: str | None = None) -> int | None:
+    """The line of a table or key in the guide's guide.toml, for messages."""
+    return _Lines(config.path.read_text(encoding="utf-8")).of(table, key)
+
+
+# --- the schema -------------------------------------------------------------------------------
+
+Check = Callable[[Any], str | None]  # value -> problem, or None when fine
+
+
+def nonempty_text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty string"
+    return None
+
+
+def number(low: float, high: float) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be a number from {low:g} to {high:g}"
+        if not low <= value <= high:
+            return f"must be from {low:g} to {high:g}, not {value:g}"
+        return None
+
+    return check
+
+
+def integer(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be a whole number from {low} to {high}"
+        return None
+
+    return check
+
+
+def one_of(*choices: Any) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or value not in choices:
+            return "must be one of " + ", ".join(str(c) for c in choices)
+        return None
+
+    return check
+
+
+def _string_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        return 'must be a non-empty list of names, such as ["espeak"]'
+    return None
+
+
+def _string_table(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+        return 'must be a table of names to strings, such as { espeak = "en-gb" }'
+    return None
+
+
+GUIDE_KEYS: dict[str, tuple[Check, bool]] = {  # key -> (check, required)
+    "title": (nonempty_text, True),
+    "publisher": (nonempty_text, True),
+    "source_language": (nonempty_text, True),
+    "cover": (nonempty_text, False),
+    "copyright": (nonempty_text, False),
+}
+LANGUAGE_KEYS: dict[str, tuple[Check, bool]] = {
+    "title": (nonempty_text, True),
+    "engines": (_string_list, False),
+    "voice": (_string_table, False),
+}
+AUDIO_KEYS: dict[str, tuple[Check, bool]] = {
+    "target_lufs": (number(-40, -5), False),
+    "true_peak": (number(-12, 0), False),
+    "sample_rate": (one_of(*SAMPLE_RATES), False),
+    "bitrate": (one_of(*sorted(set(_MPEG1_BITRATES + _MPEG2_BITRATES))), False),
+    "lead_in": (number(0, 30), False),
+    "paragraph_pause": (number(0, 30), False),
+    "tail": (number(0, 30), False),
+    "intro": (nonempty_text, False),
+    "outro": (nonempty_text, False),
+}
+TAGS_KEYS: dict[str, tuple[Check, bool]] = {"id3_version": (one_of(3, 4), False)}
+TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines")
+DEFAULT_ENGINES = ("espeak",)
+
+
+def _allowed(keys: Any) -> str:
+    return ", ".join(keys)
+
+
+class _Validator:
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.where = _Lines(text)
+        self.problems: list[Problem] = []
+
+    def problem(self, message: str, table: tuple[str, ...] = (), key: str | None = None) -> None:
+        line = self.where.of(table, key) if (table or key) else None
+        self.problems.append(Problem(self.path, message, line))
+
+    def table(
+        self, data: Any, name: tuple[str, ...], keys: Mapping[str, tuple[Check, bool]]
+    ) -> dict[str, Any]:
+        """Check one table against its keys; returns the valid values."""
+        label = "[" + ".".join(name) + "]"
+        if not isinstance(data, dict):
+            self.problem(f"{label} must be a table", name[:-1], name[-1])
+            return {}
+        good: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in keys:
+                self.problem(f"unknown key '{key}' in {label} (allowed: {_allowed(keys)})", name, key)
+                continue
+            trouble = keys[key][0](value)
+            if trouble:
+                self.problem(f"'{key}' in {label} {trouble}", name, key)
+            else:
+                good[key] = value
+        for key, (_, required) in keys.items():
+            if required and key not in data:
+                self.problem(f"{label} needs '{key}'", name)
+        return good
+
+    def file(self, root: Path, value: str, table: tuple[str, ...], key: str) -> Path | None:
+        path = (root / value).resolve()
+        if not path.is_file():
+            self.problem(f"'{key}' names {value!r}, which is not a file in {root.name}/", table, key)
+            return None
+        return path
+
+
+def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Check, Any]]]) -> GuideConfig:
+    """Read and validate `root/guide.toml`. `engine_options` maps each engine's name to its
+    options: option -> (check, default). Raises GuideInvalid with every problem found."""
+    path = root / CONFIG_NAME
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise GuideInvalid([Problem(root, f"no {CONFIG_NAME} here: is this a guide folder? "
+                                          "(`audioguide init DIR` makes one)")]) from None
+    except UnicodeDecodeError as e:
+        line = path.read_bytes()[: e.start].count(b"\n") + 1
+        raise GuideInvalid([Problem(path, "not valid UTF-8: save the file as UTF-8", line)]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = re.search(r"\(at line (\d+), column \d+\)", str(e))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
+        raise GuideInvalid([Problem(path, f"not valid TOML: {message}", int(m.group(1)) if m else None)]) from None
+
+    v = _Validator(path, text)
+    for key in data:
+        if key not in TOP_KEYS:
+            v.problem(f"unknown table or key '{key}' (allowed: {_allowed(TOP_KEYS)})", (key,) if isinstance(
+                data[key], dict) else (), None if isinstance(data[key], dict) else key)
+    guide = v.table(data.get("guide", {}), ("guide",), GUIDE_KEYS)
+
+    languages: dict[str, LanguageConfig] = {}
+    lexicons = data.get("lexicon", {})
+    if not isinstance(lexicons, dict):
+        v.problem("'lexicon' must hold tables such as [lexicon.en]", (), "lexicon")
+        lexicons = {}
+    raw_languages = data.get("languages", {})
+    if not isinstance(raw_languages, dict) or not raw_languages:
+        v.problem("the guide needs at least one language, such as [languages.en] with a title")
+        raw_languages = {}
+    for code, table in raw_languages.items():
+        language = parse_language(code)
+        if language is None:
+            v.problem(f"'{code}' is not a known language code (use ISO 639-1, such as en, az, ru, "
+                      "tr, or a code with a region, such as pt-BR)", ("languages", code))
+            continue
+        values = v.table(table, ("languages", code), LANGUAGE_KEYS)
+        engines = tuple(values.get("engines", DEFAULT_ENGINES))
+        for name in engines:
+            if name not in engine_options:
+                v.problem(f"unknown engine '{name}' for {code} (engines: {_allowed(engine_options)})",
+                          ("languages", code), "engines")
+        voices = values.get("voice", {})
+        for name in voices:
+            if name not in engine_options:
+                v.problem(f"'voice' for {code} names unknown engine '{name}' (engines: "
+                          f"{_allowed(engine_options)})", ("languages", code), "voice")
+        lexicon = lexicons.get(code, {})
+        if _string_table(lexicon):
+            v.problem(f"[lexicon.{code}] must map words to spellings, such as Khojaly = \"Khojalee\"",
+                      ("lexicon", code))
+            lexicon = {}
+        if "title" in values:
+            languages[code] = LanguageConfig(code, language, values["title"], engines, voices, lexicon)
+    for code in lexicons:
+        if code not in raw_languages:
+            v.problem(f"[lexicon.{code}] is for a language the guide does not have (add [languages.{code}])",
+                      ("lexicon", code))
+
+    audio_values = v.table(data.get("audio", {}), ("audio",), AUDIO_KEYS)
+    for key in ("intro", "outro"):
+        if key in audio_values:
+            audio_values[key] = v.file(root, audio_values[key], ("audio",), key)
+    audio = AudioConfig(**audio_values)
+    if audio.sample_rate in _MPEG2_RATES and audio.bitrate not in _MPEG2_BITRATES:
+        v.problem(f"bitrate {audio.bitrate} kbps is not possible at {audio.sample_rate} Hz "
+                  f"(allowed: {_allowed(_MPEG2_BITRATES)})", ("audio",), "bitrate")
+    if audio.sample_rate in _MPEG1_RATES and audio.bitrate not in _MPEG1_BITRATES:
+        v.problem(f"bitrate {audio.bitrate} kbps is not possible at {audio.sample_rate} Hz "
+                  f"(allowed: {_allowed(_MPEG1_BITRATES)})", ("audio",), "bitrate")
+
+    tags = v.table(data.get("tags", {}), ("tags",), TAGS_KEYS)
+
+    options: dict[str, dict[str, Any]] = {}
+    raw_engines = data.get("engines", {})
+    if not isinstance(raw_engines, dict):
+        v.problem("'engines' must hold tables such as [engines.gtts]", (), "engines")
+        raw_engines = {}
+    for name, spec in engine_options.items():
+        keys = {key: (check, False) for key, (check, _) in spec.items()}
+        given = v.table(raw_engines.get(name, {}), ("engines", name), keys)
+        options[name] = {key: given.get(key, default) for key, (_, default) in spec.items()}
+    for name in raw_engines:
+        if name not in engine_options:
+            v.problem(f"unknown engine '{name}' (engines: {_allowed(engine_options)})", ("engines", name))
+
+    source = guide.get("source_language")
+    if source is not None and raw_languages and source not in raw_languages:
+        v.problem(f"source_language '{source}' is not one of the guide's languages "
+                  f"({_allowed(raw_languages)})", ("guide",), "source_language")
+    cover = v.file(root, guide["cover"], ("guide",), "cover") if "cover" in guide else None
+    if cover is not None and cover.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        v.problem("the cover must be a .png or .jpg image", ("guide",), "cover")
+    if v.problems:
+        raise GuideInvalid(v.problems)
+    return GuideConfig(
+        root=root,
+        title=guide["title"],
+        publisher=guide["publisher"],
+        source_language=guide["source_language"],
+        cover=cover,
+        copyright=guide.get("copyright"),
+        languages=languages,
+        audio=audio,
+        id3_version=tags.get("id3_version", 3),
+        engine_options=options,
+    )

@@ -1,0 +1,26 @@
+"""Speech engines behind one interface (`Engine` in base.py), registered by name.
+
+Adding an engine (Piper, human recordings) is one module with a class that follows `Engine`
+and one line in ENGINES.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from audioguide.config import Check
+from audioguide.engines.base import Audio, Engine
+from audioguide.engines.espeak import EspeakEngine
+from audioguide.engines.gtts import GTTSEngine
+
+__all__ = ["ENGINES", "Audio", "Engine", "EngineFactory", "engine_options"]
+
+EngineFactory = Callable[..., Engine]  # called with the engine's options from guide.toml
+
+ENGINES: dict[str, EngineFactory] = {"espeak": EspeakEngine, "gtts": GTTSEngine}
+
+
+def engine_options(engines: Mapping[str, Any] = ENGINES) -> dict[str, Mapping[str, tuple[Check, Any]]]:
+    """Each engine's guide.toml options: name -> option -> (check, default)."""
+    return {name: factory.options for name, factory in engines.items()}

@@ -1,0 +1,44 @@
+"""The interface every speech engine follows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from audioguide.config import Check
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Mono signed 16-bit little-endian PCM."""
+
+    pcm: bytes
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
+
+
+class Engine(Protocol):
+    name: str
+    online: bool
+    options: Mapping[str, tuple[Check, Any]]  # [engines.<name>] keys in guide.toml: (check, default)
+
+    def available(self) -> str | None:
+        """None when the engine can run here, else the reason it cannot."""
+
+    def version(self) -> str:
+        """Name and version; recorded in tags and the manifest."""
+
+    def languages(self) -> frozenset[str]:
+        """The language codes this engine can speak."""
+
+    def voice_for(self, language: str, voice: str | None) -> str | None:
+        """The voice to use for a language (and the guide's requested voice), or None when this
+        engine cannot speak the language. Raises EngineError for a requested voice it lacks."""
+
+    def synthesize(self, text: str, voice: str) -> Audio:
+        """Speak text with a voice from voice_for. Raises EngineError, or EngineUnreachable when a
+        network engine cannot reach its service at all."""

@@ -1,0 +1,32 @@
+"""Writing files so that a reader (or a kill) never sees half of one: temp file, then rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def replacing(dest: Path) -> Iterator[Path]:
+    """Yields a temp path beside dest; on success it replaces dest, on failure it disappears."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_bytes(dest: Path, data: bytes) -> None:
+    with replacing(dest) as tmp:
+        tmp.write_bytes(data)
+
+
+def write_text(dest: Path, text: str) -> None:
+    write_bytes(dest, text.encode("utf-8"))

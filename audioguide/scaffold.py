@@ -1,0 +1,86 @@
+"""`audioguide init`: a new guide that builds as it is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from audioguide.config import CONFIG_NAME
+from audioguide.errors import AudioguideError
+from audioguide.files import write_text
+from audioguide.languages import parse_language
+
+GUIDE_TOML = """\
+# audioguide guide: every key is described in the README.
+
+[guide]
+title = {title}
+publisher = {title}
+source_language = "{lang}"
+# cover = "media/cover.png"       # PNG or JPEG, embedded in every track
+# copyright = "2026 {plain}"
+
+# One table per language; its folder {lang}/ holds one Markdown script per stop.
+[languages.{lang}]
+title = {album}
+# Engines to try in order: the first that can run here and speaks the language wins.
+# "gtts" (online) falls back to the next one when Google cannot be reached.
+engines = ["espeak"]
+# voice = {{ espeak = "{lang}" }}
+
+# [lexicon.{lang}]                     # respellings the engine pronounces better (not in transcripts)
+# Khojaly = "Khojalee"
+
+# [audio]
+# target_lufs = -16.0             # integrated loudness of every track
+# true_peak = -1.0                # dBTP ceiling
+# sample_rate = 22050
+# bitrate = 64                    # kbps, mono CBR
+# lead_in = 0.5                   # seconds of silence before the narration
+# paragraph_pause = 0.8           # seconds between paragraphs
+# tail = 1.0                      # seconds of silence at the end
+# intro = "media/intro.mp3"       # a sound before every track
+# outro = "media/outro.mp3"
+
+# [tags]
+# id3_version = 3                 # 3 (hardware players, Windows) or 4
+
+# [engines.espeak]
+# rate = 160                      # words per minute
+# [engines.gtts]
+# timeout = 15.0
+# retries = 3
+# backoff = 1.0
+# tld = "com"
+"""
+
+EXAMPLE_STOP = """\
+---
+stop: 1
+title: Welcome
+---
+Welcome to {plain}. This is the first stop of the audio guide.
+
+Type the number on a wall label into your keypad to hear that stop.
+<!-- Notes for translators go in HTML comments: they are never spoken. -->
+
+[pause 1s]
+
+Enjoy your visit.
+"""
+
+
+def scaffold(directory: Path, title: str, language: str) -> list[Path]:
+    if parse_language(language) is None:
+        raise AudioguideError(f"'{language}' is not a known language code (such as en, az, ru)")
+    config = directory / CONFIG_NAME
+    if config.exists():
+        raise AudioguideError("a guide is already here; not overwriting it", config)
+    stop = directory / language / "01-welcome.md"
+    write_text(config, GUIDE_TOML.format(title=json.dumps(title, ensure_ascii=False),
+                                         album=json.dumps(f"{title}: Audio Guide", ensure_ascii=False),
+                                         plain=title, lang=language))
+    (directory / "media").mkdir(exist_ok=True)
+    if not stop.exists():
+        write_text(stop, EXAMPLE_STOP.format(plain=title))
+    return [config, stop]

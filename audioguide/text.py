@@ -1,0 +1,165 @@
+"""Text preparation: Markdown narration -> paragraphs of speech and pauses, transcripts, lexicon.
+
+Each step is a small function of plain data so that it can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+DEFAULT_PAUSE = 1.0
+MAX_PAUSE = 60.0
+
+_PAUSE_LIKE = re.compile(r"\[\s*pause\b[^\]]*\]", re.IGNORECASE)
+_PAUSE = re.compile(r"\[\s*pause(?:\s+(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s))?\s*\]", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+_MARKDOWN = MarkdownIt("commonmark")
+
+
+class TextProblem(ValueError):
+    """A problem in narration text, at a line counted from 1 within the text given."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+@dataclass(frozen=True)
+class Pause:
+    seconds: float
+
+
+Part = str | Pause
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    parts: tuple[Part, ...]
+    line: int  # first line of the paragraph, counted from 1 within the narration
+
+    @property
+    def text(self) -> str:
+        """The spoken words of the paragraph, without pauses."""
+        return " ".join(p for p in self.parts if isinstance(p, str))
+
+
+def _inline_text(token: Token) -> str:
+    """Plain text of an inline token: emphasis, links and HTML (comments) removed."""
+    out: list[str] = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            out.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            out.append(" ")
+    return _SPACE.sub(" ", "".join(out)).strip()
+
+
+def _split_pauses(text: str, lines: list[str], first: int, last: int) -> tuple[Part, ...]:
+    """Split a paragraph's text at [pause] markers; a malformed marker is an error at its line."""
+    for bad in _PAUSE_LIKE.finditer(text):
+        m = _PAUSE.fullmatch(bad.group(0))
+        seconds = _pause_seconds(m) if m else None
+        if seconds is None or seconds > MAX_PAUSE:
+            line = next((i + 1 for i in range(first, last) if bad.group(0) in lines[i]), first + 1)
+            if seconds is None:
+                raise TextProblem(
+                    f"cannot read pause {bad.group(0)!r}: write [pause], [pause 2s] or [pause 500ms]", line
+                )
+            raise TextProblem(f"pause {bad.group(0)!r} is longer than {MAX_PAUSE:g} seconds", line)
+    parts: list[Part] = []
+    pos = 0
+    for m in _PAUSE.finditer(text):
+        before = text[pos : m.start()].strip()
+        if before:
+            parts.append(before)
+        parts.append(Pause(_pause_seconds(m) or 0.0))
+        pos = m.end()
+    rest = text[pos:].strip()
+    if rest:
+        parts.append(rest)
+    return tuple(parts)
+
+
+def _pause_seconds(m: re.Match[str]) -> float | None:
+    if m.group("n") is None:
+        return DEFAULT_PAUSE
+    value = float(m.group("n"))
+    return value / 1000 if m.group("unit").lower() == "ms" else value
+
+
+def parse_narration(markdown: str) -> list[Paragraph]:
+    """Markdown narration -> paragraphs. Blocks of HTML (translators' comments) are dropped."""
+    lines = markdown.splitlines()
+    paragraphs: list[Paragraph] = []
+    for token in _MARKDOWN.parse(markdown):
+        if token.map is None:
+            continue
+        first, last = token.map
+        if token.type == "inline":
+            text = _inline_text(token)
+        elif token.type in ("fence", "code_block"):
+            text = _SPACE.sub(" ", token.content).strip()
+        else:
+            continue
+        parts = _split_pauses(text, lines, first, last)
+        if parts:
+            paragraphs.append(Paragraph(parts, first + 1))
+    return paragraphs
+
+
+def transcript(paragraphs: list[Paragraph]) -> str:
+    """What a visitor reads: the narration's words, one blank line between paragraphs."""
+    return "\n\n".join(t for t in (p.text for p in paragraphs) if t)
+
+
+@lru_cache(maxsize=64)
+def _lexicon_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def apply_lexicon(text: str, lexicon: Mapping[str, str]) -> str:
+    """Replace whole words (case-sensitive) by the spellings the engine pronounces better."""
+    if not lexicon:
+        return text
+    return _lexicon_pattern(tuple(lexicon)).sub(lambda m: lexicon[m.group(0)], text)
+
+
+@dataclass(frozen=True)
+class Speech:
+    text: str
+
+
+@dataclass(frozen=True)
+class Silence:
+    seconds: float
+
+
+def timeline(
+    paragraphs: list[Paragraph], paragraph_pause: float, lexicon: Mapping[str, str]
+) -> list[Speech | Silence]:
+    """What the engine says and where it is silent. A pause next to a paragraph break replaces
+    the break's pause (the longer wins), so `[pause 2s]` on its own line is two seconds."""
+    items: list[Speech | Silence] = []
+
+    def silence(seconds: float) -> None:
+        if items and isinstance(items[-1], Silence):
+            items[-1] = Silence(max(items[-1].seconds, seconds))
+        else:
+            items.append(Silence(seconds))
+
+    for i, paragraph in enumerate(paragraphs):
+        if i:
+            silence(paragraph_pause)
+        for part in paragraph.parts:
+            if isinstance(part, Pause):
+                silence(part.seconds)
+            else:
+                items.append(Speech(apply_lexicon(part, lexicon)))
+    return items
