@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audioguide import media
-from audioguide.audio import AudioSegment, assemble, load_sound, normalize
+from audioguide.audio import AudioSegment, assemble, load_sound, master
 from audioguide.config import config_line
 from audioguide.engines import ENGINES, Engine, EngineFactory, engine_options
 from audioguide.errors import AudioguideError, BuildError, EngineError, EngineUnreachable, GuideInvalid, Problem
@@ -127,6 +126,7 @@ class TrackResult:
     duration: float = 0.0
     voice: Voice | None = None
     loudness: float = 0.0
+    true_peak: float = 0.0
     error: Problem | None = None
 
 
@@ -179,17 +179,20 @@ def _render(track: Track, plan: Plan, out: Path, session: _Session, cover: bytes
         except EngineError as e:
             return TrackResult(track, error=Problem(stop.path, f"{voice.engine.name} failed for stop "
                                                                f"{stop.number} ({stop.language}): {e.problem.message}"))
-        normalized, loudness = normalize(raw, config.audio.target_lufs, config.audio.true_peak)
         dest = out / track.file
         with replacing(dest) as tmp:
-            media.encode_mp3(normalized.raw_data, normalized.frame_rate, config.audio.bitrate, tmp)
+            mastered = master(raw, config.audio, tmp)
             write_tags(tmp, TrackTags(
                 title=stop.title, stop=stop.number, position=track.position, total=track.total,
                 album=language.title, publisher=config.publisher, language=language.language.iso639_2,
                 transcript=stop.transcript, comment=f"{voice.engine.version()}, voice {voice.voice}",
                 copyright=config.copyright, cover=cover, cover_mime=_mime(config.cover),
             ), config.id3_version)
-        return TrackResult(track, duration=len(normalized) / 1000, voice=voice, loudness=loudness.lufs)
+        if mastered.true_peak > config.audio.true_peak:
+            log.warning("%s: true peak %.1f dBTP is over the ceiling of %.1f", track.file,
+                        mastered.true_peak, config.audio.true_peak)
+        return TrackResult(track, duration=mastered.duration, voice=voice, loudness=mastered.lufs,
+                           true_peak=mastered.true_peak)
     reasons = "; ".join(f"{n}: {r}" for n, r in session.unreachable.items())
     return TrackResult(track, error=Problem(stop.path, f"no engine could speak stop {stop.number} "
                                                        f"({stop.language}): {reasons}"))
@@ -279,6 +282,7 @@ def _manifest(plan: Plan, results: list[TrackResult], out: Path, cover_name: str
                 "engine_version": r.voice.engine.version(),
                 "voice": r.voice.voice,
                 "loudness_lufs": round(r.loudness, 2),
+                "true_peak_dbtp": round(r.true_peak, 2),
                 "bytes": (out / track.file).stat().st_size,
                 "sha256": _sha256(out / track.file),
                 "script": track.stop.path.relative_to(config.root).as_posix(),
