@@ -58,6 +58,12 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("interrupted: every file written is complete; run the command again to finish",
                        err=True)
             sys.exit(130)
+        except Exception as e:  # a bug: still one line, unless --debug
+            if debug:
+                raise
+            click.echo(f"internal error: {type(e).__name__}: {e} (run again with --debug for the "
+                       "traceback, and please report it)", err=True)
+            sys.exit(70)
 
     return wrapper
 

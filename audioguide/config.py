@@ -188,7 +188,7 @@ DEFAULT_ENGINES = ("espeak",)
 
 
 def _allowed(keys: Any) -> str:
-    return ", ".join(keys)
+    return ", ".join(str(k) for k in keys)
 
 
 class _Validator:
@@ -227,7 +227,7 @@ class _Validator:
     def file(self, root: Path, value: str, table: tuple[str, ...], key: str) -> Path | None:
         path = (root / value).resolve()
         if not path.is_file():
-            self.problem(f"'{key}' names {value!r}, which is not a file in {root.name}/", table, key)
+            self.problem(f"'{key}' names {value!r}, which is not a file in {root.resolve().name}/", table, key)
             return None
         return path
 

@@ -1,0 +1,110 @@
+"""Shared fixtures. No test reaches the internet: gTTS is pointed at a closed local port unless a
+test sets up the fake Google endpoint (tests/fake_google.py)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "scripts" / "khojaly-museum"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("NO_PROXY", "no_proxy", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy = f"http://127.0.0.1:{closed_port()}"
+    monkeypatch.setenv("HTTPS_PROXY", proxy)
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+
+
+def need(program: str) -> str:
+    """A real client program: skipped locally when missing, a failure in CI (CI=true)."""
+    path = shutil.which(program)
+    if path is None:
+        message = f"{program} is not installed (.ci/run installs it with apt-get)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """(integrated loudness LUFS, true peak dBTP) as ffmpeg's ebur128 filter measures them."""
+    done = subprocess.run([ffmpeg(), "-nostats", "-hide_banner", "-i", str(path), "-filter_complex",
+                           "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True, check=True)
+    summary = done.stderr[done.stderr.rindex("Summary:"):]
+    lufs = float(summary.split("I:")[1].split("LUFS")[0])
+    peak = float(summary.split("Peak:")[1].split("dBFS")[0])
+    return lufs, peak
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GUIDE_TOML = """\
+[guide]
+title = "Test Museum"
+publisher = "Test Museum Foundation"
+source_language = "en"
+cover = "media/cover.png"
+
+[languages.en]
+title = "Test Museum: Audio Guide"
+engines = ["espeak"]
+
+[languages.az]
+title = "Test Muzeyi: Audio bələdçi"
+engines = ["espeak"]
+
+[languages.ru]
+title = "Тестовый музей: аудиогид"
+engines = ["espeak"]
+
+[lexicon.en]
+Khojaly = "Khojalee"
+"""
+
+STOPS = {
+    "en/01-welcome.md": "---\nstop: 1\ntitle: Welcome\n---\nWelcome to *Khojaly* hall.\n\n"
+                        "<!-- translators: keep it short -->\nType a number. [pause 500ms] Listen.\n",
+    "en/02-belongings.md": "---\nstop: 2\ntitle: \"Personal belongings: a hall\"\n---\nShoes and letters.\n",
+    "az/01-xos.md": "---\nstop: 1\ntitle: Xoş gəlmisiniz\n---\nXocalı zalına xoş gəlmisiniz.\n",
+    "az/02-esyalar.md": "---\nstop: 2\ntitle: Şəxsi əşyalar\n---\nAyaqqabılar və məktublar.\n",
+    "ru/01-welcome.md": "---\nstop: 1\ntitle: Добро пожаловать\n---\nДобро пожаловать в зал.\n",
+    "ru/02-veshchi.md": "---\nstop: 2\ntitle: Личные вещи\n---\nОбувь и письма.\n",
+}
+
+
+@pytest.fixture
+def guide(tmp_path: Path) -> Path:
+    """A small valid guide in three languages, copied fresh for each test."""
+    root = tmp_path / "test-guide"
+    write(root / "guide.toml", GUIDE_TOML)
+    for name, text in STOPS.items():
+        write(root / name, text)
+    (root / "media").mkdir()
+    shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
+    return root
