@@ -4,6 +4,7 @@ test sets up the fake Google endpoint (tests/fake_google.py)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -108,3 +109,11 @@ def guide(tmp_path: Path) -> Path:
     (root / "media").mkdir()
     shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
     return root
+
+
+def drop_language(root: Path, code: str) -> None:
+    """Remove a language from a guide made from GUIDE_TOML: its folder and its table."""
+    shutil.rmtree(root / code)
+    toml = root / "guide.toml"
+    toml.write_text(re.sub(rf"\[languages\.{code}\]\n.*?\n\n", "", toml.read_text(encoding="utf-8"), flags=re.S),
+                    encoding="utf-8")
