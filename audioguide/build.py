@@ -17,8 +17,8 @@ from typing import Any
 
 from audioguide.audio import AudioSegment, assemble, load_sound, master
 from audioguide.config import config_line
-from audioguide.engines import ENGINES, Engine, EngineFactory, engine_options
-from audioguide.errors import AudioguideError, BuildError, EngineError, EngineUnreachable, GuideInvalid, Problem
+from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
+from audioguide.errors import BuildError, EngineError, EngineUnreachable, GuideInvalid, Problem
 from audioguide.files import replacing, write_bytes, write_text
 from audioguide.package import (
     MANIFEST_VERSION,
@@ -48,6 +48,9 @@ class Voice:
     @property
     def label(self) -> str:
         return f"{self.engine.name} ({self.voice})"
+
+    def speak(self, text: str) -> Audio:
+        return self.engine.synthesize(text, self.voice)
 
 
 @dataclass(frozen=True)
@@ -171,8 +174,7 @@ def _render(track: Track, plan: Plan, out: Path, session: _Session, cover: bytes
     chain = plan.voices[stop.language]
     for voice in session.voices(chain):
         try:
-            raw = assemble(items, lambda text, v=voice: v.engine.synthesize(text, v.voice), config.audio,
-                           sounds.get("intro"), sounds.get("outro"))
+            raw = assemble(items, voice.speak, config.audio, sounds.get("intro"), sounds.get("outro"))
         except EngineUnreachable as e:
             session.mark_unreachable(voice, stop.language, e.problem.message, chain)
             continue
@@ -207,6 +209,8 @@ def build(root: Path, out: Path, factories: Mapping[str, EngineFactory] = ENGINE
     """Build every language of the guide at `root` into `out`."""
     plan = check(root, factories)
     config = plan.guide.config
+    for warning in plan.guide.warnings:
+        log.warning("%s", warning)
     for code, chain in plan.voices.items():
         fallback = f" (then {', '.join(v.engine.name for v in chain[1:])})" if len(chain) > 1 else ""
         passed = f"; passed over {'; '.join(plan.skipped[code])}" if plan.skipped[code] else ""

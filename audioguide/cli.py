@@ -33,6 +33,7 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
     @functools.wraps(command)
     def wrapper(verbose: bool, quiet: bool, debug: bool, **kwargs: Any) -> Any:
+        saved = log.handlers[:], log.propagate, log.level
         log.handlers[:] = [_Echo()]
         log.propagate = False
         log.setLevel(logging.DEBUG if verbose or debug else logging.WARNING if quiet else logging.INFO)
@@ -65,6 +66,9 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
                        "traceback, and please report it)", err=True)
             sys.exit(70)
 
+        finally:
+            log.handlers[:], log.propagate, log.level = saved
+
     return wrapper
 
 
@@ -84,7 +88,8 @@ def main() -> None:
 @_common
 def build(guide_dir: Path, out: Path | None) -> None:
     """Build every language of the guide in GUIDE_DIR."""
-    from audioguide.build import TrackResult, build as run
+    from audioguide.build import TrackResult
+    from audioguide.build import build as run
 
     out = out or Path("output") / guide_dir.resolve().name
     started = time.monotonic()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import pycountry
 
@@ -19,7 +19,7 @@ class Language:
     name: str  # "English"
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_language(code: str) -> Language | None:
     """The language for a code such as `en`, `az` or `pt-BR`; None when the code is unknown."""
     m = _CODE.match(code)

@@ -12,6 +12,8 @@ entry of `FakeGoogle.script` (the last entry repeats once the others are used up
     "ok"            200 with a real 1 s, 24 kHz mono MP3 in Google's batchexecute format
     429, 500, ...   that HTTP status with a short body
     ("hang", 2.0)   wait that many seconds, then answer "ok" (to make the client time out)
+    ("stall", 2.0)  send the headers and 100 bytes of an "ok" answer, then wait that long and hang up
+    ("cut", 0)      send the headers and 100 bytes of an "ok" answer, then hang up at once
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ HOSTS = ("translate.google.com", "translate.google.co.uk")
 SINE_SECONDS = 1.0
 SINE_RATE = 24000
 
-Action = Any  # "ok" | int | ("hang", seconds)
+Action = Any  # "ok" | int | ("hang" | "stall" | "cut", seconds)
 
 
 @functools.cache
@@ -126,12 +128,30 @@ class _Handler(BaseHTTPRequestHandler):
             if fake.stopping.wait(action[1]):
                 return
             action = "ok"
+        if isinstance(action, tuple) and action[0] in ("stall", "cut"):
+            self._partial(google_body(sine_mp3()), stall=action[0] == "stall", seconds=action[1])
+            return
         if action == "ok":
             self._answer(200, google_body(sine_mp3()), "application/json; charset=utf-8")
         elif isinstance(action, int):
             self._answer(action, f"fake Google says {action}".encode())
         else:
             raise AssertionError(f"unknown script entry {action!r}")
+
+    def _partial(self, body: bytes, stall: bool, seconds: float) -> None:
+        """Headers and the first 100 bytes of a good answer, then a stall or a hang-up."""
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:100])
+            self.wfile.flush()
+            if stall:
+                self.server.fake.stopping.wait(seconds)
+        except (OSError, ssl.SSLError):
+            pass
+        self.close_connection = True
 
     def _answer(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
         try:

@@ -108,7 +108,7 @@ def test_playlists(built: tuple[Path, Path, dict[str, Any]]) -> None:
 def test_tags_read_back_with_mutagen(built: tuple[Path, Path, dict[str, Any]]) -> None:
     root, out, manifest = built
     cover = (root / "media" / "cover.png").read_bytes()
-    for code, language in manifest["languages"].items():
+    for language in manifest["languages"].values():
         for position, stop in enumerate(language["stops"], 1):
             tags = ID3(out / stop["file"])
             assert tags.version == (2, 3, 0)

@@ -107,6 +107,29 @@ def test_a_timeout_every_time_gives_up(fake_google: FakeGoogle, sleeps: Sleeps) 
     assert sleeps == [0.01]
 
 
+@pytest.mark.parametrize("broken", [("stall", 2.0), ("cut", 0)])
+def test_an_answer_that_stalls_or_breaks_off_is_retried(fake_google: FakeGoogle, sleeps: Sleeps,
+                                                        broken: tuple[str, float]) -> None:
+    fake_google.script = [broken, "ok"]
+
+    audio = engine(sleeps, timeout=0.5).synthesize("Hello museum", "en:com")
+
+    assert audio.duration == pytest.approx(1.0, abs=0.1)
+    assert len(fake_google.requests) == 2
+    assert sleeps == [0.01]
+
+
+def test_an_answer_that_always_breaks_off_gives_up_without_calling_google_unreachable(
+        fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [("cut", 0)]
+
+    with pytest.raises(EngineError) as caught:
+        engine(sleeps, timeout=0.5, retries=1).synthesize("Hello museum", "en:com")
+
+    assert not isinstance(caught.value, EngineUnreachable)
+    assert caught.value.problem.message == "Google TTS gave up after 2 attempts (last: answer broke off)"
+
+
 def test_403_is_not_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
     fake_google.script = [403]
 
@@ -140,7 +163,7 @@ def test_unreachable_service_raises_at_once(monkeypatch: pytest.MonkeyPatch, sle
         engine(sleeps, retries=3).synthesize("Hello museum", "en:com")
 
     assert isinstance(caught.value, EngineError)
-    assert caught.value.problem.message == "cannot reach Google TTS: connection refused"
+    assert caught.value.problem.message == "cannot reach Google TTS: unable to connect to proxy"
     assert sleeps == []  # not retried
     assert time.monotonic() - started < 1.5
 

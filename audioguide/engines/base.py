@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from audioguide.config import Check
 
@@ -24,7 +24,7 @@ class Audio:
 class Engine(Protocol):
     name: str
     online: bool
-    options: Mapping[str, tuple[Check, Any]]  # [engines.<name>] keys in guide.toml: (check, default)
+    options: ClassVar[Mapping[str, tuple[Check, Any]]]  # [engines.<name>] keys in guide.toml: (check, default)
 
     def available(self) -> str | None:
         """None when the engine can run here, else the reason it cannot."""

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from audioguide.config import integer
+from audioguide.config import Check, integer
 from audioguide.engines.base import Audio
 from audioguide.errors import EngineError
 
@@ -96,7 +97,7 @@ def _espeak() -> _Espeak:
 class EspeakEngine:
     name = "espeak"
     online = False
-    options: ClassVar[dict[str, tuple[Any, Any]]] = {
+    options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
         "rate": (integer(80, 450), 160),  # words per minute
         "pitch": (integer(0, 99), 50),
     }

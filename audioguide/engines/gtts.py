@@ -8,7 +8,7 @@ gTTS honours HTTPS_PROXY (and NO_PROXY) from the environment.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import gtts
@@ -16,7 +16,7 @@ import requests
 from gtts.lang import tts_langs
 
 from audioguide import media
-from audioguide.config import integer, nonempty_text, number
+from audioguide.config import Check, integer, nonempty_text, number
 from audioguide.engines.base import Audio
 from audioguide.errors import EngineError, EngineUnreachable
 
@@ -26,7 +26,7 @@ SAMPLE_RATE = 24000  # what Google sends
 class GTTSEngine:
     name = "gtts"
     online = True
-    options: ClassVar[dict[str, tuple[Any, Any]]] = {
+    options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
         "timeout": (number(1, 300), 15.0),  # seconds per request
         "retries": (integer(0, 10), 3),
         "backoff": (number(0, 60), 1.0),  # seconds before the first retry; doubles each time
@@ -70,12 +70,14 @@ class GTTSEngine:
             except gtts.tts.gTTSError as e:
                 cause = e.__context__
                 status = e.rsp.status_code if e.rsp is not None else None
-                timed_out = status is None and isinstance(cause, requests.Timeout)
-                if status is None and not timed_out:
+                timed_out = status is None and _cut_short(cause)
+                if status is None and not timed_out and isinstance(cause, requests.ConnectionError):
                     raise EngineUnreachable(f"cannot reach Google TTS: {_reason(cause)}") from None
                 if not (timed_out or status == 429 or (status is not None and status >= 500)):
+                    if status is None:
+                        raise EngineError(f"Google TTS request failed: {_reason(cause)}") from None
                     raise EngineError(f"Google TTS refused: {e.msg}") from None
-                what = "timed out" if timed_out else f"HTTP {status}"
+                what = f"HTTP {status}" if status else "timed out" if "timed out" in str(cause) else "answer broke off"
                 if attempt == attempts:
                     if timed_out and isinstance(cause, requests.ConnectTimeout):
                         raise EngineUnreachable(f"cannot reach Google TTS: every connection {what}") from None
@@ -84,10 +86,17 @@ class GTTSEngine:
         raise AssertionError("unreachable")
 
 
+def _cut_short(cause: BaseException | None) -> bool:
+    """A timeout, or an answer that stalled or broke off after Google was reached: worth a retry.
+    (gTTS reads the body inside `send`, so a stalled body is a ConnectionError, not a Timeout.)"""
+    return isinstance(cause, requests.Timeout | requests.exceptions.ChunkedEncodingError) or (
+        isinstance(cause, requests.ConnectionError) and "Read timed out" in str(cause))
+
+
 def _reason(cause: BaseException | None) -> str:
     text = str(cause) if cause else "connection failed"
-    for marker in ("Failed to resolve", "Name or service not known", "Connection refused",
-                   "No route to host", "Network is unreachable", "Unable to connect to proxy"):
+    for marker in ("Unable to connect to proxy", "Failed to resolve", "Name or service not known",
+                   "Connection refused", "No route to host", "Network is unreachable"):
         if marker in text:
             return marker.lower()
     return text.split(": ")[-1][:120]

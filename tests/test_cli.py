@@ -1,0 +1,115 @@
+"""The command line as a user meets it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from audioguide.cli import main
+from tests.conftest import SAMPLE
+
+COMMANDS = ["build", "check", "engines", "init"]
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner(mix_stderr=False).invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+def test_help_on_every_command(command: list[str]) -> None:
+    code, out, _ = invoke(*command, "--help")
+    assert code == 0
+    assert out.startswith("Usage: ")
+    if command:
+        assert "--quiet" in out and "--verbose" in out and "--debug" in out
+
+
+def test_every_command_is_in_the_readme() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for command in COMMANDS:
+        assert f"audioguide {command}" in readme
+    for option in ("--out", "--quiet", "--verbose", "--debug", "--title", "--language"):
+        assert option in readme
+
+
+def test_engines_lists_each_engine_with_its_languages() -> None:
+    code, out, _ = invoke("engines")
+    assert code == 0
+    lines = out.splitlines()
+    espeak = next(i for i, line in enumerate(lines) if line.startswith("espeak "))
+    assert "available" in lines[espeak] and "espeak-ng 1.52" in lines[espeak] and "offline" in lines[espeak]
+    assert {"az", "en", "ru", "tr"} <= set(lines[espeak + 1].split())
+    gtts = next(i for i, line in enumerate(lines) if line.startswith("gtts "))
+    assert "online" in lines[gtts]
+    assert "az" not in lines[gtts + 1].split() and "en" in lines[gtts + 1].split()
+
+
+def test_check_the_sample_guide() -> None:
+    code, out, err = invoke("check", str(SAMPLE))
+    assert code == 0, err
+    assert out.strip().endswith("ok (24 tracks in 3 languages)")
+    assert "en: 8 stops, gtts (en:com) (then espeak)" in err
+    assert "az: 8 stops, espeak (az)" in err
+
+
+def test_init_makes_a_guide_that_builds_as_it_is(tmp_path: Path) -> None:
+    target = tmp_path / "new-guide"
+    code, out, err = invoke("init", str(target), "--title", 'The "Quoted" Museum', "--language", "az")
+    assert code == 0, err
+    assert (target / "az" / "01-welcome.md").is_file()
+    code, out, err = invoke("check", str(target))
+    assert code == 0, err
+    code, _, err = invoke("build", str(target), "-o", str(tmp_path / "out"), "-q")
+    assert code == 0, err
+    assert err.startswith("built 1 tracks in 1 languages")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["guide"]["title"] == 'The "Quoted" Museum'
+    assert manifest["languages"]["az"]["stops"][0]["transcript"] == (
+        'Welcome to The "Quoted" Museum. This is the first stop of the audio guide.\n\n'
+        "Type the number on a wall label into your keypad to hear that stop.\n\nEnjoy your visit.")
+
+
+def test_init_never_overwrites_a_guide(tmp_path: Path) -> None:
+    assert invoke("init", str(tmp_path / "g"))[0] == 0
+    code, _, err = invoke("init", str(tmp_path / "g"))
+    assert code == 1
+    assert err.strip().endswith("guide.toml: a guide is already here; not overwriting it")
+
+
+def test_init_rejects_an_unknown_language(tmp_path: Path) -> None:
+    code, _, err = invoke("init", str(tmp_path / "g"), "--language", "zz")
+    assert code == 1
+    assert err.strip() == "'zz' is not a known language code (such as en, az, ru)"
+    assert not (tmp_path / "g").exists()
+
+
+def test_quiet_build_prints_only_the_summary(guide: Path, tmp_path: Path) -> None:
+    code, out, err = invoke("build", str(guide), "-o", str(tmp_path / "out"), "--quiet")
+    assert code == 0
+    assert out == ""
+    assert err.splitlines() == [err.splitlines()[0]] and err.startswith("built 6 tracks in 3 languages")
+
+
+def test_default_output_folder_is_output_slash_guide_name(guide: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, _, err = invoke("build", str(guide), "-q")
+    assert code == 0, err
+    assert (tmp_path / "output" / "test-guide" / "manifest.json").is_file()
+
+
+def test_every_guide_toml_key_is_in_the_readme() -> None:
+    from audioguide.config import AUDIO_KEYS, GUIDE_KEYS, LANGUAGE_KEYS, TAGS_KEYS, TOP_KEYS
+    from audioguide.engines import engine_options
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    keys = [*GUIDE_KEYS, *LANGUAGE_KEYS, *AUDIO_KEYS, *TAGS_KEYS]
+    keys += [key for options in engine_options().values() for key in options]
+    for key in keys:
+        assert f"\n{key} = " in readme, key
+    for table in TOP_KEYS:
+        assert f"[{table}" in readme, table

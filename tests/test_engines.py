@@ -1,0 +1,158 @@
+"""Engines: the embedded espeak-ng for real, and selection and fallback with stand-in engines."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import struct
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from audioguide.build import build, check
+from audioguide.engines import ENGINES, Audio
+from audioguide.engines.espeak import EspeakEngine
+from audioguide.errors import EngineUnreachable, GuideInvalid
+
+
+def test_espeak_is_embedded_and_speaks_the_guide_languages() -> None:
+    engine = EspeakEngine()
+    assert engine.available() is None
+    assert engine.version().startswith("espeak-ng 1.52")
+    assert {"en", "az", "ru", "tr"} <= engine.languages()
+    assert engine.voice_for("az", None) == "az"
+    assert engine.voice_for("pt-BR", None) == "pt-br"
+    assert engine.voice_for("xx", None) is None
+    audio = engine.synthesize("Xocalı soyqırımı muzeyinə xoş gəlmisiniz.", "az")
+    assert audio.sample_rate == 22050
+    assert 1.5 < audio.duration < 6
+    again = engine.synthesize("Xocalı soyqırımı muzeyinə xoş gəlmisiniz.", "az")
+    assert abs(again.duration - audio.duration) <= audio.duration * 0.001  # espeak drifts a little
+
+
+def test_espeak_rate_changes_the_speed() -> None:
+    text = "The museum preserves documents and photographs."
+    slow = EspeakEngine(rate=100).synthesize(text, "en").duration
+    fast = EspeakEngine(rate=300).synthesize(text, "en").duration
+    assert slow > 2 * fast
+
+
+def tone(seconds: float, rate: int = 16000) -> Audio:
+    samples = (int(8000 * math.sin(2 * math.pi * 440 * i / rate)) for i in range(int(seconds * rate)))
+    return Audio(b"".join(struct.pack("<h", s) for s in samples), rate)
+
+
+class Recorder:
+    """A stand-in engine that records what it is asked to say."""
+
+    name = "fake"
+    online = True
+    options: ClassVar[dict[str, Any]] = {}
+    said: ClassVar[list[str]] = []
+    unreachable = False
+    missing: str | None = None
+    speaks = frozenset({"en", "ru"})
+
+    def available(self) -> str | None:
+        return self.missing
+
+    def version(self) -> str:
+        return "fake 1.0"
+
+    def languages(self) -> frozenset[str]:
+        return self.speaks
+
+    def voice_for(self, language: str, voice: str | None) -> str | None:
+        return language if language in self.speaks else None
+
+    def synthesize(self, text: str, voice: str) -> Audio:
+        type(self).said.append(text)
+        if self.unreachable:
+            raise EngineUnreachable("no route to the fake service")
+        return tone(0.5 + len(text) / 40)
+
+
+def engines_with(fake: type[Recorder]) -> dict[str, Any]:
+    fake.said = []
+    return {"espeak": ENGINES["espeak"], "gtts": fake}
+
+
+def set_engines(guide: Path, **chains: list[str]) -> None:
+    toml = (guide / "guide.toml").read_text(encoding="utf-8")
+    for code, chain in chains.items():
+        start = toml.index(f"[languages.{code}]")
+        end = toml.index("engines = ", start)
+        line_end = toml.index("\n", end)
+        toml = toml[:end] + "engines = " + json.dumps(chain) + toml[line_end:]
+    (guide / "guide.toml").write_text(toml, encoding="utf-8")
+
+
+def test_the_first_engine_that_can_speak_the_language_wins(guide: Path) -> None:
+    set_engines(guide, en=["gtts", "espeak"], az=["gtts", "espeak"], ru=["espeak", "gtts"])
+    plan = check(guide, engines_with(Recorder))
+    assert [v.engine.name for v in plan.voices["en"]] == ["fake", "espeak"]
+    assert [v.engine.name for v in plan.voices["az"]] == ["espeak"]
+    assert plan.skipped["az"] == ["gtts: cannot speak 'az'"]
+    assert [v.engine.name for v in plan.voices["ru"]] == ["espeak", "fake"]
+
+
+def test_an_unavailable_engine_is_passed_over(guide: Path) -> None:
+    class Missing(Recorder):
+        missing = "not installed"
+
+    set_engines(guide, en=["gtts", "espeak"])
+    plan = check(guide, engines_with(Missing))
+    assert [v.engine.name for v in plan.voices["en"]] == ["espeak"]
+    assert plan.skipped["en"] == ["gtts: not installed"]
+
+
+def test_no_engine_for_a_language_is_a_guide_error(guide: Path) -> None:
+    set_engines(guide, az=["gtts"])
+    with pytest.raises(GuideInvalid) as caught:
+        check(guide, engines_with(Recorder))
+    (problem,) = caught.value.problems
+    assert str(problem).endswith("guide.toml:13: no engine in ['gtts'] can speak 'az' here "
+                                 "(gtts: cannot speak 'az')")
+
+
+def test_the_lexicon_reaches_the_engine_but_not_the_transcript(guide: Path, tmp_path: Path) -> None:
+    set_engines(guide, en=["gtts"])
+    build(guide, tmp_path / "out", engines_with(Recorder))
+    assert Recorder.said == ["Welcome to Khojalee hall.", "Type a number.", "Listen.", "Shoes and letters."]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    first = manifest["languages"]["en"]["stops"][0]
+    assert first["engine"] == "fake" and first["transcript"].startswith("Welcome to Khojaly hall.")
+
+
+def test_unreachable_engine_falls_back_once_for_every_track(guide: Path, tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    class Offline(Recorder):
+        unreachable = True
+
+    set_engines(guide, en=["gtts", "espeak"], ru=["gtts", "espeak"])
+    with caplog.at_level(logging.WARNING, logger="audioguide"):
+        build(guide, tmp_path / "out", engines_with(Offline))
+    assert Offline.said == ["Welcome to Khojalee hall."]  # asked once, then never again
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ["fake: no route to the fake service; every track that needs it falls back to the next "
+                        "engine in its language's list (en uses espeak)"]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert {s["engine"] for lang in manifest["languages"].values() for s in lang["stops"]} == {"espeak"}
+
+
+def test_unreachable_engine_with_nothing_to_fall_back_to_fails_the_track(guide: Path, tmp_path: Path) -> None:
+    class Offline(Recorder):
+        unreachable = True
+
+    set_engines(guide, en=["gtts"])
+    from audioguide.errors import BuildError
+
+    with pytest.raises(BuildError) as caught:
+        build(guide, tmp_path / "out", engines_with(Offline))
+    messages = [str(p) for p in caught.value.problems]
+    assert len(messages) == 2
+    assert messages[0].endswith("en/01-welcome.md: no engine could speak stop 1 (en): fake: no route to the "
+                                "fake service")
+    assert not (tmp_path / "out" / "manifest.json").exists()
