@@ -1,25 +1,27 @@
-"""build(): plan -> synthesise -> assemble -> normalise -> encode -> tag -> playlists and manifest.
+"""build(): plan -> (reuse | re-tag from cache | synthesise -> assemble -> master -> tag) -> package.
 
-Phase one reads and validates everything (the scripts, guide.toml, the engines each language will
-use, the media); nothing is written and no engine is asked to speak until it has passed. Phase two
-renders each track into a temp file that is renamed into place only when complete.
+Phase one reads and validates everything (scripts, guide.toml, the engines each language will use,
+the media) and decides, from content keys, which tracks must be made; nothing is written and no
+engine speaks until it has passed. Phase two makes those tracks, in worker processes when
+jobs > 1, each into a temp file renamed into place when complete. Playlists and the manifest are
+written last.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import mimetypes
-from collections.abc import Callable, Mapping
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audioguide.audio import AudioSegment, assemble, load_sound, master
-from audioguide.config import config_line
-from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
-from audioguide.errors import BuildError, EngineError, EngineUnreachable, GuideInvalid, Problem
-from audioguide.files import replacing, write_bytes, write_text
+from audioguide import render as rendering
+from audioguide.cache import Cache
+from audioguide.engines import ENGINES, EngineFactory
+from audioguide.errors import AudioguideError, BuildError
+from audioguide.files import remove_leftovers, write_bytes, write_text
 from audioguide.package import (
     MANIFEST_VERSION,
     PLAYLIST,
@@ -28,226 +30,186 @@ from audioguide.package import (
     manifest_files,
     playlist,
     read_manifest,
-    track_filename,
     write_manifest,
 )
-from audioguide.scripts import Guide, Stop, load_guide
-from audioguide.tags import TrackTags, write_tags
-from audioguide.text import timeline
+from audioguide.plan import Plan, Track, audio_key, audio_settings, check, track_key
+from audioguide.render import Candidate, Job, Outcome, render
 
 log = logging.getLogger("audioguide")
 
 
 @dataclass(frozen=True)
-class Voice:
-    """One engine that can speak a language, with the voice it will use."""
-
-    engine: Engine
-    voice: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.engine.name} ({self.voice})"
-
-    def speak(self, text: str) -> Audio:
-        return self.engine.synthesize(text, self.voice)
-
-
-@dataclass(frozen=True)
-class Track:
-    stop: Stop
-    file: str  # relative to the output folder: "en/003-personal-belongings.mp3"
-    position: int
-    total: int
-
-
-@dataclass
-class Plan:
-    guide: Guide
-    voices: dict[str, list[Voice]]  # language -> engines to try, in order
-    tracks: dict[str, list[Track]]  # language -> tracks in stop order
-    skipped: dict[str, list[str]] = field(default_factory=dict)  # language -> why engines were passed over
-
-
-def load_engines(guide: Guide, factories: Mapping[str, EngineFactory]) -> dict[str, Engine]:
-    used = {name for lang in guide.config.languages.values() for name in lang.engines}
-    return {name: factories[name](**guide.config.engine_options.get(name, {})) for name in sorted(used)}
-
-
-def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
-    """Choose the engines for each language and name every track. Raises GuideInvalid when a
-    language has no engine that can speak it here."""
-    config = guide.config
-    problems: list[Problem] = []
-    voices: dict[str, list[Voice]] = {}
-    skipped: dict[str, list[str]] = {}
-    for code, language in config.languages.items():
-        chain: list[Voice] = []
-        reasons: list[str] = []
-        for name in language.engines:
-            engine = engines[name]
-            why = engine.available()
-            if why is not None:
-                reasons.append(f"{name}: {why}")
-                continue
-            try:
-                voice = engine.voice_for(code, language.voices.get(name))
-            except EngineError as e:
-                problems.append(Problem(config.path, f"{code}: {e.problem.message}",
-                                        config_line(config, ("languages", code), "voice")))
-                continue
-            if voice is None:
-                reasons.append(f"{name}: cannot speak '{code}'")
-                continue
-            chain.append(Voice(engine, voice))
-        if not chain and not problems:
-            problems.append(Problem(config.path, f"no engine in {list(language.engines)} can speak '{code}' "
-                                                 f"here ({'; '.join(reasons)})",
-                                    config_line(config, ("languages", code), "engines")))
-        voices[code] = chain
-        skipped[code] = reasons
-    if problems:
-        raise GuideInvalid(problems)
-    width = max(3, len(str(max(s.number for stops in guide.stops.values() for s in stops))))
-    tracks = {
-        code: [Track(stop, f"{code}/{track_filename(stop.number, stop.title, width)}", i, len(stops))
-               for i, stop in enumerate(stops, 1)]
-        for code, stops in ((c, guide.stops[c]) for c in config.languages)
-    }
-    return Plan(guide, voices, tracks, skipped)
-
-
-def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES) -> Plan:
-    """Validate a guide completely without synthesising anything."""
-    guide = load_guide(root, engine_options(factories))
-    return plan_build(guide, load_engines(guide, factories))
-
-
-@dataclass
-class TrackResult:
-    track: Track
-    duration: float = 0.0
-    voice: Voice | None = None
-    loudness: float = 0.0
-    true_peak: float = 0.0
-    error: Problem | None = None
+class Options:
+    jobs: int = 0  # 0: one per core
+    force: bool = False  # ignore the cache and the previous build
+    languages: tuple[str, ...] = ()  # build only these (all when empty)
+    stops: tuple[int, ...] = ()  # build only these stop numbers (all when empty)
+    cache: Path | None = None  # None: no cache
 
 
 @dataclass
 class BuildResult:
     out: Path
     plan: Plan
-    results: list[TrackResult]
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
 
     @property
     def duration(self) -> float:
-        return sum(r.duration for r in self.results)
+        return sum(float(o.entry.get("duration", 0)) for o in self.outcomes)
 
 
-Progress = Callable[[TrackResult], None]
+Progress = Callable[[Outcome, int, int], None]  # (outcome, done, total)
 
 
-class _Session:
-    """State shared by the tracks of one build: which engines turned out to be unreachable."""
-
-    def __init__(self) -> None:
-        self.unreachable: dict[str, str] = {}
-
-    def voices(self, chain: list[Voice]) -> list[Voice]:
-        return [v for v in chain if v.engine.name not in self.unreachable]
-
-    def mark_unreachable(self, voice: Voice, language: str, reason: str, chain: list[Voice]) -> None:
-        if voice.engine.name not in self.unreachable:
-            self.unreachable[voice.engine.name] = reason
-            rest = self.voices(chain)
-            instead = f"{language} uses {rest[0].engine.name}" if rest else f"{language} has no other engine"
-            log.warning("%s: %s; every track that needs it falls back to the next engine in its "
-                        "language's list (%s)", voice.engine.name, reason, instead)
-
-
-def _render(track: Track, plan: Plan, out: Path, session: _Session, cover: bytes | None,
-            sounds: Mapping[str, AudioSegment | None]) -> TrackResult:
-    config = plan.guide.config
-    stop = track.stop
-    language = config.languages[stop.language]
-    items = timeline(list(stop.paragraphs), config.audio.paragraph_pause, language.lexicon)
-    chain = plan.voices[stop.language]
-    for voice in session.voices(chain):
-        try:
-            raw = assemble(items, voice.speak, config.audio, sounds.get("intro"), sounds.get("outro"))
-        except EngineUnreachable as e:
-            session.mark_unreachable(voice, stop.language, e.problem.message, chain)
-            continue
-        except EngineError as e:
-            return TrackResult(track, error=Problem(stop.path, f"{voice.engine.name} failed for stop "
-                                                               f"{stop.number} ({stop.language}): {e.problem.message}"))
-        dest = out / track.file
-        with replacing(dest) as tmp:
-            mastered = master(raw, config.audio, tmp)
-            write_tags(tmp, TrackTags(
-                title=stop.title, stop=stop.number, position=track.position, total=track.total,
-                album=language.title, publisher=config.publisher, language=language.language.iso639_2,
-                transcript=stop.transcript, comment=f"{voice.engine.version()}, voice {voice.voice}",
-                copyright=config.copyright, cover=cover, cover_mime=_mime(config.cover),
-            ), config.id3_version)
-        if mastered.true_peak > config.audio.true_peak:
-            log.warning("%s: true peak %.1f dBTP is over the ceiling of %.1f", track.file,
-                        mastered.true_peak, config.audio.true_peak)
-        return TrackResult(track, duration=mastered.duration, voice=voice, loudness=mastered.lufs,
-                           true_peak=mastered.true_peak)
-    reasons = "; ".join(f"{n}: {r}" for n, r in session.unreachable.items())
-    return TrackResult(track, error=Problem(stop.path, f"no engine could speak stop {stop.number} "
-                                                       f"({stop.language}): {reasons}"))
-
-
-def _mime(path: Path | None) -> str:
-    return (mimetypes.guess_type(path.name)[0] if path else None) or "image/png"
-
-
-def build(root: Path, out: Path, factories: Mapping[str, EngineFactory] = ENGINES,
+def build(root: Path, out: Path, options: Options = Options(), factories: Mapping[str, EngineFactory] = ENGINES,
           progress: Progress | None = None) -> BuildResult:
-    """Build every language of the guide at `root` into `out`."""
+    """Build the guide at `root` into `out`. Raises GuideInvalid before writing anything when the
+    guide has problems, and BuildError after the other tracks when some tracks fail."""
     plan = check(root, factories)
     config = plan.guide.config
+    _check_subset(plan, options)
     for warning in plan.guide.warnings:
         log.warning("%s", warning)
     for code, chain in plan.voices.items():
         fallback = f" (then {', '.join(v.engine.name for v in chain[1:])})" if len(chain) > 1 else ""
         passed = f"; passed over {'; '.join(plan.skipped[code])}" if plan.skipped[code] else ""
         log.info("%s: %s%s%s", code, chain[0].label, fallback, passed)
-    sounds = {key: load_sound(path, config.audio.sample_rate) if path else None
-              for key, path in (("intro", config.audio.intro), ("outro", config.audio.outro))}
-    cover = config.cover.read_bytes() if config.cover else None
 
-    previous = read_manifest(out)
-    session = _Session()
-    results: list[TrackResult] = []
-    for tracks in plan.tracks.values():
+    cover = config.cover.read_bytes() if config.cover else None
+    if remove_leftovers(out):
+        log.info("removed the temp files of an interrupted build")
+    previous = {} if options.force else _previous_entries(out)
+    if options.cache is not None:
+        Cache(options.cache).prepare()
+    settings = audio_settings(config.audio)
+    result = BuildResult(out, plan)
+    jobs: list[Job] = []
+    kept: dict[str, dict[str, Any]] = {}
+    for code, tracks in plan.tracks.items():
         for track in tracks:
-            result = _render(track, plan, out, session, cover, sounds)
-            results.append(result)
-            if progress:
-                progress(result)
-    failures = [r.error for r in results if r.error is not None]
+            if not _selected(track, options):
+                if track.file in previous and (out / track.file).is_file():
+                    kept[track.file] = previous[track.file]
+                continue
+            items = plan.items(track)
+            candidates = []
+            for voice in plan.voices[code]:
+                akey = audio_key(items, voice, settings)
+                tags = plan.tags(track, voice, cover)
+                candidates.append(Candidate(voice, akey, track_key(akey, tags, config.id3_version), tags))
+            entry = previous.get(track.file)
+            if entry is not None and _still_there(out, track.file, entry, {c.key for c in candidates}):
+                result.outcomes.append(Outcome(track.file, "reused", entry))
+                continue
+            jobs.append(Job(track.file, out / track.file, track.stop.path, track.stop.number, code, items,
+                            tuple(candidates), config.audio, config.id3_version, options.cache, not options.force))
+
+    total = len(result.outcomes) + len(jobs)
+    warned: set[str] = set()
+    for done, outcome in enumerate(_run(jobs, options.jobs), len(result.outcomes) + 1):
+        for name, reason in outcome.unreachable.items():
+            if name not in warned:
+                warned.add(name)
+                log.warning("%s: %s; every track that needs it falls back to the next engine in its "
+                            "language's list (%s)", name, reason, _fallbacks(plan, warned))
+        peak = outcome.entry.get("true_peak_dbtp")
+        if peak is not None and peak > config.audio.true_peak:
+            log.warning("%s: true peak %.2f dBTP is over the ceiling of %.1f", outcome.file, peak,
+                        config.audio.true_peak)
+        result.outcomes.append(outcome)
+        if progress:
+            progress(outcome, done, total)
+    failures = [o.error for o in result.outcomes if o.error is not None]
     if failures:
         raise BuildError(failures)
 
-    manifest = _manifest(plan, results, out, cover_name=_cover_name(config.cover))
-    if config.cover and cover is not None:
+    entries = {o.file: o.entry for o in result.outcomes} | kept
+    manifest = _manifest(plan, entries)
+    if cover is not None:
         write_bytes(out / manifest["guide"]["cover"], cover)
-    by_track = {r.track.file: r for r in results}
     for code, tracks in plan.tracks.items():
-        entries = [Entry(t.stop.number, t.stop.title, t.file.split("/", 1)[1], by_track[t.file].duration)
-                   for t in tracks]
-        write_text(out / code / PLAYLIST, playlist(config.languages[code].title, entries))
+        present = [t for t in tracks if t.file in entries]
+        missing = [t for t in tracks if t.file not in entries]
+        if missing:
+            log.warning("%s: %s not built yet and left out of the playlist (build without --lang/--stop)",
+                        code, ", ".join(f"stop {t.stop.number}" for t in missing))
+        lines = [Entry(t.stop.number, t.stop.title, t.file.split("/", 1)[1], entries[t.file]["duration"])
+                 for t in present]
+        write_text(out / code / PLAYLIST, playlist(config.languages[code].title, lines))
+    old = read_manifest(out)
     write_manifest(out, manifest)
-    if previous is not None:
-        _remove_stale(out, manifest_files(previous) - manifest_files(manifest))
-    return BuildResult(out, plan, results)
+    if old is not None:
+        _remove_stale(out, manifest_files(old) - manifest_files(manifest))
+    return result
 
 
-def _cover_name(cover: Path | None) -> str | None:
-    return f"cover{cover.suffix.lower()}" if cover else None
+def _fallbacks(plan: Plan, dead: set[str]) -> str:
+    """`en uses espeak, ru uses espeak`: what each language affected by dead engines falls back to."""
+    said = []
+    for code, chain in plan.voices.items():
+        names = [v.engine.name for v in chain]
+        if names and names[0] in dead:
+            alive = [n for n in names if n not in dead]
+            said.append(f"{code} uses {alive[0]}" if alive else f"{code} has no other engine")
+    return ", ".join(said)
+
+
+def _check_subset(plan: Plan, options: Options) -> None:
+    for code in options.languages:
+        if code not in plan.tracks:
+            raise AudioguideError(f"--lang {code}: the guide has no language '{code}' "
+                                  f"(it has {', '.join(plan.tracks)})")
+    numbers = {t.stop.number for tracks in plan.tracks.values() for t in tracks}
+    for number in options.stops:
+        if number not in numbers:
+            raise AudioguideError(f"--stop {number}: no script has stop {number}")
+
+
+def _selected(track: Track, options: Options) -> bool:
+    return ((not options.languages or track.stop.language in options.languages)
+            and (not options.stops or track.stop.number in options.stops))
+
+
+def _previous_entries(out: Path) -> dict[str, dict[str, Any]]:
+    manifest = read_manifest(out)
+    if manifest is None or manifest.get("manifest_version") != MANIFEST_VERSION:
+        return {}
+    entries: dict[str, dict[str, Any]] = {}
+    for language in manifest.get("languages", {}).values():
+        for stop in language.get("stops", []) if isinstance(language, dict) else []:
+            if isinstance(stop, dict) and isinstance(stop.get("file"), str):
+                entries[stop["file"]] = stop
+    return entries
+
+
+def _still_there(out: Path, file: str, entry: dict[str, Any], keys: set[str]) -> bool:
+    """The previous build made this exact track, and the file is still the one it made."""
+    try:
+        return entry.get("key") in keys and (out / file).stat().st_size == entry.get("bytes")
+    except OSError:
+        return False
+
+
+def _run(jobs: list[Job], workers: int) -> Iterator[Outcome]:
+    """Render the jobs: in this process when one worker is asked for (the plain serial path), else
+    in a pool of processes (espeak-ng is not thread-safe; each process has its own)."""
+    rendering._unreachable.clear()
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers <= 1:
+        yield from map(render, jobs)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with context.Pool(workers) as pool:
+        yield from pool.imap_unordered(render, _longest_first(jobs))
+
+
+def _longest_first(jobs: Iterable[Job]) -> list[Job]:
+    """Start the longest tracks first, so that no worker is left alone with a long one at the end."""
+    return sorted(jobs, key=lambda j: -sum(len(i.text) for i in j.items if hasattr(i, "text")))
 
 
 def _remove_stale(out: Path, files: set[str]) -> None:
@@ -262,33 +224,23 @@ def _remove_stale(out: Path, files: set[str]) -> None:
                 path.parent.rmdir()
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _manifest(plan: Plan, results: list[TrackResult], out: Path, cover_name: str | None) -> dict[str, Any]:
+def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     config = plan.guide.config
-    by_track = {r.track.file: r for r in results}
     languages: dict[str, Any] = {}
     order = [config.source_language] + [c for c in config.languages if c != config.source_language]
     for code in order:
         language = config.languages[code]
         stops = []
         for track in plan.tracks[code]:
-            r = by_track[track.file]
-            assert r.voice is not None
+            if track.file not in entries:
+                continue
+            measured = entries[track.file]
             stops.append({
                 "stop": track.stop.number,
                 "title": track.stop.title,
                 "file": track.file,
-                "duration": round(r.duration, 3),
-                "engine": r.voice.engine.name,
-                "engine_version": r.voice.engine.version(),
-                "voice": r.voice.voice,
-                "loudness_lufs": round(r.loudness, 2),
-                "true_peak_dbtp": round(r.true_peak, 2),
-                "bytes": (out / track.file).stat().st_size,
-                "sha256": _sha256(out / track.file),
+                **{k: measured[k] for k in ("duration", "engine", "engine_version", "voice", "loudness_lufs",
+                                            "true_peak_dbtp", "bytes", "sha256", "key", "audio_key")},
                 "script": track.stop.path.relative_to(config.root).as_posix(),
                 "transcript": track.stop.transcript,
             })
@@ -310,7 +262,7 @@ def _manifest(plan: Plan, results: list[TrackResult], out: Path, cover_name: str
             "publisher": config.publisher,
             "source_language": config.source_language,
             "copyright": config.copyright,
-            "cover": cover_name,
+            "cover": f"cover{config.cover.suffix.lower()}" if config.cover else None,
         },
         "audio": {
             "format": "mp3",

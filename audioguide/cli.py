@@ -85,27 +85,57 @@ def main() -> None:
 @_GUIDE
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
               help="Output folder. Default: output/<guide folder name>/.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes. Default: one per core.")
+@click.option("--lang", "languages", multiple=True, metavar="CODE",
+              help="Build only this language (repeat for more).")
+@click.option("--stop", "stops", multiple=True, type=click.IntRange(min=1), metavar="N",
+              help="Build only this stop (repeat for more).")
+@click.option("--force", is_flag=True, help="Make every track again, ignoring the cache and the last build.")
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Cache folder. Default: $AUDIOGUIDE_CACHE, else ~/.cache/audioguide.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
 @_common
-def build(guide_dir: Path, out: Path | None) -> None:
-    """Build every language of the guide in GUIDE_DIR."""
-    from audioguide.build import TrackResult
+def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[str, ...],
+          stops: tuple[int, ...], force: bool, cache_dir: Path | None, no_cache: bool) -> None:
+    """Build every language of the guide in GUIDE_DIR, redoing only what changed."""
+    from audioguide.build import Options
     from audioguide.build import build as run
+    from audioguide.cache import default_cache_dir
+    from audioguide.render import Outcome
 
     out = out or Path("output") / guide_dir.resolve().name
+    options = Options(jobs=jobs or 0, force=force, languages=languages, stops=stops,
+                      cache=None if no_cache else cache_dir or default_cache_dir())
     started = time.monotonic()
+    bar: Any = None
+    fancy = sys.stderr.isatty() and log.isEnabledFor(logging.INFO) and not log.isEnabledFor(logging.DEBUG)
 
-    def progress(r: TrackResult) -> None:
-        if r.error is None and r.voice is not None:
-            log.info("%s %5.1f s  %s  %s", r.track.file, r.duration, f"{r.loudness:.1f} LUFS",
-                     r.voice.engine.name)
+    def progress(outcome: Outcome, done: int, total: int) -> None:
+        nonlocal bar
+        if fancy:
+            if bar is None:
+                bar = click.progressbar(length=total, label="tracks", show_eta=True, show_pos=True,
+                                        file=sys.stderr)
+                bar.update(done - 1)
+            bar.update(1)
+            return
+        e = outcome.entry
+        if outcome.status == "failed":
+            log.info("[%d/%d] %s failed", done, total, outcome.file)
         else:
-            log.info("%s FAILED", r.track.file)
+            log.info("[%d/%d] %s %s %.1f s, %s", done, total, outcome.file, outcome.status,
+                     e["duration"], e["engine"])
 
-    result = run(guide_dir, out, progress=progress)
-    tracks = len(result.results)
+    try:
+        result = run(guide_dir, out, options, progress=progress)
+    finally:
+        if bar is not None:
+            bar.render_finish()
     minutes, seconds = divmod(round(result.duration), 60)
-    click.echo(f"built {tracks} tracks in {len(result.plan.tracks)} languages ({minutes} min {seconds} s "
-               f"of audio) into {out} in {time.monotonic() - started:.1f} s", err=True)
+    click.echo(f"{len(result.outcomes)} tracks in {len(result.plan.tracks)} languages: "
+               f"{result.count('built')} built, {result.count('retagged')} re-tagged from the cache, "
+               f"{result.count('reused')} unchanged; {minutes} min {seconds} s of audio; into {out} "
+               f"in {time.monotonic() - started:.1f} s", err=True)
 
 
 @main.command()
@@ -113,7 +143,7 @@ def build(guide_dir: Path, out: Path | None) -> None:
 @_common
 def check(guide_dir: Path) -> None:
     """Validate the scripts and guide.toml in GUIDE_DIR without synthesising anything."""
-    from audioguide.build import check as run
+    from audioguide.plan import check as run
 
     plan = run(guide_dir)
     for warning in plan.guide.warnings:

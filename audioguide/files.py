@@ -30,3 +30,13 @@ def write_bytes(dest: Path, data: bytes) -> None:
 
 def write_text(dest: Path, text: str) -> None:
     write_bytes(dest, text.encode("utf-8"))
+
+
+def remove_leftovers(folder: Path) -> int:
+    """Delete temp files a killed run left behind (ours only: `.<name>.<random>.part`)."""
+    count = 0
+    if folder.is_dir():
+        for path in folder.rglob(".*.part"):
+            path.unlink(missing_ok=True)
+            count += 1
+    return count

@@ -32,6 +32,14 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTP_PROXY", proxy)
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test starts with an empty build cache of its own, never the user's."""
+    cache = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("AUDIOGUIDE_CACHE", str(cache))
+    return cache
+
+
 def need(program: str) -> str:
     """A real client program: skipped locally when missing, a failure in CI (CI=true)."""
     path = shutil.which(program)

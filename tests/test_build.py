@@ -237,4 +237,4 @@ def test_the_sample_guide_builds_and_plays(tmp_path: Path) -> None:
         for (_, seconds), stop in zip(played, language["stops"], strict=True):
             assert abs(seconds - stop["duration"]) <= 0.1
             assert abs(stop["loudness_lufs"] + 16) <= 1 and stop["true_peak_dbtp"] <= -1
-    assert re.search(r"built 24 tracks in 3 languages \(\d+ min \d+ s of audio\)", result.stderr)
+    assert re.search(r"24 tracks in 3 languages: 24 built, 0 re-tagged from the cache, 0 unchanged; \d+ min \d+ s of audio", result.stderr)

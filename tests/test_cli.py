@@ -65,7 +65,7 @@ def test_init_makes_a_guide_that_builds_as_it_is(tmp_path: Path) -> None:
     assert code == 0, err
     code, _, err = invoke("build", str(target), "-o", str(tmp_path / "out"), "-q")
     assert code == 0, err
-    assert err.startswith("built 1 tracks in 1 languages")
+    assert err.startswith("1 tracks in 1 languages: 1 built, 0 re-tagged from the cache, 0 unchanged")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["guide"]["title"] == 'The "Quoted" Museum'
     assert manifest["languages"]["az"]["stops"][0]["transcript"] == (
@@ -91,7 +91,7 @@ def test_quiet_build_prints_only_the_summary(guide: Path, tmp_path: Path) -> Non
     code, out, err = invoke("build", str(guide), "-o", str(tmp_path / "out"), "--quiet")
     assert code == 0
     assert out == ""
-    assert err.splitlines() == [err.splitlines()[0]] and err.startswith("built 6 tracks in 3 languages")
+    assert err.splitlines() == [err.splitlines()[0]] and err.startswith("6 tracks in 3 languages: 6 built")
 
 
 def test_default_output_folder_is_output_slash_guide_name(guide: Path, tmp_path: Path,

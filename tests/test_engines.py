@@ -11,10 +11,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from audioguide.build import build, check
+from audioguide.build import Options, build
+from audioguide.plan import check
 from audioguide.engines import ENGINES, Audio
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.errors import EngineUnreachable, GuideInvalid
+
+
+SERIAL = Options(jobs=1)  # in this process, so that the stand-in engines' call lists can be read
 
 
 def test_espeak_is_embedded_and_speaks_the_guide_languages() -> None:
@@ -119,7 +123,7 @@ def test_no_engine_for_a_language_is_a_guide_error(guide: Path) -> None:
 
 def test_the_lexicon_reaches_the_engine_but_not_the_transcript(guide: Path, tmp_path: Path) -> None:
     set_engines(guide, en=["gtts"])
-    build(guide, tmp_path / "out", engines_with(Recorder))
+    build(guide, tmp_path / "out", SERIAL, factories=engines_with(Recorder))
     assert Recorder.said == ["Welcome to Khojalee hall.", "Type a number.", "Listen.", "Shoes and letters."]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     first = manifest["languages"]["en"]["stops"][0]
@@ -133,11 +137,11 @@ def test_unreachable_engine_falls_back_once_for_every_track(guide: Path, tmp_pat
 
     set_engines(guide, en=["gtts", "espeak"], ru=["gtts", "espeak"])
     with caplog.at_level(logging.WARNING, logger="audioguide"):
-        build(guide, tmp_path / "out", engines_with(Offline))
+        build(guide, tmp_path / "out", SERIAL, factories=engines_with(Offline))
     assert Offline.said == ["Welcome to Khojalee hall."]  # asked once, then never again
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == ["fake: no route to the fake service; every track that needs it falls back to the next "
-                        "engine in its language's list (en uses espeak)"]
+                        "engine in its language's list (en uses espeak, ru uses espeak)"]
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert {s["engine"] for lang in manifest["languages"].values() for s in lang["stops"]} == {"espeak"}
 
@@ -150,7 +154,7 @@ def test_unreachable_engine_with_nothing_to_fall_back_to_fails_the_track(guide: 
     from audioguide.errors import BuildError
 
     with pytest.raises(BuildError) as caught:
-        build(guide, tmp_path / "out", engines_with(Offline))
+        build(guide, tmp_path / "out", SERIAL, factories=engines_with(Offline))
     messages = [str(p) for p in caught.value.problems]
     assert len(messages) == 2
     assert messages[0].endswith("en/01-welcome.md: no engine could speak stop 1 (en): fake: no route to the "
