@@ -127,7 +127,7 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         raise BuildError(failures)
 
     entries = {o.file: o.entry for o in result.outcomes} | kept
-    manifest = _manifest(plan, entries)
+    manifest = _manifest(plan, entries, kept)
     if cover is not None:
         write_bytes(out / manifest["guide"]["cover"], cover)
     for code, tracks in plan.tracks.items():
@@ -136,8 +136,8 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         if missing:
             log.warning("%s: %s not built yet and left out of the playlist (build without --lang/--stop)",
                         code, ", ".join(f"stop {t.stop.number}" for t in missing))
-        lines = [Entry(t.stop.number, t.stop.title, t.file.split("/", 1)[1], entries[t.file]["duration"])
-                 for t in present]
+        lines = [Entry(t.stop.number, kept[t.file]["title"] if t.file in kept else t.stop.title,
+                       t.file.split("/", 1)[1], entries[t.file]["duration"]) for t in present]
         write_text(out / code / PLAYLIST, playlist(config.languages[code].title, lines))
     old = read_manifest(out)
     write_manifest(out, manifest)
@@ -224,7 +224,9 @@ def _remove_stale(out: Path, files: set[str]) -> None:
                 path.parent.rmdir()
 
 
-def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    """The manifest: tracks made or reused now are described from their scripts; tracks a --lang or
+    --stop build left alone keep the previous manifest's description, which matches their audio."""
     config = plan.guide.config
     languages: dict[str, Any] = {}
     order = [config.source_language] + [c for c in config.languages if c != config.source_language]
@@ -232,6 +234,9 @@ def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]]) -> dict[str, An
         language = config.languages[code]
         stops = []
         for track in plan.tracks[code]:
+            if track.file in kept:
+                stops.append(kept[track.file])
+                continue
             if track.file not in entries:
                 continue
             measured = entries[track.file]

@@ -125,3 +125,10 @@ def drop_language(root: Path, code: str) -> None:
     toml = root / "guide.toml"
     toml.write_text(re.sub(rf"\[languages\.{code}\]\n.*?\n\n", "", toml.read_text(encoding="utf-8"), flags=re.S),
                     encoding="utf-8")
+
+
+def decoded_seconds(path: Path) -> float:
+    """How long an MP3 plays, decoded by ffmpeg to PCM."""
+    pcm = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "22050", "-"],
+                         capture_output=True, check=True).stdout
+    return len(pcm) / 2 / 22050

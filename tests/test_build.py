@@ -16,7 +16,7 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from audioguide.cli import main
-from tests.conftest import GUIDE_TOML, SAMPLE, STOPS, drop_language, ebur128, ffmpeg, need, write
+from tests.conftest import GUIDE_TOML, SAMPLE, STOPS, decoded_seconds, drop_language, ebur128, ffmpeg, need, write
 
 FILES = {
     "en": ["001-welcome.mp3", "002-personal-belongings-a-hall.mp3"],
@@ -46,12 +46,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[st
 
 def stops(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     return [s for language in manifest["languages"].values() for s in language["stops"]]
-
-
-def decoded_seconds(path: Path) -> float:
-    pcm = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "22050",
-                          "-"], capture_output=True, check=True).stdout
-    return len(pcm) / 2 / 22050
 
 
 def test_package_layout(built: tuple[Path, Path, dict[str, Any]]) -> None:
@@ -237,4 +231,5 @@ def test_the_sample_guide_builds_and_plays(tmp_path: Path) -> None:
         for (_, seconds), stop in zip(played, language["stops"], strict=True):
             assert abs(seconds - stop["duration"]) <= 0.1
             assert abs(stop["loudness_lufs"] + 16) <= 1 and stop["true_peak_dbtp"] <= -1
-    assert re.search(r"24 tracks in 3 languages: 24 built, 0 re-tagged from the cache, 0 unchanged; \d+ min \d+ s of audio", result.stderr)
+    summary = r"24 tracks in 3 languages: 24 built, 0 re-tagged from the cache, 0 unchanged; \d+ min \d+ s of audio"
+    assert re.search(summary, result.stderr)

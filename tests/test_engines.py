@@ -12,11 +12,10 @@ from typing import Any, ClassVar
 import pytest
 
 from audioguide.build import Options, build
-from audioguide.plan import check
 from audioguide.engines import ENGINES, Audio
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.errors import EngineUnreachable, GuideInvalid
-
+from audioguide.plan import check
 
 SERIAL = Options(jobs=1)  # in this process, so that the stand-in engines' call lists can be read
 
