@@ -42,6 +42,26 @@ def decode(source: bytes | Path, sample_rate: int) -> bytes:
     return _run(args, None if path else source, "decode audio", path)  # type: ignore[arg-type]
 
 
+def resample(pcm: bytes, rate: int, to: int) -> bytes:
+    """Mono s16le PCM from one sample rate to another (ffmpeg's resampler)."""
+    return _run(["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", "-ar", str(to), "-f", "s16le", "pipe:1"],
+                pcm, "resample audio", None)
+
+
+def decode_mp3(path: Path) -> tuple[bytes, int]:
+    """An MP3 file -> (s16le PCM, sample rate), in-process with miniaudio (dr_mp3): the same samples
+    as ffmpeg gives, encoder delay and padding removed, about three times as fast."""
+    import miniaudio
+
+    try:
+        decoded = miniaudio.mp3_read_file_s16(str(path))
+    except miniaudio.DecodeError as e:
+        raise AudioguideError(f"cannot decode MP3: {e}", path) from None
+    if decoded.nchannels != 1:
+        raise AudioguideError(f"expected mono MP3, found {decoded.nchannels} channels", path)
+    return decoded.samples.tobytes(), decoded.sample_rate
+
+
 def encode_mp3(pcm: bytes, sample_rate: int, bitrate: int, dest: Path) -> None:
     """Mono s16le PCM -> a CBR MP3 file with a Xing/LAME header (exact durations) and no tags."""
     _run(["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0",

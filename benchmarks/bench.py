@@ -1,0 +1,212 @@
+"""Benchmark: audioguide's build against a naive baseline and against the engines' own limit.
+
+    python benchmarks/bench.py [--stops 100] [--languages en,az,ru] [--words 150] [--jobs N]
+
+Generates a synthetic guide (stops x languages scripts of about --words words, made from the
+sample guide's own vocabulary), then measures, in one run:
+  - audioguide: full build (cold cache), no-op rebuild, rebuild after editing one stop, peak memory;
+  - the naive baseline: a serial loop that, per track, runs the engine, encodes with one ffmpeg
+    process and tags with mutagen, with no cache;
+  - the limit: raw engine synthesis time plus raw MP3 encoding time for the same audio (both taken
+    from the baseline run), divided by the number of cores.
+Each audioguide build runs as its own `python -m audioguide build` process, as a user runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE = REPO / "scripts" / "khojaly-museum"
+TITLES = {"en": "Hall", "az": "Zal", "ru": "Зал", "tr": "Salon"}
+
+
+def vocabulary(code: str) -> list[str]:
+    folder = SAMPLE / code if (SAMPLE / code).is_dir() else SAMPLE / "en"
+    words: list[str] = []
+    for path in sorted(folder.glob("*.md")):
+        body = path.read_text(encoding="utf-8").split("---", 2)[2]
+        body = re.sub(r"<!--.*?-->|\[pause[^\]]*\]|[*_]", " ", body, flags=re.S)
+        words += [w.strip(".,;:!?«»\"()—–") for w in body.split()]
+    return [w for w in words if w]
+
+
+def make_guide(root: Path, stops: int, languages: list[str], words: int, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    toml = ['[guide]', 'title = "Benchmark Museum"', 'publisher = "Benchmark"', f'source_language = "{languages[0]}"', ""]
+    for code in languages:
+        toml += [f"[languages.{code}]", f'title = "Benchmark {code}"', 'engines = ["espeak"]', ""]
+        vocab = vocabulary(code)
+        for n in range(1, stops + 1):
+            paragraphs, count = [], 0
+            while count < words:
+                sentence = [rng.choice(vocab) for _ in range(rng.randint(8, 14))]
+                count += len(sentence)
+                text = " ".join(sentence).capitalize() + "."
+                if not paragraphs or rng.random() < 0.3:
+                    paragraphs.append(text)
+                else:
+                    paragraphs[-1] += " " + text
+            path = root / code / f"{n:03d}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"---\nstop: {n}\ntitle: {TITLES.get(code, 'Hall')} {n}\n---\n" + "\n\n".join(paragraphs) + "\n",
+                            encoding="utf-8")
+    (root / "guide.toml").write_text("\n".join(toml), encoding="utf-8")
+
+
+def tree_memory(pid: int) -> int:
+    """Proportional set size (PSS: shared pages divided among the processes that share them) of a
+    process and all its descendants, in bytes (Linux /proc). RSS would count the pages that forked
+    workers share with the main process once per process."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += int(re.search(r"^Pss:\s+(\d+)", rollup, re.M).group(1)) * 1024  # type: ignore[union-attr]
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, AttributeError):
+            continue
+    return total
+
+
+def timed_build(guide: Path, out: Path, cache: Path, jobs: int) -> tuple[float, int, str]:
+    """(seconds, peak memory of the process tree, last line of output) for one build."""
+    command = [sys.executable, "-m", "audioguide", "build", str(guide), "-o", str(out), "--cache", str(cache),
+               "--jobs", str(jobs), "-q"]
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    peak = 0
+
+    def watch() -> None:
+        nonlocal peak
+        while process.poll() is None:
+            peak = max(peak, tree_memory(process.pid))
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    _, err = process.communicate()
+    seconds = time.perf_counter() - started
+    watcher.join()
+    if process.returncode != 0:
+        sys.exit(f"build failed:\n{err}")
+    return seconds, peak, err.strip().splitlines()[-1]
+
+
+def baseline(guide: Path, out: Path) -> tuple[float, float, float, float]:
+    """The naive loop. Returns (total, synthesis, encoding, audio seconds)."""
+    from mutagen.id3 import ID3, TALB, TIT2, TRCK
+
+    from audioguide import media
+    from audioguide.engines.espeak import EspeakEngine
+    from audioguide.plan import check
+
+    plan = check(guide)
+    engine = EspeakEngine()
+    synth = encode = audio = 0.0
+    started = time.perf_counter()
+    for code, tracks in plan.tracks.items():
+        for track in tracks:
+            t0 = time.perf_counter()
+            pcm = b"".join(engine.synthesize(p.text, code).pcm for p in track.stop.paragraphs if p.text)
+            t1 = time.perf_counter()
+            dest = out / track.file
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            media.encode_mp3(pcm, 22050, 64, dest)
+            t2 = time.perf_counter()
+            tags = ID3()
+            tags.add(TIT2(encoding=3, text=track.stop.title))
+            tags.add(TALB(encoding=3, text=plan.guide.config.languages[code].title))
+            tags.add(TRCK(encoding=3, text=f"{track.position}/{track.total}"))
+            tags.save(dest, v2_version=3)
+            synth += t1 - t0
+            encode += t2 - t1
+            audio += len(pcm) / 2 / 22050
+    return time.perf_counter() - started, synth, encode, audio
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stops", type=int, default=100)
+    parser.add_argument("--languages", default="en,az,ru")
+    parser.add_argument("--words", type=int, default=150)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
+    args = parser.parse_args()
+    languages = args.languages.split(",")
+    work = args.keep or Path(tempfile.mkdtemp(prefix="audioguide-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    guide, out, cache = work / "guide", work / "out", work / "cache"
+    for path in (guide, out, cache, work / "baseline"):
+        shutil.rmtree(path, ignore_errors=True)
+    make_guide(guide, args.stops, languages, args.words)
+    tracks = args.stops * len(languages)
+    cores = os.cpu_count() or 1
+    print(f"guide: {args.stops} stops x {len(languages)} languages = {tracks} tracks of ~{args.words} words; "
+          f"{cores} cores, --jobs {args.jobs}", flush=True)
+
+    base_total, synth, encode, audio = baseline(guide, work / "baseline")
+    limit = (synth + encode) / cores
+    print(f"baseline done: {base_total:.1f} s for {audio / 60:.0f} min of audio", flush=True)
+
+    full, full_mem, _ = timed_build(guide, out, cache, args.jobs)
+    noop, noop_mem, _ = timed_build(guide, out, cache, args.jobs)
+    edited = guide / languages[0] / f"{(args.stops + 1) // 2:03d}.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace(".", ", indeed.", 1), encoding="utf-8")
+    one_track_synth = _one_track_synthesis(guide, edited, languages[0])
+    edit, edit_mem, edit_line = timed_build(guide, out, cache, args.jobs)
+    peak = max(full_mem, noop_mem, edit_mem)
+
+    rows = [
+        ("full build, cold cache", full, base_total, limit,
+         f"<= 1.3x limit ({full / limit:.2f}x); >= 2x faster than baseline ({base_total / full:.1f}x)",
+         full <= 1.3 * limit and base_total >= 2 * full),
+        ("no-op rebuild", noop, base_total, None,
+         f"< 1 s ({noop:.2f} s); >= 50x faster than baseline ({base_total / noop:.0f}x)",
+         noop < 1 and base_total >= 50 * noop),
+        ("rebuild after editing one stop", edit, base_total, None,
+         f"< 1 s + that track's synthesis ({one_track_synth:.2f} s)", edit < 1 + one_track_synth),
+        ("peak memory (PSS of the whole process tree)", None, None, None, f"< 300 MB ({peak / 2**20:.0f} MB)",
+         peak < 300 * 2**20),
+    ]
+    print()
+    print("| measurement | audioguide | naive baseline | limit | target | met |")
+    print("|---|---|---|---|---|---|")
+    for name, ours, base, lim, target, met in rows:
+        def cell(v: float | None) -> str:
+            return "" if v is None else f"{v:.2f} s"
+        value = f"{peak / 2**20:.0f} MB" if ours is None else cell(ours)
+        print(f"| {name} | {value} | {cell(base)} | {cell(lim)} | {target} | {'yes' if met else 'NO'} |")
+    print(f"\naudio: {audio / 60:.0f} min; raw synthesis {synth:.1f} s, raw encoding {encode:.1f} s "
+          f"(serial); edit rebuild said: {edit_line}")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _one_track_synthesis(guide: Path, script: Path, code: str) -> float:
+    from audioguide.engines.espeak import EspeakEngine
+    from audioguide.scripts import read_stop
+
+    stop = read_stop(script, code)
+    engine = EspeakEngine()
+    started = time.perf_counter()
+    for p in stop.paragraphs:
+        if p.text:
+            engine.synthesize(p.text, code)
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()
