@@ -43,7 +43,8 @@ def vocabulary(code: str) -> list[str]:
 
 def make_guide(root: Path, stops: int, languages: list[str], words: int, seed: int = 1) -> None:
     rng = random.Random(seed)
-    toml = ['[guide]', 'title = "Benchmark Museum"', 'publisher = "Benchmark"', f'source_language = "{languages[0]}"', ""]
+    toml = ["[guide]", 'title = "Benchmark Museum"', 'publisher = "Benchmark"',
+            f'source_language = "{languages[0]}"', ""]
     for code in languages:
         toml += [f"[languages.{code}]", f'title = "Benchmark {code}"', 'engines = ["espeak"]', ""]
         vocab = vocabulary(code)
@@ -59,8 +60,8 @@ def make_guide(root: Path, stops: int, languages: list[str], words: int, seed: i
                     paragraphs[-1] += " " + text
             path = root / code / f"{n:03d}.md"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(f"---\nstop: {n}\ntitle: {TITLES.get(code, 'Hall')} {n}\n---\n" + "\n\n".join(paragraphs) + "\n",
-                            encoding="utf-8")
+            front = f"---\nstop: {n}\ntitle: {TITLES.get(code, 'Hall')} {n}\n---\n"
+            path.write_text(front + "\n\n".join(paragraphs) + "\n", encoding="utf-8")
     (root / "guide.toml").write_text("\n".join(toml), encoding="utf-8")
 
 
