@@ -201,6 +201,8 @@ def _run(jobs: list[Job], workers: int) -> Iterator[Outcome]:
     if workers <= 1:
         yield from map(render, jobs)
         return
+    import audioguide.audio  # noqa: F401  loaded once here, shared by the forked workers
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with context.Pool(workers) as pool:

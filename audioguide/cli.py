@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +16,11 @@ import click
 
 from audioguide import __version__
 from audioguide.errors import AudioguideError
+
+# One thread per process for numpy's BLAS: parallelism comes from worker processes, and OpenBLAS's
+# own threads (one per core in every worker) only fight over the same cores.
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 log = logging.getLogger("audioguide")
 
@@ -114,10 +120,10 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
         nonlocal bar
         if fancy:
             if bar is None:
-                bar = click.progressbar(length=total, label="tracks", show_eta=True, show_pos=True,
-                                        file=sys.stderr)
+                bar = click.progressbar(length=total, label="tracks", show_eta=True, show_pos=True, file=sys.stderr,
+                                        item_show_func=lambda file: f"{time.monotonic() - started:.0f} s  {file or ''}")
                 bar.update(done - 1)
-            bar.update(1)
+            bar.update(1, outcome.file)
             return
         e = outcome.entry
         if outcome.status == "failed":

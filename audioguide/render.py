@@ -7,9 +7,8 @@ import hashlib
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from audioguide.audio import AudioSegment, assemble, load_sound, master
 from audioguide.cache import Cache
 from audioguide.config import AudioConfig
 from audioguide.errors import EngineError, EngineUnreachable, Problem
@@ -17,6 +16,9 @@ from audioguide.files import replacing
 from audioguide.plan import Voice
 from audioguide.tags import TrackTags, write_tags
 from audioguide.text import Silence, Speech
+
+if TYPE_CHECKING:  # numpy and pydub load only when a track is actually made: a no-op build needs neither
+    from audioguide.audio import AudioSegment
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ _sounds: dict[tuple[Path, int], AudioSegment] = {}
 
 
 def _sound(path: Path | None, rate: int) -> AudioSegment | None:
+    from audioguide.audio import load_sound
+
     if path is None:
         return None
     if (path, rate) not in _sounds:
@@ -74,6 +78,8 @@ def _finish(tmp: Path, dest: Path, candidate: Candidate, job: Job, measured: dic
 
 
 def render(job: Job) -> Outcome:
+    from audioguide.audio import assemble, master
+
     cache = Cache(job.cache) if job.cache is not None else None
     learned: dict[str, str] = {}
     for candidate in job.candidates:

@@ -113,3 +113,14 @@ def test_every_guide_toml_key_is_in_the_readme() -> None:
         assert f"\n{key} = " in readme, key
     for table in TOP_KEYS:
         assert f"[{table}" in readme, table
+
+
+def test_build_logs_a_line_per_track_when_not_on_a_terminal(guide: Path, tmp_path: Path) -> None:
+    code, _, err = invoke("build", str(guide), "-o", str(tmp_path / "out"))
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert len(lines) == 6
+    assert {line.split("]")[0] for line in lines} == {f"[{n}/6" for n in range(1, 7)}
+    assert all(" built " in line and line.endswith(", espeak") for line in lines)
+    code, _, err = invoke("build", str(guide), "-o", str(tmp_path / "out"))
+    assert err.splitlines()[-1].startswith("6 tracks in 3 languages: 0 built, 0 re-tagged from the cache, 6 unchanged")
