@@ -94,7 +94,7 @@ def timed_build(guide: Path, out: Path, cache: Path, jobs: int) -> tuple[float, 
         nonlocal peak
         while process.poll() is None:
             peak = max(peak, tree_memory(process.pid))
-            time.sleep(0.02)
+            time.sleep(0.2)  # reading smaps is work for the kernel: not too often
 
     watcher = threading.Thread(target=watch)
     watcher.start()
