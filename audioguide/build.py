@@ -73,6 +73,8 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
     _check_subset(plan, options)
     for warning in plan.guide.warnings:
         log.warning("%s", warning)
+    for line in gap_warnings(plan):
+        log.warning("%s", line)
     for code, chain in plan.voices.items():
         fallback = f" (then {', '.join(v.engine.name for v in chain[1:])})" if len(chain) > 1 else ""
         passed = f"; passed over {'; '.join(plan.skipped[code])}" if plan.skipped[code] else ""
@@ -90,6 +92,8 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
     kept: dict[str, dict[str, Any]] = {}
     for code, tracks in plan.tracks.items():
         for track in tracks:
+            if track.fallback:  # the source language's own track, made there
+                continue
             if not _selected(track, options):
                 if track.file in previous and (out / track.file).is_file():
                     kept[track.file] = previous[track.file]
@@ -136,14 +140,40 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         if missing:
             log.warning("%s: %s not built yet and left out of the playlist (build without --lang/--stop)",
                         code, ", ".join(f"stop {t.stop.number}" for t in missing))
-        lines = [Entry(t.stop.number, kept[t.file]["title"] if t.file in kept else t.stop.title,
-                       t.file.split("/", 1)[1], entries[t.file]["duration"]) for t in present]
+        lines = [Entry(t.stop.number, _playlist_title(plan, t, kept), _relative(code, t.file),
+                       entries[t.file]["duration"]) for t in present]
         write_text(out / code / PLAYLIST, playlist(config.languages[code].title, lines))
     old = read_manifest(out)
     write_manifest(out, manifest)
     if old is not None:
         _remove_stale(out, manifest_files(old) - manifest_files(manifest))
     return result
+
+
+def gap_warnings(plan: Plan) -> list[str]:
+    """One line per language with stops not (yet) translated, saying what the build does about them."""
+    config = plan.guide.config
+    source = config.languages[config.source_language].language.name
+    lines = []
+    for code, gaps in plan.gaps.items():
+        if gaps:
+            instead = (f"the {source} track plays instead" if config.languages[code].missing == "source"
+                       else "left out of the playlist")
+            lines.append(f"{code}: {', '.join(gaps)}: {instead}")
+    return lines
+
+
+def _relative(code: str, file: str) -> str:
+    """A track's path from its language's playlist: `003-x.mp3`, or `../en/003-x.mp3` for a stand-in."""
+    folder, name = file.split("/", 1)
+    return name if folder == code else f"../{file}"
+
+
+def _playlist_title(plan: Plan, track: Track, kept: Mapping[str, dict[str, Any]]) -> str:
+    title = kept[track.file]["title"] if track.file in kept else track.stop.title
+    if track.fallback:
+        title += f" ({plan.guide.config.languages[track.stop.language].language.name})"
+    return title
 
 
 def _fallbacks(plan: Plan, dead: set[str]) -> str:
@@ -236,7 +266,7 @@ def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[s
         language = config.languages[code]
         stops = []
         for track in plan.tracks[code]:
-            if track.file in kept:
+            if track.file in kept and not track.fallback:
                 stops.append(kept[track.file])
                 continue
             if track.file not in entries:
@@ -250,6 +280,7 @@ def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[s
                                             "true_peak_dbtp", "bytes", "sha256", "key", "audio_key")},
                 "script": track.stop.path.relative_to(config.root).as_posix(),
                 "transcript": track.stop.transcript,
+                **({"fallback": track.stop.language} if track.fallback else {}),
             })
         languages[code] = {
             "name": language.language.name,

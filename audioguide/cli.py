@@ -149,10 +149,11 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
 @_common
 def check(guide_dir: Path) -> None:
     """Validate the scripts and guide.toml in GUIDE_DIR without synthesising anything."""
+    from audioguide.build import gap_warnings
     from audioguide.plan import check as run
 
     plan = run(guide_dir)
-    for warning in plan.guide.warnings:
+    for warning in [*plan.guide.warnings, *gap_warnings(plan)]:
         log.warning("%s", warning)
     for code, tracks in plan.tracks.items():
         chain = plan.voices[code]

@@ -30,6 +30,7 @@ class LanguageConfig:
     engines: tuple[str, ...]
     voices: Mapping[str, str]
     lexicon: Mapping[str, str]
+    missing: str = "skip"  # a stop not (yet) translated: "skip" it, or play the "source" track
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,7 @@ LANGUAGE_KEYS: dict[str, tuple[Check, bool]] = {
     "title": (nonempty_text, True),
     "engines": (_string_list, False),
     "voice": (_string_table, False),
+    "missing": (one_of("skip", "source"), False),
 }
 AUDIO_KEYS: dict[str, tuple[Check, bool]] = {
     "target_lufs": (number(-40, -5), False),
@@ -290,7 +292,8 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
                       ("lexicon", code))
             lexicon = {}
         if "title" in values:
-            languages[code] = LanguageConfig(code, language, values["title"], engines, voices, lexicon)
+            languages[code] = LanguageConfig(code, language, values["title"], engines, voices, lexicon,
+                                             values.get("missing", "skip"))
     for code in lexicons:
         if code not in raw_languages:
             v.problem(f"[lexicon.{code}] is for a language the guide does not have (add [languages.{code}])",

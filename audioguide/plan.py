@@ -45,6 +45,7 @@ class Track:
     file: str  # relative to the output folder: "en/003-personal-belongings.mp3"
     position: int
     total: int
+    fallback: bool = False  # the source language's track, standing in for a missing translation
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Plan:
     voices: dict[str, list[Voice]]  # language -> engines to try, in order
     tracks: dict[str, list[Track]]  # language -> tracks in stop order
     skipped: dict[str, list[str]] = field(default_factory=dict)  # language -> engines passed over, and why
+    gaps: dict[str, list[str]] = field(default_factory=dict)  # language -> stops not translated, and why
 
     def items(self, track: Track) -> tuple[Speech | Silence, ...]:
         config = self.guide.config
@@ -115,12 +117,25 @@ def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
     if problems:
         raise GuideInvalid(problems)
     width = max(3, len(str(max(s.number for stops in guide.stops.values() for s in stops))))
-    tracks = {
-        code: [Track(stop, f"{code}/{track_filename(stop.number, stop.title, width)}", i, len(stops))
-               for i, stop in enumerate(stops, 1)]
-        for code, stops in ((c, guide.stops[c]) for c in config.languages)
-    }
-    return Plan(guide, voices, tracks, skipped)
+    source = {s.number: s for s in guide.stops.get(config.source_language, ())}
+
+    def file(stop: Stop) -> str:
+        return f"{stop.language}/{track_filename(stop.number, stop.title, width)}"
+
+    tracks: dict[str, list[Track]] = {}
+    gaps: dict[str, list[str]] = {}
+    for code, language in config.languages.items():
+        stops = [(s, False) for s in guide.stops[code] if not s.untranslated]
+        if code != config.source_language:
+            present = {s.number: s for s in guide.stops[code]}
+            gaps[code] = [f"stop {n} ({present[n].path.name} is untranslated)" if n in present
+                          else f"stop {n} (missing)" for n in sorted(source)
+                          if n not in present or present[n].untranslated]
+            if language.missing == "source":
+                stops += [(source[n], True) for n in sorted(source) if n not in present or present[n].untranslated]
+        stops.sort(key=lambda pair: pair[0].number)
+        tracks[code] = [Track(stop, file(stop), i, len(stops), fallback) for i, (stop, fallback) in enumerate(stops, 1)]
+    return Plan(guide, voices, tracks, skipped, gaps)
 
 
 def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES) -> Plan:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ from audioguide.errors import GuideInvalid, Problem
 from audioguide.languages import parse_language
 from audioguide.text import Paragraph, TextProblem, parse_narration, transcript
 
-FRONT_MATTER_KEYS = ("stop", "title")
+FRONT_MATTER_KEYS = ("stop", "title", "source")
+SOURCE_KEYS = ("file", "version")
 MEDIA_FOLDER = "media"
 
 
@@ -26,10 +28,22 @@ class Stop:
     language: str
     path: Path
     paragraphs: tuple[Paragraph, ...]
+    source_version: str | None = None  # a translation: the version of the source stop it was made from
 
     @property
     def transcript(self) -> str:
         return transcript(list(self.paragraphs))
+
+    @property
+    def untranslated(self) -> bool:
+        """A translation made by `translate add` whose narration is not written yet."""
+        return not self.paragraphs
+
+    @property
+    def version(self) -> str:
+        """What a translation of this stop was made from: its title and narration, pauses included."""
+        text = self.title + "\n" + "\n\n".join(repr(p.parts) for p in self.paragraphs)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -99,19 +113,28 @@ def read_stop(path: Path, language: str) -> Stop:
         problems.append(Problem(path, "the front matter needs 'title: ...'", 1))
     elif not isinstance(title, str) or not title.strip():
         problems.append(Problem(path, "title must be non-empty text", _line_of_key(front, "title")))
+    source = meta.get("source")
+    version = None
+    if source is not None:
+        if (not isinstance(source, dict) or set(source) - set(SOURCE_KEYS)
+                or not isinstance(source.get("version"), str)):
+            problems.append(Problem(path, "source must be 'file: <source script>' and 'version: <id>' "
+                                          "(written by `audioguide translate`)", _line_of_key(front, "source")))
+        else:
+            version = source["version"]
     try:
         paragraphs = parse_narration(body)
     except TextProblem as e:
         problems.append(Problem(path, str(e), body_line + e.line - 1))
         paragraphs = []
     else:
-        if not any(p.text for p in paragraphs):
+        if not any(p.text for p in paragraphs) and source is None:
             problems.append(Problem(path, "no narration: write the text to speak after the front matter",
                                     body_line))
     if problems:
         raise GuideInvalid(problems)
     assert isinstance(number, int) and isinstance(title, str)
-    return Stop(number, title.strip(), language, path, tuple(paragraphs))
+    return Stop(number, title.strip(), language, path, tuple(paragraphs), version)
 
 
 def _stop_files(folder: Path) -> list[Path]:
@@ -168,11 +191,6 @@ def _coverage_warnings(config: GuideConfig, stops: Mapping[str, tuple[Stop, ...]
     for code, language_stops in stops.items():
         if code == config.source_language:
             continue
-        have = {s.number for s in language_stops}
-        for number, stop in source.items():
-            if number not in have:
-                warnings.append(Problem(config.root / code, f"no script for stop {number} "
-                                        f"('{stop.title}', {code} has {len(have)} of {len(source)} stops)"))
         for s in language_stops:
             if s.number not in source:
                 warnings.append(Problem(s.path, f"stop {s.number} is not in the source language "

@@ -71,7 +71,7 @@ CASES = {
     ),
     "unknown front matter key": (
         _replace("en/01-welcome.md", "title: Welcome\n", "title: Welcome\nvoice: x\n"),
-        "en/01-welcome.md:4: unknown front matter key 'voice' (allowed: stop, title)",
+        "en/01-welcome.md:4: unknown front matter key 'voice' (allowed: stop, title, source)",
     ),
     "empty narration": (
         _write("en/03-empty.md", "---\nstop: 3\ntitle: Empty\n---\n\n<!-- only a comment -->\n"),
