@@ -65,6 +65,8 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo("interrupted: every file written is complete; run the command again to finish",
                        err=True)
             sys.exit(130)
+        except click.ClickException:
+            raise  # usage errors: Click says them itself
         except Exception as e:  # a bug: still one line, unless --debug
             if debug:
                 raise
@@ -193,3 +195,82 @@ def init(directory: Path, title: str, language: str) -> None:
     for path in scaffold(directory, title, language):
         log.info("wrote %s", path)
     click.echo(f"made {directory}: edit it, then run `audioguide build {directory}`")
+
+
+@main.group()
+def translate() -> None:
+    """Translators' workflow: add a language, see what is missing or stale, mark reviewed."""
+
+
+@translate.command("add")
+@_GUIDE
+@click.argument("language")
+@_common
+def translate_add(guide_dir: Path, language: str) -> None:
+    """Add LANGUAGE: one untranslated script per source stop, and its table in guide.toml."""
+    from audioguide.translate import add_language
+
+    written, note = add_language(guide_dir, language)
+    for path in written:
+        log.info("wrote %s", path)
+    click.echo(f"added {language}: {len(written)} scripts to translate in {guide_dir / language}; {note}")
+
+
+@translate.command("status")
+@_GUIDE
+@click.option("--format", "form", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--strict", is_flag=True, help="Exit with code 1 when any translation is not ok.")
+@_common
+def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
+    """Show a stop x language matrix: ok, missing, untranslated or stale, and each language's engine."""
+    import json
+
+    from audioguide.engines import ENGINES, engine_options
+    from audioguide.plan import load_engines
+    from audioguide.scripts import load_guide
+    from audioguide.translate import OK, status, status_json
+
+    guide = load_guide(guide_dir, engine_options(ENGINES))
+    matrix = status(guide)
+    engines = load_engines(guide, ENGINES)
+    chosen: dict[str, str] = {}
+    for code, language in guide.config.languages.items():
+        for name in language.engines:
+            engine = engines[name]
+            if engine.available() is None and engine.voice_for(code, language.voices.get(name)) is not None:
+                chosen[code] = name
+                break
+    if form == "json":
+        click.echo(json.dumps(status_json(guide, matrix, chosen), ensure_ascii=False, indent=2))
+    else:
+        codes = list(matrix)
+        source = {s.number: s.title for s in guide.stops[guide.config.source_language]}
+        click.echo(f"{'stop':>4}  {'title (' + guide.config.source_language + ')':30}" +
+                   "".join(f"  {c:12}" for c in codes))
+        for number, title in source.items():
+            click.echo(f"{number:>4}  {title[:30]:30}" + "".join(f"  {matrix[c][number].state:12}" for c in codes))
+        for state in ("ok", "missing", "untranslated", "stale"):
+            counts = [sum(1 for cell in matrix[c].values() if cell.state == state) for c in codes]
+            click.echo(f"{'':4}  {state:30}" + "".join(f"  {n:<12}" for n in counts))
+        click.echo(f"{'':4}  {'engine':30}" + "".join(f"  {chosen.get(c, 'none'):12}" for c in codes))
+    if strict and any(cell.state != OK for row in matrix.values() for cell in row.values()):
+        sys.exit(1)
+
+
+@translate.command("done")
+@_GUIDE
+@click.argument("language")
+@click.argument("stops", nargs=-1, type=click.IntRange(min=1))
+@click.option("--all", "every", is_flag=True, help="Every translated stop of LANGUAGE.")
+@_common
+def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every: bool) -> None:
+    """Mark the translations of STOPS as reviewed against the current source."""
+    from audioguide.engines import ENGINES, engine_options
+    from audioguide.scripts import load_guide
+    from audioguide.translate import mark_done
+
+    if not stops and not every:
+        raise click.UsageError("name the stops, or give --all")
+    guide = load_guide(guide_dir, engine_options(ENGINES))
+    written = mark_done(guide, language, None if every else list(stops))
+    click.echo(f"{language}: {len(written)} translations marked as matching the current source")

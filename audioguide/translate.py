@@ -1,0 +1,160 @@
+"""The translators' workflow: add a language, see what is missing or stale, mark reviewed.
+
+A translation file records the version of the source stop it was made from in its front matter:
+
+    source:
+      file: en/03-the-night.md
+      version: 5d41402abc4b
+
+`version` is a hash of the source stop's title and narration (pauses included); when the source
+changes, the translation is stale until a translator reviews it (`translate done`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from audioguide.config import CONFIG_NAME
+from audioguide.engines import ENGINES, EngineFactory, engine_options
+from audioguide.errors import AudioguideError
+from audioguide.files import write_text
+from audioguide.languages import parse_language
+from audioguide.scripts import Guide, Stop, load_guide
+
+OK, MISSING, UNTRANSLATED, STALE = "ok", "missing", "untranslated", "stale"
+_COMMENTS = re.compile(r"<!--.*?-->\n?", re.S)
+
+
+def _body(path: Path) -> str:
+    """The narration of a script as written: everything after the front matter."""
+    text = path.read_text(encoding="utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
+    return text.split("\n---", 1)[1].split("\n", 1)[1] if text.startswith("---") else text
+
+
+def _script(stop: int, title: str, source: Stop, body: str) -> str:
+    front = {"stop": stop, "title": title,
+             "source": {"file": source.path.relative_to(source.path.parent.parent).as_posix(),
+                        "version": source.version}}
+    return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" + body
+
+
+def add_language(root: Path, code: str, factories: Mapping[str, EngineFactory] = ENGINES) -> tuple[list[Path], str]:
+    """Make `<code>/` with one untranslated file per source stop and add the language to guide.toml.
+    Returns the files written and the engines chosen (a note when none can speak it)."""
+    language = parse_language(code)
+    if language is None:
+        raise AudioguideError(f"'{code}' is not a known language code (use ISO 639-1, such as tr, de, fr)")
+    guide = load_guide(root, engine_options(factories))
+    config = guide.config
+    if code in config.languages or (root / code).exists():
+        raise AudioguideError(f"the guide already has '{code}' (see `audioguide translate status`)", root / code)
+    def speakers(names: list[str]) -> list[str]:
+        found = []
+        for name in dict.fromkeys(names):
+            engine = factories[name](**config.engine_options.get(name, {}))
+            if engine.available() is None and engine.voice_for(code, None) is not None:
+                found.append(name)
+        return found
+
+    # the source language's engines that can speak it; else any engine that can
+    engines = speakers(list(config.languages[config.source_language].engines)) or speakers(list(factories))
+    note = f"engines for {code}: {', '.join(engines)}" if engines else (
+        f"no engine here can speak '{code}': add one to [languages.{code}] engines before building")
+    source_name = config.languages[config.source_language].language.name
+    written = []
+    for stop in guide.stops[config.source_language]:
+        source_text = _COMMENTS.sub("", _body(stop.path)).strip().replace("--", "- -")
+        body = (f"<!-- Translate into {language.name}: write the narration here, in place of this comment,\n"
+                f"and translate the title above. The {source_name} text:\n\n{source_text}\n-->\n")
+        path = root / code / stop.path.name
+        write_text(path, _script(stop.number, stop.title, stop, body))
+        written.append(path)
+    toml = (root / CONFIG_NAME).read_text(encoding="utf-8").rstrip("\n")
+    title = config.languages[config.source_language].title
+    table = (f"\n\n[languages.{code}]\ntitle = {_toml_string(title)}  # translate: the guide's title in "
+             f"{language.name}\nengines = [{', '.join(_toml_string(e) for e in engines)}]\n")
+    write_text(root / CONFIG_NAME, toml + table)
+    return written, note
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class Cell:
+    state: str
+    file: str | None = None
+
+
+def status(guide: Guide) -> dict[str, dict[int, Cell]]:
+    """language -> stop number -> state, for every language but the source, over the source's stops."""
+    config = guide.config
+    source = {s.number: s for s in guide.stops[config.source_language]}
+    matrix: dict[str, dict[int, Cell]] = {}
+    for code in config.languages:
+        if code == config.source_language:
+            continue
+        have = {s.number: s for s in guide.stops.get(code, ())}
+        row: dict[int, Cell] = {}
+        for number, original in sorted(source.items()):
+            stop = have.get(number)
+            if stop is None:
+                row[number] = Cell(MISSING)
+                continue
+            name = stop.path.name
+            if stop.untranslated:
+                row[number] = Cell(UNTRANSLATED, name)
+            elif stop.source_version is not None and stop.source_version != original.version:
+                row[number] = Cell(STALE, name)
+            else:
+                row[number] = Cell(OK, name)
+        matrix[code] = row
+    return matrix
+
+
+def mark_done(guide: Guide, code: str, numbers: list[int] | None) -> list[Path]:
+    """Record that the translations of these stops (all, when None) match the current source."""
+    config = guide.config
+    if code == config.source_language or code not in config.languages:
+        raise AudioguideError(f"'{code}' is not a translation in this guide (translations: "
+                              f"{', '.join(c for c in config.languages if c != config.source_language)})")
+    source = {s.number: s for s in guide.stops[config.source_language]}
+    have = {s.number: s for s in guide.stops.get(code, ())}
+    wanted = sorted(have) if numbers is None else numbers
+    for number in wanted:
+        if number not in have:
+            raise AudioguideError(f"{code} has no script for stop {number}")
+        if number not in source:
+            raise AudioguideError(f"stop {number} is not in the source language '{config.source_language}'",
+                                  have[number].path)
+        if have[number].untranslated:
+            raise AudioguideError(f"stop {number} is not translated yet: write its narration first",
+                                  have[number].path)
+    written = []
+    for number in wanted:
+        stop = have[number]
+        write_text(stop.path, _script(number, stop.title, source[number], _body(stop.path)))
+        written.append(stop.path)
+    return written
+
+
+def status_json(guide: Guide, matrix: dict[str, dict[int, Cell]], engines: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "source_language": guide.config.source_language,
+        "languages": {
+            code: {
+                "engine": engines.get(code),
+                "counts": {state: sum(1 for c in row.values() if c.state == state)
+                           for state in (OK, MISSING, UNTRANSLATED, STALE)},
+                "stops": {str(n): {"state": c.state, "file": c.file} for n, c in row.items()},
+            }
+            for code, row in matrix.items()
+        },
+    }

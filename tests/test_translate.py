@@ -1,0 +1,156 @@
+"""The translators' workflow, state by state: add -> untranslated -> translated -> source edited ->
+stale -> reviewed; and what a build does with stops that are not translated."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from audioguide.cli import main
+from audioguide.translate import add_language
+from tests.conftest import need
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner(mix_stderr=False).invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def states(guide: Path, language: str) -> dict[str, str]:
+    code, out, err = invoke("translate", "status", str(guide), "--format", "json")
+    assert code == 0, err
+    return {n: cell["state"] for n, cell in json.loads(out)["languages"][language]["stops"].items()}
+
+
+def translate(path: Path, title: str, text: str) -> None:
+    """What a translator does: a title and narration in place of the comment."""
+    script = path.read_text(encoding="utf-8")
+    script = re.sub(r"^title: .*$", f"title: {title}", script, count=1, flags=re.M)
+    path.write_text(re.sub(r"<!--.*?-->\n", text + "\n", script, flags=re.S), encoding="utf-8")
+
+
+def test_the_whole_life_of_a_translation(guide: Path) -> None:
+    code, out, err = invoke("translate", "add", str(guide), "tr")
+    assert code == 0, err
+    assert out.strip() == f"added tr: 2 scripts to translate in {guide / 'tr'}; engines for tr: espeak"
+    toml = (guide / "guide.toml").read_text(encoding="utf-8")
+    assert '[languages.tr]\ntitle = "Test Museum: Audio Guide"  # translate' in toml
+    assert 'engines = ["espeak"]' in toml.split("[languages.tr]")[1]
+    script = (guide / "tr" / "01-welcome.md").read_text(encoding="utf-8")
+    assert script.startswith("---\nstop: 1\ntitle: Welcome\nsource:\n  file: en/01-welcome.md\n  version: ")
+    assert "Welcome to *Khojaly* hall." in script and "keep it short" not in script  # comments are not copied
+
+    # untranslated: never synthesised as if it were a translation
+    assert states(guide, "tr") == {"1": "untranslated", "2": "untranslated"}
+    code, out, err = invoke("check", str(guide))
+    assert code == 0, err
+    assert "tr: stop 1 (01-welcome.md is untranslated), stop 2 (02-belongings.md is untranslated): left out " \
+           "of the playlist" in err
+
+    translate(guide / "tr" / "01-welcome.md", "Hoş geldiniz", "Hocalı salonuna hoş geldiniz.")
+    assert states(guide, "tr") == {"1": "ok", "2": "untranslated"}
+
+    source = guide / "en" / "01-welcome.md"
+    source.write_text(source.read_text(encoding="utf-8").replace("Listen.", "Listen closely."), encoding="utf-8")
+    assert states(guide, "tr") == {"1": "stale", "2": "untranslated"}
+    assert invoke("translate", "status", str(guide), "--strict")[0] == 1
+    code, out, _ = invoke("translate", "status", str(guide))
+    assert re.search(r"^\s+1\s+Welcome\s+ok\s+ok\s+stale\s*$", out, re.M), out
+    assert re.search(r"^\s+stale\s+0\s+0\s+1\s*$", out, re.M), out
+
+    code, out, err = invoke("translate", "done", str(guide), "tr", "1")
+    assert code == 0, err
+    assert out.strip() == "tr: 1 translations marked as matching the current source"
+    assert states(guide, "tr") == {"1": "ok", "2": "untranslated"}
+    reviewed = (guide / "tr" / "01-welcome.md").read_text(encoding="utf-8")
+    assert reviewed.endswith("---\nHocalı salonuna hoş geldiniz.\n") and "title: Hoş geldiniz\n" in reviewed
+
+    translate(guide / "tr" / "02-belongings.md", "Kişisel eşyalar", "Ayakkabılar ve mektuplar.")
+    assert invoke("translate", "status", str(guide), "--strict")[0] == 0
+
+
+def test_done_refuses_what_is_not_translated(guide: Path) -> None:
+    assert invoke("translate", "add", str(guide), "tr")[0] == 0
+    code, _, err = invoke("translate", "done", str(guide), "tr", "2")
+    assert code == 1
+    assert err.strip().endswith("tr/02-belongings.md: stop 2 is not translated yet: write its narration first")
+    code, _, err = invoke("translate", "done", str(guide), "en", "--all")
+    assert code == 1 and "'en' is not a translation in this guide (translations: az, ru, tr)" in err
+    code, _, err = invoke("translate", "done", str(guide), "tr")
+    assert code == 2 and "name the stops, or give --all" in err
+
+
+def test_add_refuses_a_language_the_guide_has_or_an_unknown_code(guide: Path) -> None:
+    code, _, err = invoke("translate", "add", str(guide), "az")
+    assert code == 1 and "the guide already has 'az'" in err
+    code, _, err = invoke("translate", "add", str(guide), "xx")
+    assert code == 1 and "'xx' is not a known language code" in err
+    assert not (guide / "xx").exists()
+
+
+def test_add_says_when_no_engine_can_speak_the_language(guide: Path) -> None:
+    class English:
+        options: dict[str, Any] = {}
+
+        def __init__(self, **options: Any) -> None:
+            pass
+
+        def available(self) -> str | None:
+            return None
+
+        def voice_for(self, language: str, voice: str | None) -> str | None:
+            return "en" if language == "en" else None
+
+    _, note = add_language(guide, "tr", {"espeak": English, "gtts": English})
+    assert note == "no engine here can speak 'tr': add one to [languages.tr] engines before building"
+
+
+def test_a_translation_that_predates_the_workflow_is_ok_until_it_is_marked(guide: Path) -> None:
+    assert states(guide, "az") == {"1": "ok", "2": "ok"}
+    assert invoke("translate", "done", str(guide), "az", "--all")[0] == 0
+    assert "version: " in (guide / "az" / "01-xos.md").read_text(encoding="utf-8")
+    assert states(guide, "az") == {"1": "ok", "2": "ok"}
+
+
+def test_missing_translations_play_the_source_track_when_the_guide_says_so(guide: Path, tmp_path: Path) -> None:
+    (guide / "ru" / "02-veshchi.md").unlink()
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace(
+        'title = "Тестовый музей: аудиогид"\n', 'title = "Тестовый музей: аудиогид"\nmissing = "source"\n'),
+        encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = invoke("build", str(guide), "-o", str(out))
+    assert code == 0, err
+    assert "ru: stop 2 (missing): the English track plays instead" in err
+    playlist = (out / "ru" / "playlist.m3u8").read_text(encoding="utf-8").splitlines()
+    assert playlist[-2:] == [playlist[-2], "../en/002-personal-belongings-a-hall.mp3"]
+    assert playlist[-2].endswith(",2. Personal belongings: a hall (English)")
+    stops = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["languages"]["ru"]["stops"]
+    assert (stops[1]["file"], stops[1]["fallback"]) == ("en/002-personal-belongings-a-hall.mp3", "en")
+    assert not (out / "ru" / "002-lichnye-veshchi.mp3").exists()
+
+
+@pytest.mark.client
+def test_mpv_plays_a_playlist_with_a_stand_in_track(guide: Path, tmp_path: Path) -> None:
+    import subprocess
+
+    mpv = need("mpv")
+    (guide / "az" / "02-esyalar.md").unlink()
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('engines = ["espeak"]\n\n[languages.ru]',
+                                                              'engines = ["espeak"]\nmissing = "source"\n\n'
+                                                              '[languages.ru]'), encoding="utf-8")
+    out = tmp_path / "out"
+    assert invoke("build", str(guide), "-o", str(out), "-q")[0] == 0
+    done = subprocess.run([mpv, "--no-config", "--vo=null", "--ao=null", "--ao-null-untimed",
+                           "--term-playing-msg=TRACK|${filename}", str(out / "az" / "playlist.m3u8")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0
+    # mpv names each entry by its file name; both play, the second from ../en/
+    assert re.findall(r"^TRACK\|(.+)$", done.stdout, re.M) == ["001-xos-gelmisiniz.mp3",
+                                                                "002-personal-belongings-a-hall.mp3"]
