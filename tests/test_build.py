@@ -221,8 +221,9 @@ def test_the_sample_guide_builds_and_plays(tmp_path: Path) -> None:
     result = build(SAMPLE, out)
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "gtts: cannot reach Google TTS" in warnings[0]
+    assert warnings[0].endswith("(en uses espeak, ru uses espeak, tr uses espeak)")
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-    assert list(manifest["languages"]) == ["en", "az", "ru"]
+    assert list(manifest["languages"]) == ["en", "az", "ru", "tr"]
     for language in manifest["languages"].values():
         assert [s["stop"] for s in language["stops"]] == list(range(1, 9))
         assert {s["engine"] for s in language["stops"]} == {"espeak"}
@@ -231,5 +232,5 @@ def test_the_sample_guide_builds_and_plays(tmp_path: Path) -> None:
         for (_, seconds), stop in zip(played, language["stops"], strict=True):
             assert abs(seconds - stop["duration"]) <= 0.1
             assert abs(stop["loudness_lufs"] + 16) <= 1 and stop["true_peak_dbtp"] <= -1
-    summary = r"24 tracks in 3 languages: 24 built, 0 re-tagged from the cache, 0 unchanged; \d+ min \d+ s of audio"
+    summary = r"32 tracks in 4 languages: 32 built, 0 re-tagged from the cache, 0 unchanged; \d+ min \d+ s of audio"
     assert re.search(summary, result.stderr)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from audioguide.cli import main
 from tests.conftest import SAMPLE
 
-COMMANDS = ["build", "check", "engines", "init"]
+COMMANDS = ["build", "check", "engines", "init", "translate"]
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -19,20 +19,25 @@ def invoke(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-@pytest.mark.parametrize("command", [[], *([c] for c in COMMANDS)])
+LEAVES = [["build"], ["check"], ["engines"], ["init"], ["translate", "add"], ["translate", "status"],
+          ["translate", "done"]]
+
+
+@pytest.mark.parametrize("command", [[], ["translate"], *LEAVES])
 def test_help_on_every_command(command: list[str]) -> None:
     code, out, _ = invoke(*command, "--help")
     assert code == 0
     assert out.startswith("Usage: ")
-    if command:
+    if command in LEAVES:
         assert "--quiet" in out and "--verbose" in out and "--debug" in out
 
 
 def test_every_command_is_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    for command in COMMANDS:
+    for command in [*COMMANDS, "translate add", "translate status", "translate done"]:
         assert f"audioguide {command}" in readme
-    for option in ("--out", "--quiet", "--verbose", "--debug", "--title", "--language"):
+    for option in ("--out", "--quiet", "--verbose", "--debug", "--title", "--language", "--jobs", "--lang",
+                   "--stop", "--force", "--cache", "--no-cache", "--format", "--strict", "--all"):
         assert option in readme
 
 
@@ -51,9 +56,10 @@ def test_engines_lists_each_engine_with_its_languages() -> None:
 def test_check_the_sample_guide() -> None:
     code, out, err = invoke("check", str(SAMPLE))
     assert code == 0, err
-    assert out.strip().endswith("ok (24 tracks in 3 languages)")
+    assert out.strip().endswith("ok (32 tracks in 4 languages)")
     assert "en: 8 stops, gtts (en:com) (then espeak)" in err
     assert "az: 8 stops, espeak (az)" in err
+    assert "tr: 8 stops, gtts (tr:com) (then espeak)" in err
 
 
 def test_init_makes_a_guide_that_builds_as_it_is(tmp_path: Path) -> None:
