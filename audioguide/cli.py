@@ -274,3 +274,40 @@ def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every
     guide = load_guide(guide_dir, engine_options(ENGINES))
     written = mark_done(guide, language, None if every else list(stops))
     click.echo(f"{language}: {len(written)} translations marked as matching the current source")
+
+
+@translate.command("export")
+@_GUIDE
+@click.argument("language")
+@click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The PO file to write.")
+@_common
+def translate_export(guide_dir: Path, language: str, output: Path) -> None:
+    """Write LANGUAGE's titles and paragraphs, with their source, to a gettext PO file."""
+    from audioguide.engines import ENGINES, engine_options
+    from audioguide.files import write_text
+    from audioguide.po import export
+    from audioguide.scripts import load_guide
+
+    po = export(load_guide(guide_dir, engine_options(ENGINES)), language)
+    write_text(output, str(po))
+    done = sum(1 for e in po if e.translated())
+    click.echo(f"wrote {output}: {len(po)} entries, {done} translated, {len(po.fuzzy_entries())} fuzzy")
+
+
+@translate.command("import")
+@_GUIDE
+@click.argument("po_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_common
+def translate_import(guide_dir: Path, po_file: Path) -> None:
+    """Write the translations in PO_FILE into the guide's scripts (untranslated entries change nothing)."""
+    from audioguide.engines import ENGINES, engine_options
+    from audioguide.po import import_po
+    from audioguide.scripts import load_guide
+
+    result = import_po(load_guide(guide_dir, engine_options(ENGINES)), po_file)
+    for line in result.skipped:
+        log.warning("%s: %s", po_file, line)
+    for path in result.written:
+        log.info("wrote %s", path)
+    click.echo(f"{po_file}: {len(result.written)} scripts updated, {len(result.skipped)} entries or stops not placed")

@@ -37,10 +37,12 @@ def _body(path: Path) -> str:
     return text.split("\n---", 1)[1].split("\n", 1)[1] if text.startswith("---") else text
 
 
-def _script(stop: int, title: str, source: Stop, body: str) -> str:
+def _script(stop: int, title: str, source: Stop, body: str, version: str | None = None) -> str:
+    """A translation script: front matter recording the source version (the current one unless
+    given), then the body."""
     front = {"stop": stop, "title": title,
              "source": {"file": source.path.relative_to(source.path.parent.parent).as_posix(),
-                        "version": source.version}}
+                        "version": version or source.version}}
     return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" + body
 
 

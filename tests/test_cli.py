@@ -20,7 +20,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 
 LEAVES = [["build"], ["check"], ["engines"], ["init"], ["translate", "add"], ["translate", "status"],
-          ["translate", "done"]]
+          ["translate", "done"], ["translate", "export"], ["translate", "import"]]
 
 
 @pytest.mark.parametrize("command", [[], ["translate"], *LEAVES])
@@ -34,10 +34,11 @@ def test_help_on_every_command(command: list[str]) -> None:
 
 def test_every_command_is_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    for command in [*COMMANDS, "translate add", "translate status", "translate done"]:
+    for command in [*COMMANDS, "translate add", "translate status", "translate done", "translate export",
+                    "translate import"]:
         assert f"audioguide {command}" in readme
     for option in ("--out", "--quiet", "--verbose", "--debug", "--title", "--language", "--jobs", "--lang",
-                   "--stop", "--force", "--cache", "--no-cache", "--format", "--strict", "--all"):
+                   "--stop", "--force", "--cache", "--no-cache", "--format", "--strict", "--all", "-o FILE.po"):
         assert option in readme
 
 

@@ -154,3 +154,114 @@ def test_mpv_plays_a_playlist_with_a_stand_in_track(guide: Path, tmp_path: Path)
     # mpv names each entry by its file name; both play, the second from ../en/
     assert re.findall(r"^TRACK\|(.+)$", done.stdout, re.M) == ["001-xos-gelmisiniz.mp3",
                                                                 "002-personal-belongings-a-hall.mp3"]
+
+
+# --- PO files ------------------------------------------------------------------------------------
+
+
+def msgfmt_check(po: Path) -> None:
+    import subprocess
+
+    done = subprocess.run([need("msgfmt"), "--check", "-o", "/dev/null", str(po)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def set_msgstr(po: Path, context: str, text: str) -> None:
+    """A translator's edit, by hand: the msgstr of one entry."""
+    content = po.read_text(encoding="utf-8")
+    pattern = re.compile(rf'(msgctxt "{re.escape(context)}"\nmsgid .*?\n)msgstr ".*?"\n', re.S)
+    assert pattern.search(content), context
+    po.write_text(pattern.sub(lambda m: m.group(1) + f'msgstr "{text}"\n', content, count=1), encoding="utf-8")
+
+
+@pytest.mark.client
+@pytest.mark.parametrize("language", ["az", "ru"])
+def test_po_round_trip_keeps_azerbaijani_and_russian_exactly(guide: Path, tmp_path: Path, language: str) -> None:
+    assert invoke("translate", "done", str(guide), language, "--all")[0] == 0  # reviewed: as an import marks them
+    before = {p.name: p.read_bytes() for p in (guide / language).iterdir()}
+    po = tmp_path / f"{language}.po"
+    code, out, err = invoke("translate", "export", str(guide), language, "-o", str(po))
+    assert code == 0, err
+    # stop 1's translation has one paragraph where the source has two: exported untranslated, with a note
+    assert out.strip() == f"wrote {po}: 5 entries, 3 translated, 0 fuzzy"
+    msgfmt_check(po)
+    text = po.read_text(encoding="utf-8")
+    assert '"Language: ' + language + '\\n"' in text and '"X-Audioguide-Guide: test-guide\\n"' in text
+    assert ("Şəxsi əşyalar" if language == "az" else "Личные вещи") in text
+    assert "# the translation has a different number of paragraphs" in text
+    code, out, err = invoke("translate", "import", str(guide), str(po))
+    assert code == 0, err
+    assert out.strip() == f"{po}: 0 scripts updated, 1 entries or stops not placed"
+    assert "stop 1: paragraph 1 has no translation" in err
+    assert {p.name: p.read_bytes() for p in (guide / language).iterdir()} == before
+
+
+@pytest.mark.client
+def test_a_po_file_edited_by_hand_fills_in_the_translation(guide: Path, tmp_path: Path) -> None:
+    assert invoke("translate", "add", str(guide), "tr")[0] == 0
+    po = tmp_path / "tr.po"
+    assert invoke("translate", "export", str(guide), "tr", "-o", str(po))[0] == 0
+    msgfmt_check(po)
+    content = po.read_text(encoding="utf-8")
+    assert "#. translators: keep it short\n#: en/01-welcome.md:8\nmsgctxt \"stop 1 paragraph 2\"" in content
+    assert 'msgid "Welcome to *Khojaly* hall."\nmsgstr ""' in content
+    assert "[pause 500ms]" in content  # pauses inside a paragraph stay in its text
+
+    set_msgstr(po, "stop 1 title", "Hoş geldiniz")
+    set_msgstr(po, "stop 1 paragraph 1", "*Hocalı* salonuna hoş geldiniz.")
+    set_msgstr(po, "stop 1 paragraph 2", "Bir numara yazın. [pause 500ms] Dinleyin.")
+    set_msgstr(po, "stop 2 paragraph 1", "Ayakkabılar ve mektuplar.")  # stop 2's title is left untranslated
+    msgfmt_check(po)
+    code, out, err = invoke("translate", "import", str(guide), str(po))
+    assert code == 0, err
+    assert "stop 2: the title has no translation; script not changed" in err
+    assert out.strip() == f"{po}: 1 scripts updated, 1 entries or stops not placed"
+    script = (guide / "tr" / "01-welcome.md").read_text(encoding="utf-8")
+    assert script.endswith("---\n*Hocalı* salonuna hoş geldiniz.\n\nBir numara yazın. [pause 500ms] Dinleyin.\n")
+    assert states(guide, "tr") == {"1": "ok", "2": "untranslated"}
+
+
+def test_stale_translations_are_fuzzy_and_stay_stale_when_imported(guide: Path, tmp_path: Path) -> None:
+    assert invoke("translate", "done", str(guide), "az", "--all")[0] == 0
+    source = guide / "en" / "02-belongings.md"
+    source.write_text(source.read_text(encoding="utf-8").replace("Shoes", "Boots"), encoding="utf-8")
+    po = tmp_path / "az.po"
+    assert invoke("translate", "export", str(guide), "az", "-o", str(po))[0] == 0
+    content = po.read_text(encoding="utf-8")
+    assert '#, fuzzy\nmsgctxt "stop 2 paragraph 1"\nmsgid "Boots and letters."\nmsgstr "Ayaqqabılar və məktublar."' \
+        in content
+    set_msgstr(po, "stop 2 paragraph 1", "Çəkmələr və məktublar.")  # still fuzzy: not reviewed
+    assert invoke("translate", "import", str(guide), str(po))[0] == 0
+    assert "Çəkmələr və məktublar." in (guide / "az" / "02-esyalar.md").read_text(encoding="utf-8")
+    assert states(guide, "az") == {"1": "ok", "2": "stale"}
+    po.write_text(po.read_text(encoding="utf-8").replace("#, fuzzy\n", ""), encoding="utf-8")  # reviewed
+    assert invoke("translate", "import", str(guide), str(po))[0] == 0
+    assert states(guide, "az") == {"1": "ok", "2": "ok"}
+
+
+def test_import_refuses_a_po_for_another_guide_or_language(guide: Path, tmp_path: Path) -> None:
+    po = tmp_path / "az.po"
+    assert invoke("translate", "export", str(guide), "az", "-o", str(po))[0] == 0
+    other = tmp_path / "other.po"
+    other.write_text(po.read_text(encoding="utf-8").replace("X-Audioguide-Guide: test-guide", "X-Audioguide-Guide: x"),
+                     encoding="utf-8")
+    code, _, err = invoke("translate", "import", str(guide), str(other))
+    assert code == 1 and err.strip() == f"{other}: this PO file is for the guide 'x', not 'test-guide'"
+    other.write_text(po.read_text(encoding="utf-8").replace('"Language: az\\n"', '"Language: de\\n"'),
+                     encoding="utf-8")
+    code, _, err = invoke("translate", "import", str(guide), str(other))
+    assert code == 1 and "this PO file is for 'de', which is not a translation in this guide" in err
+
+
+def test_import_never_destroys_what_it_cannot_place(guide: Path, tmp_path: Path) -> None:
+    before = {p.name: p.read_bytes() for p in (guide / "ru").iterdir()}
+    po = tmp_path / "ru.po"
+    assert invoke("translate", "export", str(guide), "ru", "-o", str(po))[0] == 0
+    content = po.read_text(encoding="utf-8").replace('msgctxt "stop 2 title"', 'msgctxt "stop 9 title"')
+    content = content.replace('msgctxt "stop 1 paragraph 1"', 'msgctxt "somewhere else"')
+    content = content.replace('msgstr "Обувь и письма."', 'msgstr ""')  # untranslated: left alone
+    po.write_text(content, encoding="utf-8")
+    code, out, err = invoke("translate", "import", str(guide), str(po))
+    assert code == 0, err
+    assert "cannot place msgctxt 'stop 9 title'" in err and "cannot place msgctxt 'somewhere else'" in err
+    assert {p.name: p.read_bytes() for p in (guide / "ru").iterdir()} == before
