@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -176,8 +177,13 @@ def audio_key(items: tuple[Speech | Silence, ...], voice: Voice, settings: Mappi
     })
 
 
+@lru_cache(maxsize=4)
+def _bytes_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def track_key(audio: str, tags: TrackTags, id3_version: int) -> str:
     """Everything that changes the finished, tagged file."""
-    values = dataclasses.asdict(tags)
-    values["cover"] = hashlib.sha256(tags.cover).hexdigest() if tags.cover is not None else None
+    values: dict[str, Any] = {f.name: getattr(tags, f.name) for f in dataclasses.fields(tags) if f.name != "cover"}
+    values["cover"] = _bytes_digest(tags.cover) if tags.cover is not None else None
     return _digest({"audio": audio, "tags": values, "id3": id3_version})

@@ -11,10 +11,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-import gtts
-import requests
-from gtts.lang import tts_langs
-
 from audioguide import media
 from audioguide.config import Check, integer, nonempty_text, number
 from audioguide.engines.base import Audio
@@ -45,13 +41,19 @@ class GTTSEngine:
         return None  # a dependency; whether Google answers is only known when asked
 
     def version(self) -> str:
+        import gtts
+
         return f"gTTS {gtts.__version__}"
 
     def languages(self) -> frozenset[str]:
+        from gtts.lang import tts_langs
+
         return frozenset(tts_langs())
 
     def voice_for(self, language: str, voice: str | None) -> str | None:
         """gTTS voices are `<lang>:<tld>`: the language code and the Google host (the accent)."""
+        from gtts.lang import tts_langs  # gTTS (and requests) load only for guides that use it
+
         langs = {code.lower(): code for code in tts_langs()}
         for candidate in (language.lower(), language.split("-")[0].lower()):
             if candidate in langs:
@@ -59,6 +61,9 @@ class GTTSEngine:
         return None
 
     def synthesize(self, text: str, voice: str) -> Audio:
+        import gtts
+        import requests
+
         lang, _, tld = voice.partition(":")
         attempts = self.retries + 1
         for attempt in range(1, attempts + 1):
@@ -87,6 +92,8 @@ class GTTSEngine:
 
 
 def _cut_short(cause: BaseException | None) -> bool:
+    import requests
+
     """A timeout, or an answer that stalled or broke off after Google was reached: worth a retry.
     (gTTS reads the body inside `send`, so a stalled body is a ConnectionError, not a Timeout.)"""
     return isinstance(cause, requests.Timeout | requests.exceptions.ChunkedEncodingError) or (
