@@ -21,6 +21,7 @@ from audioguide.files import remove_leftovers, replacing, write_text
 log = logging.getLogger("audioguide")
 
 CACHE_FORMAT = 1
+MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp")  # what an entry's JSON must hold
 MARKER = "audioguide-cache.json"
 _ENTRIES = "audio"
 
@@ -66,7 +67,9 @@ class Cache:
         mp3, meta_path = self._paths(key)
         try:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict) or mp3.stat().st_size != meta.get("bytes"):
+            if not isinstance(meta, dict) or any(not isinstance(meta.get(k), int | float) for k in MEASURED):
+                raise ValueError("its description is incomplete")
+            if mp3.stat().st_size != meta.get("bytes"):
                 raise ValueError("size does not match")
         except FileNotFoundError:
             if meta_path.exists():  # the json is there but the MP3 is gone

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from audioguide.cache import Cache
+from audioguide.cache import MEASURED, Cache
 from audioguide.config import AudioConfig
 from audioguide.errors import EngineError, EngineUnreachable, Problem
 from audioguide.files import replacing
@@ -68,7 +68,7 @@ def _sound(path: Path | None, rate: int) -> AudioSegment | None:
     return _sounds[(path, rate)]
 
 
-def _finish(tmp: Path, dest: Path, candidate: Candidate, job: Job, measured: dict[str, Any]) -> dict[str, Any]:
+def _finish(tmp: Path, candidate: Candidate, job: Job, measured: dict[str, Any]) -> dict[str, Any]:
     write_tags(tmp, candidate.tags, job.id3_version)
     data = tmp.read_bytes()
     voice = candidate.voice
@@ -82,17 +82,19 @@ def render(job: Job) -> Outcome:
 
     cache = Cache(job.cache) if job.cache is not None else None
     learned: dict[str, str] = {}
-    for candidate in job.candidates:
-        name = candidate.voice.engine.name
-        if name in _unreachable:
-            continue
-        hit = cache.get(candidate.audio_key) if cache and job.from_cache else None
+    # Audio made before by any engine in the list (a fallback's too) is used before anyone is asked.
+    for candidate in job.candidates if job.from_cache else ():
+        hit = cache.get(candidate.audio_key) if cache is not None else None
         if hit is not None:
             cached, meta = hit
             with replacing(job.dest) as tmp:
                 shutil.copyfile(cached, tmp)
-                entry = _finish(tmp, job.dest, candidate, job, _measured(meta))
+                entry = _finish(tmp, candidate, job, _measured(meta))
             return Outcome(job.file, "retagged", entry, unreachable=learned)
+    for candidate in job.candidates:
+        name = candidate.voice.engine.name
+        if name in _unreachable:
+            continue
         try:
             rate = job.audio.sample_rate
             raw = assemble(list(job.items), candidate.voice.speak, job.audio,
@@ -110,7 +112,7 @@ def render(job: Job) -> Outcome:
                         "true_peak_dbtp": round(mastered.true_peak, 2)}
             if cache is not None:
                 cache.put(candidate.audio_key, tmp, measured)
-            entry = _finish(tmp, job.dest, candidate, job, measured)
+            entry = _finish(tmp, candidate, job, measured)
         return Outcome(job.file, "built", entry, unreachable=learned)
     reasons = "; ".join(f"{n}: {r}" for n, r in _unreachable.items())
     return Outcome(job.file, "failed", error=Problem(
@@ -118,4 +120,4 @@ def render(job: Job) -> Outcome:
 
 
 def _measured(meta: dict[str, Any]) -> dict[str, Any]:
-    return {key: meta[key] for key in ("duration", "loudness_lufs", "true_peak_dbtp")}
+    return {key: meta[key] for key in MEASURED}

@@ -159,3 +159,17 @@ def test_unreachable_engine_with_nothing_to_fall_back_to_fails_the_track(guide: 
     assert messages[0].endswith("en/01-welcome.md: no engine could speak stop 1 (en): fake: no route to the "
                                 "fake service")
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_audio_cached_from_a_fallback_engine_is_used_before_asking_the_first_again(guide: Path, tmp_path: Path) -> None:
+    class Offline(Recorder):
+        unreachable = True
+
+    set_engines(guide, en=["gtts", "espeak"])
+    cached = Options(jobs=1, cache=tmp_path / "cache")
+    build(guide, tmp_path / "first", cached, factories=engines_with(Offline))
+    assert Offline.said == ["Welcome to Khojalee hall."]
+    Offline.said.clear()
+    result = build(guide, tmp_path / "second", cached, factories=engines_with(Offline))
+    assert Offline.said == []
+    assert {o.status for o in result.outcomes} == {"retagged"}
