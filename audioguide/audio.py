@@ -32,6 +32,7 @@ LIMITER_LOOKAHEAD = 0.008  # seconds
 PEAK_MARGIN_DB = 1.5  # aim this far under the ceiling: room for MP3 coding noise (measured, redone if over)
 PEAK_SAFETY_DB = 0.05  # how far under the ceiling a measured MP3 must be (meters differ slightly)
 LOUDNESS_TOLERANCE = 0.3  # LU: the gain iteration stops when this close to the target
+FIRST_SLOPE = 0.45  # LU of loudness per dB of gain once limiting: the usual slope with espeak voices
 OVERSAMPLING = 4  # true peak: the signal between samples, as BS.1770 measures it
 INTERSAMPLE_HEADROOM_DB = 4.0  # samples this far under the ceiling are not looked between
 EXTRA_GAIN_DB = 6.0  # how much more gain than the unlimited signal needs the limiter may make up for
@@ -271,7 +272,7 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
             slope = min(max((l1 - l0) / (g1 - g0), 0.2), 1.0) if g1 != g0 else 1.0
             step = (target - l1) / slope
         else:
-            step = target - loudness
+            step = (target - loudness) / FIRST_SLOPE
         following = min(max(gain_db + step, lowest), highest)
         if following == gain_db:  # at a bound: as close as the ceiling allows
             break
