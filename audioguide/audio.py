@@ -104,8 +104,9 @@ def true_peak_envelope(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     candidates = np.flatnonzero(np.maximum(envelope[:-1], envelope[1:]) > floor)
     if len(candidates):
         windows = np.lib.stride_tricks.sliding_window_view(np.pad(x, _TAPS), _TAPS)
-        between = np.abs(windows[candidates + _TAPS + _WINDOW[0]] @ _PHASES).max(axis=1)
-        envelope[candidates] = np.maximum(envelope[candidates], between)
+        for chunk in np.array_split(candidates, max(1, len(candidates) // 16384)):  # bounded memory
+            between = np.abs(windows[chunk + _TAPS + _WINDOW[0]] @ _PHASES).max(axis=1)
+            envelope[chunk] = np.maximum(envelope[chunk], between)
     return envelope
 
 
@@ -152,8 +153,12 @@ class _Meter:
         self.rate = rate
         self.hop = round(rate * 0.1)
         self.count = len(x) // self.hop
-        spectrum = np.fft.rfft(self.pieces(x), axis=1)
-        self.energy = (spectrum.real**2 + spectrum.imag**2) @ _k_weighting(self.rate, self.hop)
+        weights = _k_weighting(self.rate, self.hop)
+        pieces = self.pieces(x)
+        self.energy = np.empty(self.count)
+        for start in range(0, self.count, 128):  # a few seconds at a time: bounded memory
+            spectrum = np.fft.rfft(pieces[start : start + 128], axis=1)
+            self.energy[start : start + 128] = (spectrum.real**2 + spectrum.imag**2) @ weights
 
     def pieces(self, x: np.ndarray) -> np.ndarray:
         return x[: self.count * self.hop].reshape(-1, self.hop)
@@ -219,9 +224,14 @@ def _moving_average(a: np.ndarray, size: int) -> np.ndarray:
     out = np.ones(n, dtype=np.float32)
     if not len(low):
         return out
-    if len(low) > n // 4:  # dense: one pass over everything is cheaper
-        total = np.concatenate([[0.0], np.cumsum(np.pad(a, half, constant_values=1.0), dtype=np.float64)])
-        return ((total[size:] - total[:-size]) / size).astype(np.float32)
+    if len(low) > n // 4:  # dense: one pass over everything, a quarter million samples at a time
+        padded = np.pad(a, half, constant_values=1.0)
+        for start in range(0, n, 1 << 18):
+            stop = min(n, start + (1 << 18))
+            total = np.zeros(stop - start + size)
+            np.cumsum(padded[start : stop + size - 1], dtype=np.float64, out=total[1:])
+            out[start:stop] = (total[size:] - total[: stop - start]) / size
+        return out
     breaks = np.flatnonzero(np.diff(low) > size)
     starts = np.maximum(np.concatenate([low[:1], low[breaks + 1]]) - half, 0)
     stops = np.minimum(np.concatenate([low[breaks], low[-1:]]) + half + 1, n)
