@@ -46,16 +46,24 @@ class AudioguideError(Exception):
         return [self.problem]
 
 
-class GuideInvalid(AudioguideError):
-    """The guide (configuration or scripts) has one or more problems; nothing was built."""
+class _Several(AudioguideError):
+    """Several problems at once, each printed on its own line; the summary says how many."""
+
+    summary = "{} problem(s)"
 
     def __init__(self, problems: list[Problem]) -> None:
         self._problems = problems
-        super().__init__(f"{len(problems)} problem(s) in the guide")
+        super().__init__(self.summary.format(len(problems)))
 
     @property
     def problems(self) -> list[Problem]:
         return self._problems
+
+
+class GuideInvalid(_Several):
+    """The guide (configuration or scripts) has one or more problems; nothing was built."""
+
+    summary = "{} problem(s) in the guide"
 
 
 class EngineError(AudioguideError):
@@ -66,13 +74,7 @@ class EngineUnreachable(EngineError):
     """A network engine cannot reach its service at all; the next engine in the list takes over."""
 
 
-class BuildError(AudioguideError):
+class BuildError(_Several):
     """Some tracks failed; the rest were built."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self._problems = problems
-        super().__init__(f"{len(problems)} track(s) failed")
-
-    @property
-    def problems(self) -> list[Problem]:
-        return self._problems
+    summary = "{} track(s) failed"
