@@ -83,7 +83,8 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
     cover = config.cover.read_bytes() if config.cover else None
     if remove_leftovers(out):
         log.info("removed the temp files of an interrupted build")
-    previous = {} if options.force else _previous_entries(out)
+    old = read_manifest(out)
+    previous = {} if options.force or old is None else _entries(old)
     if options.cache is not None:
         Cache(options.cache).prepare()
     settings = audio_settings(config.audio)
@@ -143,7 +144,6 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         lines = [Entry(t.stop.number, _playlist_title(plan, t, kept), _relative(code, t.file),
                        entries[t.file]["duration"]) for t in present]
         write_text(out / code / PLAYLIST, playlist(config.languages[code].title, lines))
-    old = read_manifest(out)
     write_manifest(out, manifest)
     if old is not None:
         _remove_stale(out, manifest_files(old) - manifest_files(manifest))
@@ -203,9 +203,9 @@ def _selected(track: Track, options: Options) -> bool:
             and (not options.stops or track.stop.number in options.stops))
 
 
-def _previous_entries(out: Path) -> dict[str, dict[str, Any]]:
-    manifest = read_manifest(out)
-    if manifest is None or manifest.get("manifest_version") != MANIFEST_VERSION:
+def _entries(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The previous build's manifest entries by file (none from another manifest version)."""
+    if manifest.get("manifest_version") != MANIFEST_VERSION:
         return {}
     entries: dict[str, dict[str, Any]] = {}
     for language in manifest.get("languages", {}).values():

@@ -24,6 +24,12 @@ def replacing(dest: Path) -> Iterator[Path]:
 
 
 def write_bytes(dest: Path, data: bytes) -> None:
+    """Write dest atomically; a file that already holds exactly this is left alone (and its mtime)."""
+    try:
+        if dest.stat().st_size == len(data) and dest.read_bytes() == data:
+            return
+    except OSError:
+        pass
     with replacing(dest) as tmp:
         tmp.write_bytes(data)
 

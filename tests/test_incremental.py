@@ -66,12 +66,14 @@ def test_an_unchanged_guide_is_not_synthesised_or_encoded_again(guide: Path, tmp
     assert set(statuses(first).values()) == {"built"} and len(first.outcomes) == 6
     assert calls.said and calls.encoded >= 6
     before = manifest(out)
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
     calls.said.clear()
     calls.encoded = 0
     second = run(guide, out, cache)
     assert (calls.said, calls.encoded) == ([], 0)
     assert set(statuses(second).values()) == {"reused"}
     assert manifest(out) == before
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == stamps  # not one file written again
 
 
 def test_editing_one_stop_resynthesises_exactly_that_track(guide: Path, tmp_path: Path, calls: Calls) -> None:
