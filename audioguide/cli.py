@@ -10,12 +10,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from audioguide import __version__
 from audioguide.errors import AudioguideError
+
+if TYPE_CHECKING:
+    from audioguide.scripts import Guide
 
 # One thread per process for numpy's BLAS: parallelism comes from worker processes, and OpenBLAS's
 # own threads (one per core in every worker) only fight over the same cores.
@@ -197,6 +200,14 @@ def init(directory: Path, title: str, language: str) -> None:
     click.echo(f"made {directory}: edit it, then run `audioguide build {directory}`")
 
 
+def _load_guide(guide_dir: Path) -> Guide:
+    """The guide, read and validated (without choosing engines: a translation may not have one yet)."""
+    from audioguide.engines import ENGINES, engine_options
+    from audioguide.scripts import load_guide
+
+    return load_guide(guide_dir, engine_options(ENGINES))
+
+
 @main.group()
 def translate() -> None:
     """Translators' workflow: add a language, see what is missing or stale, mark reviewed."""
@@ -225,21 +236,20 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
     """Show a stop x language matrix: ok, missing, untranslated or stale, and each language's engine."""
     import json
 
-    from audioguide.engines import ENGINES, engine_options
-    from audioguide.plan import load_engines
-    from audioguide.scripts import load_guide
+    from audioguide.engines import ENGINES
+    from audioguide.plan import load_engines, voices_for
     from audioguide.translate import OK, status, status_json
 
-    guide = load_guide(guide_dir, engine_options(ENGINES))
+    guide = _load_guide(guide_dir)
     matrix = status(guide)
     engines = load_engines(guide, ENGINES)
     chosen: dict[str, str] = {}
     for code, language in guide.config.languages.items():
-        for name in language.engines:
-            engine = engines[name]
-            if engine.available() is None and engine.voice_for(code, language.voices.get(name)) is not None:
-                chosen[code] = name
-                break
+        try:
+            chain, _ = voices_for(code, language.engines, language.voices, engines, guide.config.engine_options)
+        except AudioguideError:
+            chain = []
+        chosen[code] = chain[0].engine.name if chain else "none"
     if form == "json":
         click.echo(json.dumps(status_json(guide, matrix, chosen), ensure_ascii=False, indent=2))
     else:
@@ -252,7 +262,7 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
         for state in ("ok", "missing", "untranslated", "stale"):
             counts = [sum(1 for cell in matrix[c].values() if cell.state == state) for c in codes]
             click.echo(f"{'':4}  {state:30}" + "".join(f"  {n:<12}" for n in counts))
-        click.echo(f"{'':4}  {'engine':30}" + "".join(f"  {chosen.get(c, 'none'):12}" for c in codes))
+        click.echo(f"{'':4}  {'engine':30}" + "".join(f"  {chosen[c]:12}" for c in codes))
     if strict and any(cell.state != OK for row in matrix.values() for cell in row.values()):
         sys.exit(1)
 
@@ -265,13 +275,11 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
 @_common
 def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every: bool) -> None:
     """Mark the translations of STOPS as reviewed against the current source."""
-    from audioguide.engines import ENGINES, engine_options
-    from audioguide.scripts import load_guide
     from audioguide.translate import mark_done
 
     if not stops and not every:
         raise click.UsageError("name the stops, or give --all")
-    guide = load_guide(guide_dir, engine_options(ENGINES))
+    guide = _load_guide(guide_dir)
     written = mark_done(guide, language, None if every else list(stops))
     click.echo(f"{language}: {len(written)} translations marked as matching the current source")
 
@@ -284,12 +292,10 @@ def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every
 @_common
 def translate_export(guide_dir: Path, language: str, output: Path) -> None:
     """Write LANGUAGE's titles and paragraphs, with their source, to a gettext PO file."""
-    from audioguide.engines import ENGINES, engine_options
     from audioguide.files import write_text
     from audioguide.po import export
-    from audioguide.scripts import load_guide
 
-    po = export(load_guide(guide_dir, engine_options(ENGINES)), language)
+    po = export(_load_guide(guide_dir), language)
     write_text(output, str(po))
     done = sum(1 for e in po if e.translated())
     click.echo(f"wrote {output}: {len(po)} entries, {done} translated, {len(po.fuzzy_entries())} fuzzy")
@@ -301,11 +307,9 @@ def translate_export(guide_dir: Path, language: str, output: Path) -> None:
 @_common
 def translate_import(guide_dir: Path, po_file: Path) -> None:
     """Write the translations in PO_FILE into the guide's scripts (untranslated entries change nothing)."""
-    from audioguide.engines import ENGINES, engine_options
     from audioguide.po import import_po
-    from audioguide.scripts import load_guide
 
-    result = import_po(load_guide(guide_dir, engine_options(ENGINES)), po_file)
+    result = import_po(_load_guide(guide_dir), po_file)
     for line in result.skipped:
         log.warning("%s: %s", po_file, line)
     for path in result.written:

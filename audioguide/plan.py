@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -83,6 +83,27 @@ def load_engines(guide: Guide, factories: Mapping[str, EngineFactory]) -> dict[s
     return {name: factories[name](**guide.config.engine_options.get(name, {})) for name in sorted(used)}
 
 
+def voices_for(code: str, names: Sequence[str], requested: Mapping[str, str], engines: Mapping[str, Engine],
+               options: Mapping[str, Mapping[str, Any]]) -> tuple[list[Voice], list[str]]:
+    """The engines among `names` that can run here and speak the language, in order, with their
+    voices; and why the others were passed over. Raises EngineError for a requested voice an engine
+    lacks."""
+    chain: list[Voice] = []
+    reasons: list[str] = []
+    for name in names:
+        engine = engines[name]
+        why = engine.available()
+        if why is not None:
+            reasons.append(f"{name}: {why}")
+            continue
+        voice = engine.voice_for(code, requested.get(name))
+        if voice is None:
+            reasons.append(f"{name}: cannot speak '{code}'")
+            continue
+        chain.append(Voice(engine, voice, dict(options.get(name, {}))))
+    return chain, reasons
+
+
 def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
     """Choose the engines for each language and name every track. Raises GuideInvalid when a
     language has no engine that can speak it here."""
@@ -91,24 +112,12 @@ def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
     voices: dict[str, list[Voice]] = {}
     skipped: dict[str, list[str]] = {}
     for code, language in config.languages.items():
-        chain: list[Voice] = []
-        reasons: list[str] = []
-        for name in language.engines:
-            engine = engines[name]
-            why = engine.available()
-            if why is not None:
-                reasons.append(f"{name}: {why}")
-                continue
-            try:
-                voice = engine.voice_for(code, language.voices.get(name))
-            except EngineError as e:
-                problems.append(Problem(config.path, f"{code}: {e.problem.message}",
-                                        config_line(config, ("languages", code), "voice")))
-                continue
-            if voice is None:
-                reasons.append(f"{name}: cannot speak '{code}'")
-                continue
-            chain.append(Voice(engine, voice, dict(config.engine_options.get(name, {}))))
+        try:
+            chain, reasons = voices_for(code, language.engines, language.voices, engines, config.engine_options)
+        except EngineError as e:
+            problems.append(Problem(config.path, f"{code}: {e.problem.message}",
+                                    config_line(config, ("languages", code), "voice")))
+            continue
         if not chain and not problems:
             problems.append(Problem(config.path, f"no engine in {list(language.engines)} can speak '{code}' "
                                                  f"here ({'; '.join(reasons)})",

@@ -13,7 +13,7 @@ changes, the translation is stale until a translator reviews it (`translate done
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from audioguide.engines import ENGINES, EngineFactory, engine_options
 from audioguide.errors import AudioguideError
 from audioguide.files import write_text
 from audioguide.languages import parse_language
+from audioguide.plan import voices_for
 from audioguide.scripts import Guide, Stop, load_guide
 
 OK, MISSING, UNTRANSLATED, STALE = "ok", "missing", "untranslated", "stale"
@@ -56,17 +57,14 @@ def add_language(root: Path, code: str, factories: Mapping[str, EngineFactory] =
     config = guide.config
     if code in config.languages or (root / code).exists():
         raise AudioguideError(f"the guide already has '{code}' (see `audioguide translate status`)", root / code)
-    def speakers(names: list[str]) -> list[str]:
-        found = []
-        for name in dict.fromkeys(names):
-            engine = factories[name](**config.engine_options.get(name, {}))
-            if engine.available() is None and engine.voice_for(code, None) is not None:
-                found.append(name)
-        return found
+    engines = {name: factory(**config.engine_options.get(name, {})) for name, factory in factories.items()}
+
+    def speakers(names: Sequence[str]) -> list[str]:
+        return [v.engine.name for v in voices_for(code, names, {}, engines, config.engine_options)[0]]
 
     # the source language's engines that can speak it; else any engine that can
-    engines = speakers(list(config.languages[config.source_language].engines)) or speakers(list(factories))
-    note = f"engines for {code}: {', '.join(engines)}" if engines else (
+    chosen = speakers(config.languages[config.source_language].engines) or speakers(list(factories))
+    note = f"engines for {code}: {', '.join(chosen)}" if chosen else (
         f"no engine here can speak '{code}': add one to [languages.{code}] engines before building")
     source_name = config.languages[config.source_language].language.name
     written = []
@@ -80,7 +78,7 @@ def add_language(root: Path, code: str, factories: Mapping[str, EngineFactory] =
     toml = (root / CONFIG_NAME).read_text(encoding="utf-8").rstrip("\n")
     title = config.languages[config.source_language].title
     table = (f"\n\n[languages.{code}]\ntitle = {_toml_string(title)}  # translate: the guide's title in "
-             f"{language.name}\nengines = [{', '.join(_toml_string(e) for e in engines)}]\n")
+             f"{language.name}\nengines = [{', '.join(_toml_string(e) for e in chosen)}]\n")
     write_text(root / CONFIG_NAME, toml + table)
     return written, note
 

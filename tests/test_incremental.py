@@ -28,6 +28,10 @@ class Calls:
         self.said: list[str] = []
         self.encoded = 0
 
+    def reset(self) -> None:
+        self.said.clear()
+        self.encoded = 0
+
 
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
@@ -67,8 +71,7 @@ def test_an_unchanged_guide_is_not_synthesised_or_encoded_again(guide: Path, tmp
     assert calls.said and calls.encoded >= 6
     before = manifest(out)
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
-    calls.said.clear()
-    calls.encoded = 0
+    calls.reset()
     second = run(guide, out, cache)
     assert (calls.said, calls.encoded) == ([], 0)
     assert set(statuses(second).values()) == {"reused"}
@@ -79,8 +82,7 @@ def test_an_unchanged_guide_is_not_synthesised_or_encoded_again(guide: Path, tmp
 def test_editing_one_stop_resynthesises_exactly_that_track(guide: Path, tmp_path: Path, calls: Calls) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(guide, out, cache)
-    calls.said.clear()
-    calls.encoded = 0
+    calls.reset()
     script = guide / "ru" / "02-veshchi.md"
     script.write_text(script.read_text(encoding="utf-8").replace("Обувь и письма.", "Обувь, письма и фото."),
                       encoding="utf-8")
@@ -97,8 +99,7 @@ def test_changing_only_a_title_retags_without_synthesis(guide: Path, tmp_path: P
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(guide, out, cache)
     old = manifest(out)["languages"]["az"]["stops"][1]
-    calls.said.clear()
-    calls.encoded = 0
+    calls.reset()
     script = guide / "az" / "02-esyalar.md"
     script.write_text(script.read_text(encoding="utf-8").replace("Şəxsi əşyalar", "Şəxsi əşyalar zalı"),
                       encoding="utf-8")
@@ -116,8 +117,7 @@ def test_changing_only_a_title_retags_without_synthesis(guide: Path, tmp_path: P
 def test_a_new_cover_retags_every_track(guide: Path, tmp_path: Path, calls: Calls) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(guide, out, cache)
-    calls.said.clear()
-    calls.encoded = 0
+    calls.reset()
     cover = guide / "media" / "cover.png"
     cover.write_bytes(cover.read_bytes() + b"\0")  # still a PNG to a reader that stops at IEND
     result = run(guide, out, cache)
@@ -138,8 +138,7 @@ def test_force_makes_everything_again(guide: Path, tmp_path: Path, calls: Calls)
 def test_a_build_without_the_output_folder_comes_from_the_cache(guide: Path, tmp_path: Path, calls: Calls) -> None:
     cache = tmp_path / "cache"
     run(guide, tmp_path / "first", cache)
-    calls.said.clear()
-    calls.encoded = 0
+    calls.reset()
     result = run(guide, tmp_path / "second", cache)
     assert (calls.said, calls.encoded) == ([], 0)
     assert set(statuses(result).values()) == {"retagged"}
