@@ -210,36 +210,26 @@ def _running(a: np.ndarray, size: int, op: np.ufunc, edge: float) -> np.ndarray:
     return op(m[: len(a)], m[size - span : size - span + len(a)])
 
 
-def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The concatenation of arange(start, start + length) for each pair, vectorised."""
-    offsets = np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return np.arange(int(lengths.sum())) - offsets + np.repeat(starts, lengths)
-
-
 def _moving_average(a: np.ndarray, size: int) -> np.ndarray:
     """Centred moving average over `size` (odd) samples of a curve that is 1 but for some dips,
-    with 1 beyond the ends. Only the stretches around the dips are computed."""
+    with 1 beyond the ends. Only the stretches around the dips are computed, a piece at a time."""
     n, half = len(a), size // 2
-    low = np.flatnonzero(a < 1)
     out = np.ones(n, dtype=np.float32)
+    low = np.flatnonzero(a < 1)
     if not len(low):
-        return out
-    if len(low) > n // 4:  # dense: one pass over everything, a quarter million samples at a time
-        padded = np.pad(a, half, constant_values=1.0)
-        for start in range(0, n, 1 << 18):
-            stop = min(n, start + (1 << 18))
-            total = np.zeros(stop - start + size)
-            np.cumsum(padded[start : stop + size - 1], dtype=np.float64, out=total[1:])
-            out[start:stop] = (total[size:] - total[: stop - start]) / size
         return out
     breaks = np.flatnonzero(np.diff(low) > size)
     starts = np.maximum(np.concatenate([low[:1], low[breaks + 1]]) - half, 0)
     stops = np.minimum(np.concatenate([low[breaks], low[-1:]]) + half + 1, n)
-    padded = _ranges(starts - half, stops - starts + 2 * half)
-    values = np.where((padded >= 0) & (padded < n), a[np.clip(padded, 0, n - 1)], 1.0)
-    total = np.concatenate([[0.0], np.cumsum(values, dtype=np.float64)])
-    first = _ranges(np.cumsum(stops - starts + 2 * half) - (stops - starts + 2 * half), stops - starts)
-    out[_ranges(starts, stops - starts)] = (total[first + size] - total[first]) / size
+    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+        for first in range(start, stop, 1 << 18):  # bounded memory on long stretches
+            last = min(stop, first + (1 << 18))
+            lo, hi = max(0, first - half), min(n, last + half)  # the input this piece averages
+            total = np.zeros(last - first + size, dtype=np.float64)  # running sum of the dips' depth
+            into = 1 + lo - (first - half)
+            np.cumsum(1.0 - a[lo:hi], dtype=np.float64, out=total[into : into + hi - lo])
+            total[into + hi - lo :] = total[into + hi - lo - 1]
+            out[first:last] = 1.0 - (total[size:] - total[: last - first]) / size
     return out
 
 
@@ -310,8 +300,8 @@ def master(raw: AudioSegment, settings: AudioConfig, dest: Path) -> Mastered:
     reach = 2 * int(rate * 0.03) + 1  # an MP3 granule or two: the coding noise's reach
     for _ in range(4):
         pcm = _pcm(normalized)
-        media.encode_mp3(pcm, rate, settings.bitrate, dest)
-        decoded = np.frombuffer(media.decode_mp3(dest)[0], dtype="<i2").astype(np.float32) / np.float32(32768.0)
+        mp3 = media.encode_mp3(pcm, rate, settings.bitrate, settings.encoder_quality)
+        decoded = np.frombuffer(media.decode_mp3(mp3)[0], dtype="<i2").astype(np.float32) / np.float32(32768.0)
         envelope = true_peak_envelope(decoded, floor)
         over = np.flatnonzero(envelope > allowed)
         if not len(over):
@@ -320,6 +310,7 @@ def master(raw: AudioSegment, settings: AudioConfig, dest: Path) -> Mastered:
         inside = over[over < len(need)]
         need[inside] = allowed / envelope[inside] * 10 ** (-0.3 / 20)
         normalized = normalized * _moving_average(_running(need, reach, np.minimum, 1.0), reach)
+    dest.write_bytes(mp3)
     peak = float(envelope.max()) if len(envelope) else 0.0
     return Mastered(len(pcm) / 2 / rate, loudness_lufs(decoded, rate),
                     20 * float(np.log10(peak)) if peak > 0 else float("-inf"))

@@ -39,6 +39,7 @@ class AudioConfig:
     true_peak: float = -1.0
     sample_rate: int = 22050
     bitrate: int = 64
+    encoder_quality: int = 7  # LAME -q: 2 (slowest) to 7 (fastest); the README says why 7
     lead_in: float = 0.5
     paragraph_pause: float = 0.8
     tail: float = 1.0
@@ -178,6 +179,7 @@ AUDIO_KEYS: dict[str, tuple[Check, bool]] = {
     "true_peak": (number(-12, 0), False),
     "sample_rate": (one_of(*SAMPLE_RATES), False),
     "bitrate": (one_of(*sorted(set(_MPEG1_BITRATES + _MPEG2_BITRATES))), False),
+    "encoder_quality": (one_of(*range(2, 8)), False),
     "lead_in": (number(0, 30), False),
     "paragraph_pause": (number(0, 30), False),
     "tail": (number(0, 30), False),

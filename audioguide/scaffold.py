@@ -36,6 +36,7 @@ engines = ["espeak"]
 # true_peak = -1.0                # dBTP ceiling
 # sample_rate = 22050
 # bitrate = 64                    # kbps, mono CBR
+# encoder_quality = 7             # LAME -q, 2 (slowest) to 7 (fastest)
 # lead_in = 0.5                   # seconds of silence before the narration
 # paragraph_pause = 0.8           # seconds between paragraphs
 # tail = 1.0                      # seconds of silence at the end

@@ -81,3 +81,15 @@ def test_running_filters_match_plain_numpy() -> None:
     dips[:2] = 0.3
     expected = np.convolve(np.pad(dips, size // 2, constant_values=1.0), np.ones(size) / size, mode="valid")
     assert np.allclose(_moving_average(dips, size), expected, atol=1e-6)
+
+
+def test_moving_average_over_long_dense_stretches() -> None:
+    """Stretches longer than one piece (2**18 samples), reaching both ends of the curve."""
+    rng = np.random.default_rng(4)
+    size = 353
+    dips = np.ones(700_000, dtype=np.float32)
+    dips[:300_000] = rng.random(300_000).astype(np.float32)
+    dips[400_000:] = rng.random(300_000).astype(np.float32)
+    expected = np.convolve(np.pad(dips, size // 2, constant_values=1.0).astype(np.float64), np.ones(size) / size,
+                           mode="valid")
+    assert np.allclose(_moving_average(dips, size), expected, atol=1e-5)

@@ -43,9 +43,9 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
         counted.said.append(text)
         return synthesize(self, text, voice)
 
-    def counting_encode(*args: Any) -> None:
+    def counting_encode(*args: Any) -> bytes:
         counted.encoded += 1
-        encode(*args)
+        return encode(*args)
 
     monkeypatch.setattr(EspeakEngine, "synthesize", counting_synthesize)
     monkeypatch.setattr(media, "encode_mp3", counting_encode)
