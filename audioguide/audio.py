@@ -240,6 +240,11 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
     The limiter: wherever gain * envelope would pass the ceiling, the gain comes down to what that
     peak needs. The need is widened by a running maximum of the envelope and smoothed by a moving
     average no wider, so the curve is never above the need of any sample (look-ahead limiting).
+
+    The gain that meets the target is searched for on a coarse copy of the envelope (its maximum
+    over blocks of about 2 ms), where each try costs little; the limiter is then worked out in full
+    once, and measured. Where the coarse estimate was off by more than the tolerance, the search runs
+    again with that difference allowed for.
     """
     target = target_lufs - media.ENCODER_GAIN_DB
     ceiling = 10 ** ((ceiling_db - media.ENCODER_GAIN_DB) / 20)
@@ -249,34 +254,65 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
         return x
     power = np.square(meter.pieces(x))
     plain = power.sum(axis=1, dtype=np.float64)
-    gain_db = target - measured
     reach = 2 * max(1, int(rate * LIMITER_LOOKAHEAD)) + 1
+    block = max(d for d in range(1, 49) if meter.hop % d == 0)  # blocks tile the meter's pieces
+    coarse_power = power.reshape(meter.count, -1, block).sum(axis=2, dtype=np.float64)
+    coarse_reach = reach // block | 1
+    gain_db = target - measured
     lowest, highest = gain_db - 1, gain_db + EXTRA_GAIN_DB
     looked = gain_db - 1  # the gain up to which the envelope is known between samples
+    widest = coarse_widest = np.zeros(0, dtype=np.float32)
 
-    tried: list[tuple[float, float]] = []
-    for _ in range(8):
-        if gain_db > looked:  # look between more samples: those a larger gain brings near the ceiling
-            looked = min(gain_db + 2, highest)
+    def look(gain_db: float) -> None:
+        """Look between more samples: those a larger gain brings near the ceiling."""
+        nonlocal looked, widest, coarse_widest
+        if gain_db > looked:
+            looked = min(gain_db + 4, highest)
             floor = ceiling / 10 ** ((looked + INTERSAMPLE_HEADROOM_DB) / 20)
             widest = _running(true_peak_envelope(x, floor), reach, np.maximum, 0.0)
+            coarse_widest = widest[: meter.count * meter.hop].reshape(-1, block).max(axis=1)
+
+    def need(envelope: np.ndarray, gain: float) -> np.ndarray:
+        return np.minimum(np.float32(1.0), np.float32(ceiling / gain) / np.maximum(envelope, np.float32(1e-9)))
+
+    def coarse(gain_db: float) -> float:
+        look(gain_db)
         gain = 10 ** (gain_db / 20)
-        curve = _moving_average(np.minimum(1.0, ceiling / (gain * np.maximum(widest, 1e-9))), reach)
-        curve *= np.float32(gain)
+        curve = _moving_average(need(coarse_widest, gain), coarse_reach).reshape(meter.count, -1)
+        shaped = (coarse_power * np.square(curve * gain)).sum(axis=1)
+        return meter.lufs(meter.energy * np.divide(shaped, plain, out=np.zeros_like(shaped), where=plain > 0))
+
+    def search(goal: float, gain_db: float) -> float:
+        """The gain at which the coarse estimate meets `goal`: secant steps, as limiting makes
+        loudness grow slower than gain."""
+        tried: list[tuple[float, float]] = []
+        for _ in range(12):
+            loudness = coarse(gain_db)
+            tried.append((gain_db, loudness))
+            if abs(loudness - goal) <= LOUDNESS_TOLERANCE / 4:
+                break
+            if len(tried) > 1:
+                (g0, l0), (g1, l1) = tried[-2:]
+                slope = min(max((l1 - l0) / (g1 - g0), 0.2), 1.0) if g1 != g0 else 1.0
+                step = (goal - l1) / slope
+            else:
+                step = (goal - loudness) / FIRST_SLOPE
+            following = min(max(gain_db + step, lowest), highest)
+            if following == gain_db:  # at a bound: as close as the ceiling allows
+                break
+            gain_db = following
+        return gain_db
+
+    goal = target
+    for _ in range(3):
+        gain_db = search(goal, gain_db)
+        look(gain_db)
+        gain = 10 ** (gain_db / 20)
+        curve = _moving_average(need(widest, gain), reach) * np.float32(gain)
         loudness = meter.under(power, plain, curve)
-        tried.append((gain_db, loudness))
-        if abs(loudness - target) <= LOUDNESS_TOLERANCE:
+        if abs(loudness - target) <= LOUDNESS_TOLERANCE or gain_db in (lowest, highest):
             break
-        if len(tried) > 1:  # secant step: limiting makes loudness grow slower than gain
-            (g0, l0), (g1, l1) = tried[-2:]
-            slope = min(max((l1 - l0) / (g1 - g0), 0.2), 1.0) if g1 != g0 else 1.0
-            step = (target - l1) / slope
-        else:
-            step = (target - loudness) / FIRST_SLOPE
-        following = min(max(gain_db + step, lowest), highest)
-        if following == gain_db:  # at a bound: as close as the ceiling allows
-            break
-        gain_db = following
+        goal -= loudness - coarse(gain_db)  # what the coarse estimate misses here
     return x * curve
 
 

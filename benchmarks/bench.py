@@ -122,6 +122,7 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
     from audioguide.config import AudioConfig
     from audioguide.engines.espeak import EspeakEngine
     from audioguide.plan import check
+    from audioguide.text import Speech, timeline
 
     plan = check(guide)
     engine = EspeakEngine()
@@ -130,8 +131,15 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
     started = time.perf_counter()
     for code, tracks in plan.tracks.items():
         for track in tracks:
+            # the same audio as audioguide's track: lead-in, speech and pauses, tail
+            items = timeline(list(track.stop.paragraphs), ours.paragraph_pause, {})
             t0 = time.perf_counter()
-            pcm = b"".join(engine.synthesize(p.text, code).pcm for p in track.stop.paragraphs if p.text)
+            parts = [bytes(2 * round(22050 * ours.lead_in))]
+            for item in items:  # making silence costs microseconds: this is the engine's time
+                parts.append(engine.synthesize(item.text, code).pcm if isinstance(item, Speech)
+                             else bytes(2 * round(22050 * item.seconds)))
+            parts.append(bytes(2 * round(22050 * ours.tail)))
+            pcm = b"".join(parts)
             t1 = time.perf_counter()
             dest = out / track.file
             dest.parent.mkdir(parents=True, exist_ok=True)
