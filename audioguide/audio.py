@@ -218,10 +218,13 @@ def _moving_average(a: np.ndarray, size: int) -> np.ndarray:
     low = np.flatnonzero(a < 1)
     if not len(low):
         return out
-    breaks = np.flatnonzero(np.diff(low) > size)
-    starts = np.maximum(np.concatenate([low[:1], low[breaks + 1]]) - half, 0)
-    stops = np.minimum(np.concatenate([low[breaks], low[-1:]]) + half + 1, n)
-    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
+    if n <= 1 << 16:  # a short curve (a coarse one): one pass costs less than finding the stretches
+        starts, stops = [0], [n]
+    else:
+        breaks = np.flatnonzero(np.diff(low) > size)
+        starts = np.maximum(np.concatenate([low[:1], low[breaks + 1]]) - half, 0).tolist()
+        stops = np.minimum(np.concatenate([low[breaks], low[-1:]]) + half + 1, n).tolist()
+    for start, stop in zip(starts, stops, strict=True):
         for first in range(start, stop, 1 << 18):  # bounded memory on long stretches
             last = min(stop, first + (1 << 18))
             lo, hi = max(0, first - half), min(n, last + half)  # the input this piece averages

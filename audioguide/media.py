@@ -120,13 +120,13 @@ def _info_frame(frames: bytes, sample_rate: int, bitrate: int, samples: int) -> 
 
 
 def _count_frames(data: bytes, mpeg1: bool, scale: int, sample_rate: int) -> int:
+    sizes = [scale * kbps * 1000 // sample_rate for kbps in _KBPS[mpeg1]]
     count = position = 0
     while position + 4 <= len(data):
-        header = int.from_bytes(data[position:position + 4], "big")
-        if header >> 21 != 0x7FF:
+        if data[position] != 0xFF or data[position + 1] & 0xE0 != 0xE0:
             raise AudioguideError(f"LAME wrote something that is not an MP3 frame at byte {position}")
-        kbps = _KBPS[mpeg1][header >> 12 & 0xF]
-        position += scale * kbps * 1000 // sample_rate + (header >> 9 & 1)
+        bits = data[position + 2]  # bitrate index, sample rate, padding
+        position += sizes[bits >> 4] + (bits >> 1 & 1)
         count += 1
     return count
 
