@@ -39,7 +39,7 @@ class AudioConfig:
     true_peak: float = -1.0
     sample_rate: int = 22050
     bitrate: int = 64
-    encoder_quality: int = 7  # LAME -q: 2 (slowest) to 7 (fastest); the README says why 7
+    encoder_quality: int = 7  # LAME -q: 2 (slowest) to 7 (fastest); 3 below 48 kbps; the README says why
     lead_in: float = 0.5
     paragraph_pause: float = 0.8
     tail: float = 1.0
@@ -305,6 +305,8 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
     for key in ("intro", "outro"):
         if key in audio_values:
             audio_values[key] = v.file(root, audio_values[key], ("audio",), key)
+    if "encoder_quality" not in audio_values and audio_values.get("bitrate", AudioConfig.bitrate) < 48:
+        audio_values["encoder_quality"] = 3  # measured: LAME's fast mode loses at low bitrates (README)
     audio = AudioConfig(**audio_values)
     if audio.sample_rate in _MPEG2_RATES and audio.bitrate not in _MPEG2_BITRATES:
         v.problem(f"bitrate {audio.bitrate} kbps is not possible at {audio.sample_rate} Hz "

@@ -192,3 +192,15 @@ def test_debug_shows_the_traceback(guide: Path) -> None:
     result = CliRunner(mix_stderr=False).invoke(main, ["check", str(guide), "--debug"])
     assert result.exit_code == 1
     assert type(result.exception).__name__ == "GuideInvalid"
+
+
+def test_encoder_quality_defaults_to_what_suits_the_bitrate(guide: Path) -> None:
+    from audioguide.plan import check
+
+    toml = guide / "guide.toml"
+    text = toml.read_text(encoding="utf-8")
+    assert check(guide).guide.config.audio.encoder_quality == 7
+    toml.write_text(text + "\n[audio]\nbitrate = 32\n", encoding="utf-8")
+    assert check(guide).guide.config.audio.encoder_quality == 3
+    toml.write_text(text + "\n[audio]\nbitrate = 32\nencoder_quality = 7\n", encoding="utf-8")
+    assert check(guide).guide.config.audio.encoder_quality == 7
