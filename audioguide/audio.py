@@ -285,14 +285,14 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
         shaped = (coarse_power * np.square(curve * gain)).sum(axis=1)
         return meter.lufs(meter.energy * np.divide(shaped, plain, out=np.zeros_like(shaped), where=plain > 0))
 
-    def search(goal: float, gain_db: float) -> float:
-        """The gain at which the coarse estimate meets `goal`: secant steps, as limiting makes
-        loudness grow slower than gain."""
+    def search(goal: float, gain_db: float) -> tuple[float, float]:
+        """The gain at which the coarse estimate meets `goal`, and that estimate: secant steps, as
+        limiting makes loudness grow slower than gain."""
         tried: list[tuple[float, float]] = []
-        for _ in range(12):
+        for attempt in range(12):
             loudness = coarse(gain_db)
             tried.append((gain_db, loudness))
-            if abs(loudness - goal) <= LOUDNESS_TOLERANCE / 4:
+            if abs(loudness - goal) <= LOUDNESS_TOLERANCE / 4 or attempt == 11:
                 break
             if len(tried) > 1:
                 (g0, l0), (g1, l1) = tried[-2:]
@@ -304,18 +304,17 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
             if following == gain_db:  # at a bound: as close as the ceiling allows
                 break
             gain_db = following
-        return gain_db
+        return gain_db, loudness
 
     goal = target
     for _ in range(3):
-        gain_db = search(goal, gain_db)
-        look(gain_db)
+        gain_db, estimate = search(goal, gain_db)
         gain = 10 ** (gain_db / 20)
         curve = _moving_average(need(widest, gain), reach) * np.float32(gain)
         loudness = meter.under(power, plain, curve)
         if abs(loudness - target) <= LOUDNESS_TOLERANCE or gain_db in (lowest, highest):
             break
-        goal -= loudness - coarse(gain_db)  # what the coarse estimate misses here
+        goal -= loudness - estimate  # what the coarse estimate misses here
     return x * curve
 
 

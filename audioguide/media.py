@@ -1,5 +1,6 @@
-"""ffmpeg, the only way in and out of compressed audio. It comes from the PyPI package
-imageio-ffmpeg (a static build with libmp3lame), never from the system."""
+"""Compressed audio in and out. MP3s are encoded in this process by LAME (lameenc) and decoded by
+miniaudio; anything else (an engine's MP3, intro and outro sounds, resampling) goes through ffmpeg
+from the PyPI package imageio-ffmpeg, never from the system."""
 
 from __future__ import annotations
 
@@ -87,7 +88,6 @@ def encode_mp3(pcm: bytes, sample_rate: int, bitrate: int, quality: int) -> byte
 # (http://gabriel.mp3-tech.org/mp3infotag.html).
 
 ENCODER_DELAY = 576  # samples LAME puts before the first input sample
-DECODER_DELAY = 529  # samples an MP3 decoder adds before that (what decoders without the tag return first)
 _KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),  # MPEG-1 Layer III
          False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}  # MPEG-2 and 2.5
 
@@ -95,32 +95,32 @@ _KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320
 def _info_frame(frames: bytes, sample_rate: int, bitrate: int, samples: int) -> bytes:
     mpeg1 = sample_rate >= 32000
     per_frame, side_info, scale = (1152, 17, 144) if mpeg1 else (576, 9, 72)
+    sizes = [scale * kbps * 1000 // sample_rate for kbps in _KBPS[mpeg1]]  # bytes a frame takes, per bitrate index
     offset = 4 + side_info  # a mono frame's header and side information come first
     # the smallest bitrate whose frame holds the tag (the frame plays as silence where it is not read)
-    index = next(i for i, kbps in enumerate(_KBPS[mpeg1])
-                 if i and scale * kbps * 1000 // sample_rate >= offset + 156)
-    size = scale * _KBPS[mpeg1][index] * 1000 // sample_rate
+    index = next(i for i, size in enumerate(sizes) if i and size >= offset + 156)
+    size = sizes[index]
     header = int.from_bytes(frames[:4], "big")
     header = (header & ~0xF300 | index << 12) | 1 << 16  # this bitrate, no padding or private bit, no CRC
-    count = _count_frames(frames, mpeg1, scale, sample_rate)
+    count = _count_frames(frames, sizes)
     padding = count * per_frame - ENCODER_DELAY - samples
+    total = size + len(frames)
     toc = bytes(i * 256 // 100 for i in range(100))  # CBR: byte position grows with time
     tag = bytearray(size)
     tag[:4] = header.to_bytes(4, "big")
-    tag[offset:offset + 120] = b"Info" + struct.pack(">III", 0x0F, count, size + len(frames)) + toc + bytes(4)
+    tag[offset:offset + 120] = b"Info" + struct.pack(">III", 0x0F, count, total) + toc + bytes(4)
     lame = offset + 120
     tag[lame:lame + 9] = b"LAME3.100"
     tag[lame + 9] = 0x01  # tag revision 0, CBR
     tag[lame + 20] = min(bitrate, 255)
     tag[lame + 21:lame + 24] = (ENCODER_DELAY << 12 | padding).to_bytes(3, "big")
-    tag[lame + 28:lame + 32] = (size + len(frames)).to_bytes(4, "big")
+    tag[lame + 28:lame + 32] = total.to_bytes(4, "big")
     # lame + 32: the music CRC stays 0 (see the README's limitations); then this tag's own CRC
     tag[lame + 34:lame + 36] = _crc16(bytes(tag[:lame + 34])).to_bytes(2, "big")
     return bytes(tag)
 
 
-def _count_frames(data: bytes, mpeg1: bool, scale: int, sample_rate: int) -> int:
-    sizes = [scale * kbps * 1000 // sample_rate for kbps in _KBPS[mpeg1]]
+def _count_frames(data: bytes, sizes: list[int]) -> int:
     count = position = 0
     while position + 4 <= len(data):
         if data[position] != 0xFF or data[position + 1] & 0xE0 != 0xE0:

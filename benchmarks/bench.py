@@ -127,6 +127,7 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
     plan = check(guide)
     engine = EspeakEngine()
     ours = AudioConfig()
+    rate = ours.sample_rate
     synth = encode = our_encode = audio = 0.0
     started = time.perf_counter()
     for code, tracks in plan.tracks.items():
@@ -134,20 +135,21 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
             # the same audio as audioguide's track: lead-in, speech and pauses, tail
             items = timeline(list(track.stop.paragraphs), ours.paragraph_pause, {})
             t0 = time.perf_counter()
-            parts = [bytes(2 * round(22050 * ours.lead_in))]
+            parts = [bytes(2 * round(rate * ours.lead_in))]
             for item in items:  # making silence costs microseconds: this is the engine's time
                 parts.append(engine.synthesize(item.text, code).pcm if isinstance(item, Speech)
-                             else bytes(2 * round(22050 * item.seconds)))
-            parts.append(bytes(2 * round(22050 * ours.tail)))
+                             else bytes(2 * round(rate * item.seconds)))
+            parts.append(bytes(2 * round(rate * ours.tail)))
             pcm = b"".join(parts)
             t1 = time.perf_counter()
             dest = out / track.file
             dest.parent.mkdir(parents=True, exist_ok=True)
-            subprocess.run([media.ffmpeg(), "-nostdin", "-loglevel", "error", "-f", "s16le", "-ar", "22050",
-                            "-ac", "1", "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", "64k", "-y", str(dest)],
+            subprocess.run([media.ffmpeg(), "-nostdin", "-loglevel", "error", "-f", "s16le", "-ar", str(rate),
+                            "-ac", "1", "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", f"{ours.bitrate}k", "-y",
+                            str(dest)],
                            input=pcm, check=True)
             t2 = time.perf_counter()
-            media.encode_mp3(pcm, 22050, ours.bitrate, ours.encoder_quality)
+            media.encode_mp3(pcm, rate, ours.bitrate, ours.encoder_quality)
             our_encode += time.perf_counter() - t2
             started += time.perf_counter() - t2  # not part of the baseline's time
             tags = ID3()
@@ -157,7 +159,7 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
             tags.save(dest, v2_version=3)
             synth += t1 - t0
             encode += t2 - t1
-            audio += len(pcm) / 2 / 22050
+            audio += len(pcm) / 2 / rate
     return time.perf_counter() - started, synth, encode, our_encode, audio
 
 
