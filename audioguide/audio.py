@@ -97,17 +97,52 @@ def _pcm(x: np.ndarray) -> bytes:
     return np.clip(np.round(x * 32768.0), -32768, 32767).astype("<i2").tobytes()
 
 
+def _between(x: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each i in `at`, the largest |value| of the band-limited signal at x[i + k/4], k = 1, 2, 3."""
+    offset = int(_WINDOW[0])
+    if len(at) and (at[0] + offset < 0 or at[-1] + _TAPS + offset > len(x)):  # near an end: zeros beyond
+        x, offset = np.pad(x, _TAPS), offset + _TAPS
+    windows = np.lib.stride_tricks.sliding_window_view(x, _TAPS)
+    out = np.empty(len(at), dtype=np.float32)
+    for first in range(0, len(at), 16384):  # bounded memory
+        phases = np.abs(windows[at[first : first + 16384] + offset] @ _PHASES)
+        top = out[first : first + 16384]
+        np.maximum(phases[:, 0], phases[:, 1], out=top)
+        for k in range(2, phases.shape[1]):  # column by column: numpy reduces a short axis slowly
+            np.maximum(top, phases[:, k], out=top)
+    return out
+
+
+def _candidates(envelope: np.ndarray, floor: float) -> np.ndarray:
+    """The samples i where |x[i]| or |x[i + 1]| is above floor: only there is the signal looked between."""
+    return np.flatnonzero(np.maximum(envelope[:-1], envelope[1:]) > floor)
+
+
 def true_peak_envelope(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     """|x| at each sample, raised to the largest band-limited value between it and the next
     (4x oversampling). Only where either sample is above `floor` is the signal interpolated."""
     envelope = np.abs(x)
-    candidates = np.flatnonzero(np.maximum(envelope[:-1], envelope[1:]) > floor)
-    if len(candidates):
-        windows = np.lib.stride_tricks.sliding_window_view(np.pad(x, _TAPS), _TAPS)
-        for chunk in np.array_split(candidates, max(1, len(candidates) // 16384)):  # bounded memory
-            between = np.abs(windows[chunk + _TAPS + _WINDOW[0]] @ _PHASES).max(axis=1)
-            envelope[chunk] = np.maximum(envelope[chunk], between)
+    at = _candidates(envelope, floor)
+    if len(at):
+        envelope[at] = np.maximum(envelope[at], _between(x, at))
     return envelope
+
+
+def block_peaks(x: np.ndarray, block: int, floor: float = 0.0) -> np.ndarray:
+    """The true-peak envelope's maximum over each `block` samples (the last block may be shorter):
+    true_peak_envelope(x, floor) reduced, without making the full-length envelope. Between two
+    samples the signal is looked at only where it could pass its block's largest sample."""
+    envelope = np.abs(x)
+    peaks = np.maximum.reduceat(envelope, np.arange(0, len(x), block))
+    at = _candidates(envelope, floor)
+    headroom = np.float32(10 ** (INTERSAMPLE_HEADROOM_DB / 20))
+    at = at[np.maximum(envelope[at], envelope[at + 1]) * headroom > peaks[at // block]]
+    if len(at):
+        blocks = at // block
+        firsts = np.flatnonzero(np.diff(blocks, prepend=-1))  # where each block's candidates begin
+        touched = blocks[firsts]
+        peaks[touched] = np.maximum(peaks[touched], np.maximum.reduceat(_between(x, at), firsts))
+    return peaks
 
 
 def _k_biquads(rate: int) -> list[tuple[list[float], list[float]]]:
@@ -141,12 +176,10 @@ def _k_weighting(rate: int, size: int) -> np.ndarray:
 
 
 class _Meter:
-    """Integrated loudness of a signal, and of that signal under a gain curve.
+    """Integrated loudness of a signal, or of the same signal with each piece's energy changed.
 
     The signal is cut in 100 ms pieces (a 400 ms block is four of them); the K-weighted energy of
-    each piece comes from its spectrum (Parseval). Under a gain curve, each piece's K-weighted
-    energy changes as its plain energy does: exact for a constant gain, a close estimate for a
-    limiter's (the result is measured again after encoding).
+    each piece comes from its spectrum (Parseval).
     """
 
     def __init__(self, x: np.ndarray, rate: int) -> None:
@@ -154,14 +187,11 @@ class _Meter:
         self.hop = round(rate * 0.1)
         self.count = len(x) // self.hop
         weights = _k_weighting(self.rate, self.hop)
-        pieces = self.pieces(x)
+        pieces = x[: self.count * self.hop].reshape(-1, self.hop)
         self.energy = np.empty(self.count)
         for start in range(0, self.count, 128):  # a few seconds at a time: bounded memory
             spectrum = np.fft.rfft(pieces[start : start + 128], axis=1)
             self.energy[start : start + 128] = (spectrum.real**2 + spectrum.imag**2) @ weights
-
-    def pieces(self, x: np.ndarray) -> np.ndarray:
-        return x[: self.count * self.hop].reshape(-1, self.hop)
 
     def lufs(self, energy: np.ndarray | None = None) -> float:
         energy = self.energy if energy is None else energy
@@ -176,12 +206,6 @@ class _Meter:
             relative = -0.691 + 10 * np.log10(z[gated].mean()) - 10
             gated &= blocks > relative
             return float(-0.691 + 10 * np.log10(z[gated].mean())) if gated.any() else float("-inf")
-
-    def under(self, power: np.ndarray, plain: np.ndarray, curve: np.ndarray) -> float:
-        """Loudness of the signal times curve. Each piece's K-weighted energy is scaled by what the
-        curve does to its plain energy (`power`: x squared; `plain`: its sum per piece)."""
-        shaped = (power * np.square(self.pieces(curve))).sum(axis=1, dtype=np.float64)
-        return self.lufs(self.energy * np.divide(shaped, plain, out=np.zeros_like(shaped), where=plain > 0))
 
 
 def _parseval(size: int) -> np.ndarray:
@@ -236,18 +260,45 @@ def _moving_average(a: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
+def _smooth(a: np.ndarray, size: int) -> np.ndarray:
+    """Centred moving average over `size` (odd) values, the end values repeated beyond the ends."""
+    total = np.cumsum(np.pad(a, size // 2 + 1, mode="edge"), dtype=np.float64)
+    return ((total[size:] - total[:-size]) / size).astype(np.float32)[: len(a)]
+
+
+def _apply(x: np.ndarray, g: np.ndarray, block: int) -> np.ndarray:
+    """x times a gain curve given at the middle of each block: linear from one middle to the next,
+    flat before the first and after the last."""
+    n = len(x)
+    middle = min(block // 2, n)
+    steps = np.arange(block, dtype=np.float32) / np.float32(block)
+    y = np.empty_like(x)
+    y[:middle] = x[:middle] * g[0]
+    inner = min(len(g) - 1, (n - middle) // block)  # whole spans from one middle to the next
+    end = middle + inner * block
+    if inner:
+        out = y[middle:end].reshape(inner, block)
+        np.multiply((g[1 : inner + 1] - g[:inner])[:, None], steps, out=out)
+        out += g[:inner, None]
+        out *= x[middle:end].reshape(inner, block)
+    if inner < len(g) - 1:  # part of a span
+        y[end:] = x[end:] * (g[inner] + (g[inner + 1] - g[inner]) * steps[: n - end])
+    else:
+        y[end:] = x[end:] * g[-1]
+    return y
+
+
 def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -> np.ndarray:
     """x at target_lufs with its true peak under ceiling_db, both as they will measure after MP3
     encoding (see media.ENCODER_GAIN_DB).
 
-    The limiter: wherever gain * envelope would pass the ceiling, the gain comes down to what that
-    peak needs. The need is widened by a running maximum of the envelope and smoothed by a moving
-    average no wider, so the curve is never above the need of any sample (look-ahead limiting).
+    The limiter works on blocks of about 2 ms: each block's true peak, widened by a running maximum,
+    gives what gain the block may have; a moving average no wider than that maximum smooths it, so the
+    curve is never above what any block in reach needs (look-ahead limiting). The curve is linear
+    from the middle of one block to the next, so no sample is turned up more than its block allows.
 
-    The gain that meets the target is searched for on a coarse copy of the envelope (its maximum
-    over blocks of about 2 ms), where each try costs little; the limiter is then worked out in full
-    once, and measured. Where the coarse estimate was off by more than the tolerance, the search runs
-    again with that difference allowed for.
+    The gain that meets the target is searched for on those blocks, where each try costs little: a
+    block's energy is scaled by the square of its gain, an estimate the MP3 is measured against later.
     """
     target = target_lufs - media.ENCODER_GAIN_DB
     ceiling = 10 ** ((ceiling_db - media.ENCODER_GAIN_DB) / 20)
@@ -255,67 +306,50 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
     measured = meter.lufs()
     if not np.isfinite(measured):  # silence, or too short to measure: leave it as it is
         return x
-    power = np.square(meter.pieces(x))
-    plain = power.sum(axis=1, dtype=np.float64)
-    reach = 2 * max(1, int(rate * LIMITER_LOOKAHEAD)) + 1
     block = max(d for d in range(1, 49) if meter.hop % d == 0)  # blocks tile the meter's pieces
-    coarse_power = power.reshape(meter.count, -1, block).sum(axis=2, dtype=np.float64)
-    coarse_reach = reach // block | 1
+    metered = meter.count * meter.hop // block
+    block_power = np.square(x[: metered * block]).reshape(metered, block) @ np.ones(block, dtype=np.float32)
+    plain = block_power.reshape(meter.count, -1).sum(axis=1, dtype=np.float64)
+    width = (2 * max(1, int(rate * LIMITER_LOOKAHEAD)) + 1) // block | 1
     gain_db = target - measured
     lowest, highest = gain_db - 1, gain_db + EXTRA_GAIN_DB
-    looked = gain_db - 1  # the gain up to which the envelope is known between samples
-    widest = coarse_widest = np.zeros(0, dtype=np.float32)
+    looked = gain_db - 1  # the gain up to which the peaks are known between samples
+    widest = np.zeros(0, dtype=np.float32)
 
-    def look(gain_db: float) -> None:
-        """Look between more samples: those a larger gain brings near the ceiling."""
-        nonlocal looked, widest, coarse_widest
-        if gain_db > looked:
+    def curve(gain_db: float) -> np.ndarray:
+        """The gain of each block (the limiter's and the overall gain) at gain_db."""
+        nonlocal looked, widest
+        if gain_db > looked:  # look between more samples: those a larger gain brings near the ceiling
             looked = min(gain_db + 4, highest)
             floor = ceiling / 10 ** ((looked + INTERSAMPLE_HEADROOM_DB) / 20)
-            widest = _running(true_peak_envelope(x, floor), reach, np.maximum, 0.0)
-            coarse_widest = widest[: meter.count * meter.hop].reshape(-1, block).max(axis=1)
+            # +2: the curve between two block middles must suit the blocks on either side
+            widest = _running(block_peaks(x, block, floor), width + 2, np.maximum, 0.0)
+        gain = np.float32(10 ** (gain_db / 20))
+        need = np.minimum(np.float32(1.0), np.float32(ceiling) / (gain * np.maximum(widest, np.float32(1e-9))))
+        return _smooth(need, width) * gain
 
-    def need(envelope: np.ndarray, gain: float) -> np.ndarray:
-        return np.minimum(np.float32(1.0), np.float32(ceiling / gain) / np.maximum(envelope, np.float32(1e-9)))
-
-    def coarse(gain_db: float) -> float:
-        look(gain_db)
-        gain = 10 ** (gain_db / 20)
-        curve = _moving_average(need(coarse_widest, gain), coarse_reach).reshape(meter.count, -1)
-        shaped = (coarse_power * np.square(curve * gain)).sum(axis=1)
+    def loudness(gains: np.ndarray) -> float:
+        shaped = (block_power * np.square(gains[:metered])).reshape(meter.count, -1).sum(axis=1, dtype=np.float64)
         return meter.lufs(meter.energy * np.divide(shaped, plain, out=np.zeros_like(shaped), where=plain > 0))
 
-    def search(goal: float, gain_db: float) -> tuple[float, float]:
-        """The gain at which the coarse estimate meets `goal`, and that estimate: secant steps, as
-        limiting makes loudness grow slower than gain."""
-        tried: list[tuple[float, float]] = []
-        for attempt in range(12):
-            loudness = coarse(gain_db)
-            tried.append((gain_db, loudness))
-            if abs(loudness - goal) <= LOUDNESS_TOLERANCE / 4 or attempt == 11:
-                break
-            if len(tried) > 1:
-                (g0, l0), (g1, l1) = tried[-2:]
-                slope = min(max((l1 - l0) / (g1 - g0), 0.2), 1.0) if g1 != g0 else 1.0
-                step = (goal - l1) / slope
-            else:
-                step = (goal - loudness) / FIRST_SLOPE
-            following = min(max(gain_db + step, lowest), highest)
-            if following == gain_db:  # at a bound: as close as the ceiling allows
-                break
-            gain_db = following
-        return gain_db, loudness
-
-    goal = target
-    for _ in range(3):
-        gain_db, estimate = search(goal, gain_db)
-        gain = 10 ** (gain_db / 20)
-        curve = _moving_average(need(widest, gain), reach) * np.float32(gain)
-        loudness = meter.under(power, plain, curve)
-        if abs(loudness - target) <= LOUDNESS_TOLERANCE or gain_db in (lowest, highest):
+    tried: list[tuple[float, float]] = []  # secant steps: limiting makes loudness grow slower than gain
+    for attempt in range(12):
+        gains = curve(gain_db)
+        estimate = loudness(gains)
+        tried.append((gain_db, estimate))
+        if abs(estimate - target) <= LOUDNESS_TOLERANCE / 4 or attempt == 11:
             break
-        goal -= loudness - estimate  # what the coarse estimate misses here
-    return x * curve
+        if len(tried) > 1:
+            (g0, l0), (g1, l1) = tried[-2:]
+            slope = min(max((l1 - l0) / (g1 - g0), 0.2), 1.0) if g1 != g0 else 1.0
+            step = (target - l1) / slope
+        else:
+            step = (target - estimate) / FIRST_SLOPE
+        following = min(max(gain_db + step, lowest), highest)
+        if following == gain_db:  # at a bound: as close as the ceiling allows
+            break
+        gain_db = following
+    return _apply(x, gains, block)
 
 
 @dataclass(frozen=True)

@@ -228,6 +228,8 @@ def _run(jobs: list[Job], workers: int) -> Iterator[Outcome]:
     in a pool of processes (espeak-ng is not thread-safe; each process has its own)."""
     rendering._unreachable.clear()
     workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if jobs:
+        rendering.keep_freed_memory()  # inherited by forked workers
     if workers <= 1:
         yield from map(render, jobs)
         return

@@ -58,6 +58,26 @@ _unreachable: dict[str, str] = {}
 _sounds: dict[tuple[Path, int], AudioSegment] = {}
 
 
+def keep_freed_memory() -> None:
+    """Ask glibc to keep the memory a track's arrays free, for the next track's arrays. By default
+    it hands big freed blocks back to the kernel, and every new array of a few MB then faults its
+    pages in again, zeroed: a sixth of the mastering time went to that (`benchmarks/bench.py`).
+    Arrays over 32 MB (tracks of over ten minutes) are still given back when freed. Only where the
+    C library is glibc; elsewhere nothing changes."""
+    import ctypes
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    mallopt(m_mmap_threshold, 32 << 20)  # the largest glibc allows
+    mallopt(m_trim_threshold, 256 << 20)
+
+
 def _sound(path: Path | None, rate: int) -> AudioSegment | None:
     from audioguide.audio import load_sound
 
