@@ -94,7 +94,10 @@ def samples(segment: AudioSegment) -> np.ndarray:
 
 
 def _pcm(x: np.ndarray) -> bytes:
-    return np.clip(np.round(x * 32768.0), -32768, 32767).astype("<i2").tobytes()
+    scaled = x * np.float32(32768.0)
+    np.round(scaled, out=scaled)
+    np.clip(scaled, -32768, 32767, out=scaled)
+    return scaled.astype("<i2").tobytes()
 
 
 def _between(x: np.ndarray, at: np.ndarray) -> np.ndarray:
@@ -313,20 +316,15 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
     width = (2 * max(1, int(rate * LIMITER_LOOKAHEAD)) + 1) // block | 1
     gain_db = target - measured
     lowest, highest = gain_db - 1, gain_db + EXTRA_GAIN_DB
-    looked = gain_db - 1  # the gain up to which the peaks are known between samples
-    widest = np.zeros(0, dtype=np.float32)
+    # between samples, look wherever the largest gain tried could bring the signal near the ceiling;
+    # +2: the curve between two block middles must suit the blocks on either side
+    floor = ceiling / 10 ** ((highest + INTERSAMPLE_HEADROOM_DB) / 20)
+    widest = np.maximum(_running(block_peaks(x, block, floor), width + 2, np.maximum, 0.0), np.float32(1e-9))
 
     def curve(gain_db: float) -> np.ndarray:
         """The gain of each block (the limiter's and the overall gain) at gain_db."""
-        nonlocal looked, widest
-        if gain_db > looked:  # look between more samples: those a larger gain brings near the ceiling
-            looked = min(gain_db + 4, highest)
-            floor = ceiling / 10 ** ((looked + INTERSAMPLE_HEADROOM_DB) / 20)
-            # +2: the curve between two block middles must suit the blocks on either side
-            widest = _running(block_peaks(x, block, floor), width + 2, np.maximum, 0.0)
         gain = np.float32(10 ** (gain_db / 20))
-        need = np.minimum(np.float32(1.0), np.float32(ceiling) / (gain * np.maximum(widest, np.float32(1e-9))))
-        return _smooth(need, width) * gain
+        return _smooth(np.minimum(np.float32(1.0), np.float32(ceiling) / (gain * widest)), width) * gain
 
     def loudness(gains: np.ndarray) -> float:
         shaped = (block_power * np.square(gains[:metered])).reshape(meter.count, -1).sum(axis=1, dtype=np.float64)

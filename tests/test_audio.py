@@ -4,12 +4,22 @@ oversampled signal for true peaks, plain numpy for the running filters."""
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pyloudnorm
 import pytest
 
-from audioguide.audio import _moving_average, _running, loudness_lufs, normalize, true_peak_envelope
+from audioguide.audio import (
+    _apply,
+    _moving_average,
+    _running,
+    _smooth,
+    block_peaks,
+    loudness_lufs,
+    normalize,
+    true_peak_envelope,
+)
 from audioguide.engines.espeak import EspeakEngine
 
 TEXT = {
@@ -93,3 +103,62 @@ def test_moving_average_over_long_dense_stretches() -> None:
     expected = np.convolve(np.pad(dips, size // 2, constant_values=1.0).astype(np.float64), np.ones(size) / size,
                            mode="valid")
     assert np.allclose(_moving_average(dips, size), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_block_peaks_are_the_true_peak_envelope_reduced(language: str) -> None:
+    """Looking between samples only where a block's largest sample could be passed loses nothing."""
+    x = speech(language)
+    floor = 10 ** (-15 / 20)
+    for block in (45, 40, 7):
+        expected = np.maximum.reduceat(true_peak_envelope(x, floor), np.arange(0, len(x), block))
+        assert np.allclose(block_peaks(x, block, floor), expected, rtol=1e-5, atol=0)  # summed in another order
+
+
+def test_block_peaks_near_the_ends() -> None:
+    """Peaks in the first and last samples: the interpolation sees zeros beyond the ends."""
+    x = np.zeros(1000, dtype=np.float32)
+    x[0], x[1], x[-1], x[-2] = 0.9, -0.9, 0.8, -0.8
+    expected = np.maximum.reduceat(true_peak_envelope(x), np.arange(0, 1000, 45))
+    assert np.allclose(block_peaks(x, 45), expected, rtol=1e-5, atol=0)
+    assert expected[0] > 0.9 and expected[-1] > 0.8
+
+
+@pytest.mark.parametrize(("n", "block"), [(1000, 45), (1022, 45), (1023, 45), (90, 45), (44, 45), (10, 45), (999, 40)])
+def test_apply_is_linear_between_block_middles(n: int, block: int) -> None:
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n).astype(np.float32)
+    g = rng.random(-(-n // block)).astype(np.float32)
+    middles = np.arange(len(g)) * block + block // 2
+    assert np.allclose(_apply(x, g, block), x * np.interp(np.arange(n), middles, g), atol=1e-6)
+
+
+def test_smooth_repeats_the_end_values() -> None:
+    a = np.random.default_rng(5).random(300).astype(np.float32)
+    size = 9
+    expected = np.convolve(np.pad(a, size // 2, mode="edge"), np.ones(size) / size, mode="valid")
+    assert np.allclose(_smooth(a, size), expected, atol=1e-6)
+
+
+def test_master_turns_down_the_peaks_mp3_coding_lifted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """With no margin under the ceiling, coding noise lifts some true peaks over it: those spots are
+    turned down and the track encoded again, until the decoded MP3 is under the ceiling."""
+    from pydub import AudioSegment
+    from scipy.signal import resample_poly  # reference only: 8x oversampling
+
+    from audioguide import audio, media
+    from audioguide.config import AudioConfig
+
+    monkeypatch.setattr(audio, "PEAK_MARGIN_DB", 0.0)
+    encodes: list[int] = []
+    encode = media.encode_mp3
+    monkeypatch.setattr(media, "encode_mp3", lambda *a: encodes.append(1) or encode(*a))
+    settings = AudioConfig()
+    pcm = (np.clip(speech("en") * 32768, -32768, 32767)).astype("<i2").tobytes()
+    raw = AudioSegment(data=pcm, sample_width=2, frame_rate=22050, channels=1)
+    mastered = audio.master(raw, settings, tmp_path / "t.mp3")
+    assert len(encodes) > 1
+    decoded = np.frombuffer(media.decode_mp3(tmp_path / "t.mp3")[0], dtype="<i2") / 32768
+    assert 20 * np.log10(np.abs(resample_poly(decoded, 8, 1)).max()) <= settings.true_peak + 0.1
+    assert mastered.true_peak <= settings.true_peak
+    assert abs(mastered.lufs - settings.target_lufs) <= 0.5
