@@ -245,7 +245,7 @@ def _moving_average(a: np.ndarray, size: int) -> np.ndarray:
     low = np.flatnonzero(a < 1)
     if not len(low):
         return out
-    if n <= 1 << 16:  # a short curve (a coarse one): one pass costs less than finding the stretches
+    if n <= 1 << 16:  # a short curve: one pass costs less than finding the stretches
         starts, stops = [0], [n]
     else:
         breaks = np.flatnonzero(np.diff(low) > size)

@@ -62,8 +62,8 @@ def keep_freed_memory() -> None:
     """Ask glibc to keep the memory a track's arrays free, for the next track's arrays. By default
     it hands big freed blocks back to the kernel, and every new array of a few MB then faults its
     pages in again, zeroed: mastering six tracks seven times took 300,000 page faults and 1.0 s of
-    system time that way, 21,000 and 0.1 to 0.2 s this way. Arrays over 32 MB (tracks of over ten minutes)
-    are still given back when freed. Only where the C library is glibc; elsewhere nothing changes."""
+    system time that way, 21,000 and 0.1 to 0.2 s this way. Arrays over 32 MB (a track of over six
+    minutes at 22 050 Hz) are still given back when freed. Only with glibc; elsewhere nothing changes."""
     import ctypes
     import platform
 
