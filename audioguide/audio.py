@@ -34,7 +34,7 @@ PEAK_SAFETY_DB = 0.05  # how far under the ceiling a measured MP3 must be (meter
 LOUDNESS_TOLERANCE = 0.3  # LU: the gain iteration stops when this close to the target
 FIRST_SLOPE = 0.45  # LU of loudness per dB of gain once limiting: the usual slope with espeak voices
 OVERSAMPLING = 4  # true peak: the signal between samples, as BS.1770 measures it
-INTERSAMPLE_HEADROOM_DB = 4.0  # samples this far under the ceiling are not looked between
+INTERSAMPLE_HEADROOM_DB = 4.0  # samples this far under the ceiling (or their block peak) are not looked between
 EXTRA_GAIN_DB = 6.0  # how much more gain than the unlimited signal needs the limiter may make up for
 _TAPS = 32
 
@@ -89,8 +89,9 @@ def assemble(
 # --- measuring -----------------------------------------------------------------------------------
 
 
-def samples(segment: AudioSegment) -> np.ndarray:
-    return np.frombuffer(segment.raw_data, dtype="<i2").astype(np.float32) / np.float32(32768.0)
+def samples(pcm: bytes) -> np.ndarray:
+    """s16le PCM -> float32 samples in [-1, 1); _pcm is the way back."""
+    return np.frombuffer(pcm, dtype="<i2").astype(np.float32) / np.float32(32768.0)
 
 
 def _pcm(x: np.ndarray) -> bytes:
@@ -364,14 +365,14 @@ def master(raw: AudioSegment, settings: AudioConfig, dest: Path) -> Mastered:
     over the ceiling (by up to about 1.5 dB at 64 kbps); where it did, the track is turned down
     around those spots only, and encoded again."""
     rate = settings.sample_rate
-    normalized = normalize(samples(raw), rate, settings.target_lufs, settings.true_peak - PEAK_MARGIN_DB)
+    normalized = normalize(samples(raw.raw_data), rate, settings.target_lufs, settings.true_peak - PEAK_MARGIN_DB)
     allowed = 10 ** ((settings.true_peak - PEAK_SAFETY_DB) / 20)
     floor = allowed / 10 ** (INTERSAMPLE_HEADROOM_DB / 20)
     reach = 2 * int(rate * 0.03) + 1  # an MP3 granule or two: the coding noise's reach
     for _ in range(4):
         pcm = _pcm(normalized)
         mp3 = media.encode_mp3(pcm, rate, settings.bitrate, settings.encoder_quality)
-        decoded = np.frombuffer(media.decode_mp3(mp3)[0], dtype="<i2").astype(np.float32) / np.float32(32768.0)
+        decoded = samples(media.decode_mp3(mp3)[0])
         envelope = true_peak_envelope(decoded, floor)
         over = np.flatnonzero(envelope > allowed)
         if not len(over):

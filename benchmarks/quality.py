@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from audioguide import media
-from audioguide.audio import assemble
+from audioguide.audio import assemble, samples
 from audioguide.config import AudioConfig
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.scripts import read_stop
@@ -40,7 +40,7 @@ def speech(code: str, seconds: float) -> bytes:
 
 
 def at_16k(pcm: bytes) -> np.ndarray:
-    return np.frombuffer(media.resample(pcm, RATE, 16000), "<i2").astype(np.float32) / 32768
+    return samples(media.resample(pcm, RATE, 16000))
 
 
 def main() -> None:
