@@ -314,7 +314,8 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
     metered = meter.count * meter.hop // block
     block_power = np.square(x[: metered * block]).reshape(metered, block) @ np.ones(block, dtype=np.float32)
     plain = block_power.reshape(meter.count, -1).sum(axis=1, dtype=np.float64)
-    width = (2 * max(1, int(rate * LIMITER_LOOKAHEAD)) + 1) // block | 1
+    reach = 2 * max(1, int(rate * LIMITER_LOOKAHEAD)) + 1  # samples a peak's gain reduction spans
+    width = max(1, reach // block - 2) | 1  # blocks smoothed over; the running maximum spans width + 2
     gain_db = target - measured
     lowest, highest = gain_db - 1, gain_db + EXTRA_GAIN_DB
     # between samples, look wherever the largest gain tried could bring the signal near the ceiling;
@@ -363,7 +364,7 @@ class Mastered:
 def master(raw: AudioSegment, settings: AudioConfig, dest: Path) -> Mastered:
     """Normalise, encode to dest and measure the decoded MP3. MP3 coding noise can lift a true peak
     over the ceiling (by up to about 1.5 dB at 64 kbps); where it did, the track is turned down
-    around those spots only, and encoded again."""
+    around those spots only, and encoded again. A change to what comes out must bump cache.MASTERING."""
     rate = settings.sample_rate
     normalized = normalize(samples(raw.raw_data), rate, settings.target_lufs, settings.true_peak - PEAK_MARGIN_DB)
     allowed = 10 ** ((settings.true_peak - PEAK_SAFETY_DB) / 20)

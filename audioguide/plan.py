@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from audioguide.cache import CACHE_FORMAT
+from audioguide.cache import CACHE_FORMAT, MASTERING
 from audioguide.config import AudioConfig, config_line
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
 from audioguide.errors import EngineError, GuideInvalid, Problem
@@ -175,9 +175,10 @@ def audio_settings(audio: AudioConfig) -> dict[str, Any]:
 
 def audio_key(items: tuple[Speech | Silence, ...], voice: Voice, settings: Mapping[str, Any]) -> str:
     """Everything that changes the untagged MP3: prepared text, engine and version, voice, engine
-    settings, audio settings, and the cache format."""
+    settings, audio settings, the mastering's version and the cache format."""
     return _digest({
         "cache": CACHE_FORMAT,
+        "mastering": MASTERING,
         "items": [(type(i).__name__, i.text if isinstance(i, Speech) else i.seconds) for i in items],
         "engine": voice.engine.version(),
         "voice": voice.voice,

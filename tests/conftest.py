@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,16 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
     proxy = f"http://127.0.0.1:{closed_port()}"
     monkeypatch.setenv("HTTPS_PROXY", proxy)
     monkeypatch.setenv("HTTP_PROXY", proxy)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _never_the_users_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Fixtures wider than a test (a module's one build) run before _own_cache: they get a cache of
+    the session's, so that no test reads or fills the user's (where audio made by an older
+    audioguide could stand in for what this one makes)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIOGUIDE_CACHE", str(tmp_path_factory.mktemp("session-cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -126,6 +126,21 @@ def test_a_new_cover_retags_every_track(guide: Path, tmp_path: Path, calls: Call
     assert ID3(out / "en/001-welcome.mp3").getall("APIC")[0].data == cover.read_bytes()
 
 
+def test_a_new_mastering_makes_every_track_again(guide: Path, tmp_path: Path, calls: Calls,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audio mastered by an older audioguide is neither reused from the output nor from the cache."""
+    from audioguide import cache as caching
+    from audioguide import plan
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    run(guide, out, cache)
+    calls.reset()
+    monkeypatch.setattr(plan, "MASTERING", caching.MASTERING + 1)
+    result = run(guide, out, cache)
+    assert set(statuses(result).values()) == {"built"}
+    assert calls.encoded >= 6
+
+
 def test_force_makes_everything_again(guide: Path, tmp_path: Path, calls: Calls) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(guide, out, cache)
