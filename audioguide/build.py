@@ -279,7 +279,7 @@ def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[s
                 "title": track.stop.title,
                 "file": track.file,
                 **{k: measured[k] for k in ("duration", "engine", "engine_version", "voice", "loudness_lufs",
-                                            "true_peak_dbtp", "bytes", "sha256", "key", "audio_key")},
+                                            "true_peak_dbtp", "verified", "bytes", "sha256", "key", "audio_key")},
                 "script": track.stop.path.relative_to(config.root).as_posix(),
                 "transcript": track.stop.transcript,
                 **({"fallback": track.stop.language} if track.fallback else {}),

@@ -23,8 +23,8 @@ log = logging.getLogger("audioguide")
 CACHE_FORMAT = 1
 # What audio.master makes of the same speech: part of every audio key, so that tracks are made again
 # when the loudness stage, the limiter or the encoder changes what comes out. Bump it with them.
-MASTERING = 2  # 2: in-process LAME, the limiter on 2 ms blocks
-MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp")  # what an entry's JSON must hold
+MASTERING = 3  # 2: in-process LAME, the limiter on 2 ms blocks; 3: espeak's MP3s not decoded again
+MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified")  # what an entry's JSON must hold
 MARKER = "audioguide-cache.json"
 _ENTRIES = "audio"
 

@@ -45,6 +45,7 @@ class AudioConfig:
     tail: float = 1.0
     intro: Path | None = None
     outro: Path | None = None
+    verify: bool = False  # decode every MP3 and check its true peak (tracks with sounds always are)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,10 @@ def integer(low: int, high: int) -> Check:
     return check
 
 
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
 def one_of(*choices: Any) -> Check:
     def check(value: Any) -> str | None:
         if isinstance(value, bool) or value not in choices:
@@ -185,6 +190,7 @@ AUDIO_KEYS: dict[str, tuple[Check, bool]] = {
     "tail": (number(0, 30), False),
     "intro": (nonempty_text, False),
     "outro": (nonempty_text, False),
+    "verify": (boolean, False),
 }
 TAGS_KEYS: dict[str, tuple[Check, bool]] = {"id3_version": (one_of(3, 4), False)}
 TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines")

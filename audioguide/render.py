@@ -98,7 +98,7 @@ def _finish(tmp: Path, candidate: Candidate, job: Job, measured: dict[str, Any])
 
 
 def render(job: Job) -> Outcome:
-    from audioguide.audio import assemble, master
+    from audioguide.audio import assemble, master, needs_verifying
 
     cache = Cache(job.cache) if job.cache is not None else None
     learned: dict[str, str] = {}
@@ -126,10 +126,11 @@ def render(job: Job) -> Outcome:
             return Outcome(job.file, "failed", error=Problem(
                 job.script, f"{name} failed for stop {job.stop} ({job.language}): {e.problem.message}"),
                 unreachable=learned)
+        verify = needs_verifying(job.audio, not candidate.voice.engine.verify_mp3)
         with replacing(job.dest) as tmp:
-            mastered = master(raw, job.audio, tmp)
+            mastered = master(raw, job.audio, tmp, verify)
             measured = {"duration": round(mastered.duration, 3), "loudness_lufs": round(mastered.lufs, 2),
-                        "true_peak_dbtp": round(mastered.true_peak, 2)}
+                        "true_peak_dbtp": round(mastered.true_peak, 2), "verified": verify}
             if cache is not None:
                 cache.put(candidate.audio_key, tmp, measured)
             entry = _finish(tmp, candidate, job, measured)

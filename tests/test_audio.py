@@ -156,9 +156,53 @@ def test_master_turns_down_the_peaks_mp3_coding_lifted(monkeypatch: pytest.Monke
     settings = AudioConfig()
     pcm = (np.clip(speech("en") * 32768, -32768, 32767)).astype("<i2").tobytes()
     raw = AudioSegment(data=pcm, sample_width=2, frame_rate=22050, channels=1)
-    mastered = audio.master(raw, settings, tmp_path / "t.mp3")
+    mastered = audio.master(raw, settings, tmp_path / "t.mp3", verify=True)
     assert len(encodes) > 1
     decoded = np.frombuffer(media.decode_mp3(tmp_path / "t.mp3")[0], dtype="<i2") / 32768
     assert 20 * np.log10(np.abs(resample_poly(decoded, 8, 1)).max()) <= settings.true_peak + 0.1
     assert mastered.true_peak <= settings.true_peak
     assert abs(mastered.lufs - settings.target_lufs) <= 0.5
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_master_without_verification(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, language: str) -> None:
+    """Unverified, a track is encoded once and never decoded; what it reports (measured on what LAME
+    was given, at the MP3's level) matches the decoded MP3's loudness, and the limiter's margin keeps
+    the decoded MP3's true peak under the ceiling."""
+    from pydub import AudioSegment
+    from scipy.signal import resample_poly  # reference only: 8x oversampling
+
+    from audioguide import audio, media
+    from audioguide.config import AudioConfig
+
+    encodes: list[int] = []
+    encode = media.encode_mp3
+    monkeypatch.setattr(media, "encode_mp3", lambda *a: encodes.append(1) or encode(*a))
+    monkeypatch.setattr(media, "decode_mp3", lambda *a: pytest.fail("decoded"))
+    settings = AudioConfig()
+    pcm = (np.clip(speech(language) * 32768, -32768, 32767)).astype("<i2").tobytes()
+    raw = AudioSegment(data=pcm, sample_width=2, frame_rate=22050, channels=1)
+    mastered = audio.master(raw, settings, tmp_path / "t.mp3", verify=False)
+    assert encodes == [1]
+    monkeypatch.undo()
+    decoded = np.frombuffer(media.decode_mp3(tmp_path / "t.mp3")[0], dtype="<i2") / 32768
+    assert mastered.lufs == pytest.approx(loudness_lufs(decoded.astype(np.float32), 22050), abs=0.05)
+    peak = 20 * np.log10(np.abs(resample_poly(decoded, 8, 1)).max())
+    assert mastered.true_peak <= settings.true_peak - audio.PEAK_MARGIN_DB + 0.1
+    assert peak <= settings.true_peak
+    assert mastered.duration == pytest.approx(len(decoded) / 22050)
+
+
+def test_which_tracks_are_verified() -> None:
+    from dataclasses import replace
+
+    from audioguide.audio import needs_verifying
+    from audioguide.config import AudioConfig
+
+    measured = AudioConfig()
+    assert not needs_verifying(measured, engine_measured=True)
+    assert not needs_verifying(replace(measured, sample_rate=44100, bitrate=128), engine_measured=True)
+    assert needs_verifying(measured, engine_measured=False)
+    for changed in ({"verify": True}, {"intro": Path("chime.wav")}, {"outro": Path("chime.wav")},
+                    {"bitrate": 48}, {"sample_rate": 24000}, {"encoder_quality": 5}):
+        assert needs_verifying(replace(measured, **changed), engine_measured=True), changed

@@ -76,6 +76,7 @@ def test_manifest_describes_every_track(built: tuple[Path, Path, dict[str, Any]]
         assert stop["bytes"] == path.stat().st_size
         assert abs(decoded_seconds(path) - stop["duration"]) < 0.05
         assert abs(stop["loudness_lufs"] + 16) <= 1 and stop["true_peak_dbtp"] <= -1
+        assert stop["verified"] is False  # espeak speech: see test_loudness_measured_independently
 
 
 def test_loudness_measured_independently(built: tuple[Path, Path, dict[str, Any]]) -> None:
@@ -84,6 +85,9 @@ def test_loudness_measured_independently(built: tuple[Path, Path, dict[str, Any]
         lufs, peak = ebur128(out / stop["file"])
         assert abs(lufs - -16.0) <= 1.0, (stop["file"], lufs)
         assert peak <= -1.0, (stop["file"], peak)
+        # the manifest's loudness is the MP3's (ebur128 prints one decimal and reads short tracks a
+        # little differently from BS.1770 meters such as pyloudnorm, which ours is held to)
+        assert abs(lufs - stop["loudness_lufs"]) <= 0.2, (stop["file"], lufs, stop["loudness_lufs"])
 
 
 def test_playlists(built: tuple[Path, Path, dict[str, Any]]) -> None:
@@ -213,6 +217,14 @@ def test_intro_and_outro_sounds(guide: Path, tmp_path: Path) -> None:
     for a, b in zip(stops(with_sound), stops(without), strict=True):
         # two chimes of 1.5 s and two paragraph pauses of 0.4 s around the narration
         assert abs(a["duration"] - b["duration"] - 3.8) < 0.1
+        assert a["verified"] and not b["verified"]  # sounds were never measured through MP3 coding
+
+
+def test_verify_decodes_every_track(guide: Path, tmp_path: Path) -> None:
+    (guide / "guide.toml").write_text(GUIDE_TOML + "\n[audio]\nverify = true\n", encoding="utf-8")
+    build(guide, tmp_path / "out")
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert all(stop["verified"] for stop in stops(manifest))
 
 
 @pytest.mark.client

@@ -52,6 +52,7 @@ class Recorder:
 
     name = "fake"
     online = True
+    verify_mp3 = True
     options: ClassVar[dict[str, Any]] = {}
     said: ClassVar[list[str]] = []
     unreachable = False

@@ -115,6 +115,10 @@ CASES = {
         _replace("guide.toml", "[lexicon.en]", "[audio]\ntarget_lufs = 3\n\n[lexicon.en]"),
         "guide.toml:20: 'target_lufs' in [audio] must be from -40 to -5, not 3",
     ),
+    "verify not a boolean": (
+        _replace("guide.toml", "[lexicon.en]", "[audio]\nverify = \"yes\"\n\n[lexicon.en]"),
+        "guide.toml:20: 'verify' in [audio] must be true or false",
+    ),
     "impossible bitrate": (
         _replace("guide.toml", "[lexicon.en]", "[audio]\nbitrate = 320\n\n[lexicon.en]"),
         "guide.toml:20: bitrate 320 kbps is not possible at 22050 Hz",

@@ -24,6 +24,9 @@ class Audio:
 class Engine(Protocol):
     name: str
     online: bool
+    # False only for an engine whose speech was measured to keep its true peaks under the ceiling
+    # through MP3 coding (audio.needs_verifying says where); True for any other.
+    verify_mp3: bool
     options: ClassVar[Mapping[str, tuple[Check, Any]]]  # [engines.<name>] keys in guide.toml: (check, default)
 
     def available(self) -> str | None:

@@ -22,6 +22,7 @@ SAMPLE_RATE = 24000  # what Google sends
 class GTTSEngine:
     name = "gtts"
     online = True
+    verify_mp3 = True  # Google's voices were never measured here (no network)
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
         "timeout": (number(1, 300), 15.0),  # seconds per request
         "retries": (integer(0, 10), 3),
