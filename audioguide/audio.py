@@ -1,5 +1,6 @@
 """Assembly (pydub) and mastering: a track's timeline -> one mono MP3 at the target loudness, with
-its true peak under the ceiling, both as measured on the decoded MP3.
+its true peak under the ceiling: checked on the decoded MP3 where coding noise was not measured to
+stay inside the limiter's margin (needs_verifying).
 
 Loudness is ITU-R BS.1770-4 integrated loudness (K-weighting, 400 ms blocks every 100 ms, absolute
 and relative gates). espeak already peaks at 0 dBFS, so gain alone would clip: a look-ahead limiter
