@@ -37,6 +37,10 @@ from audioguide.render import Candidate, Job, Outcome, render
 
 log = logging.getLogger("audioguide")
 
+# What a track's manifest entry holds from making it (the rest comes from its script).
+_MADE = ("duration", "engine", "engine_version", "voice", "loudness_lufs", "true_peak_dbtp", "verified", "bytes",
+         "sha256", "key", "audio_key")
+
 
 @dataclass(frozen=True)
 class Options:
@@ -216,9 +220,11 @@ def _entries(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _still_there(out: Path, file: str, entry: dict[str, Any], keys: set[str]) -> bool:
-    """The previous build made this exact track, and the file is still the one it made."""
+    """The previous build made this exact track, and the file is still the one it made (and the entry
+    still describes it: an edited manifest gets the track made again, not a crash)."""
     try:
-        return entry.get("key") in keys and (out / file).stat().st_size == entry.get("bytes")
+        return (entry.get("key") in keys and (out / file).stat().st_size == entry.get("bytes")
+                and all(k in entry for k in _MADE))
     except OSError:
         return False
 
@@ -278,8 +284,7 @@ def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[s
                 "stop": track.stop.number,
                 "title": track.stop.title,
                 "file": track.file,
-                **{k: measured[k] for k in ("duration", "engine", "engine_version", "voice", "loudness_lufs",
-                                            "true_peak_dbtp", "verified", "bytes", "sha256", "key", "audio_key")},
+                **{k: measured[k] for k in _MADE},
                 "script": track.stop.path.relative_to(config.root).as_posix(),
                 "transcript": track.stop.transcript,
                 **({"fallback": track.stop.language} if track.fallback else {}),

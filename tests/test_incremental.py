@@ -141,6 +141,18 @@ def test_a_new_mastering_makes_every_track_again(guide: Path, tmp_path: Path, ca
     assert calls.encoded >= 6
 
 
+def test_an_edited_manifest_entry_is_made_again_not_trusted(guide: Path, tmp_path: Path, calls: Calls) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    run(guide, out, cache)
+    edited = manifest(out)
+    del edited["languages"]["en"]["stops"][0]["verified"]
+    (out / "manifest.json").write_text(json.dumps(edited), encoding="utf-8")
+    calls.reset()
+    result = run(guide, out, cache)
+    assert statuses(result)["en/001-welcome.mp3"] == "retagged"  # from the cache: no synthesis
+    assert calls.said == [] and manifest(out)["languages"]["en"]["stops"][0]["verified"] is False
+
+
 def test_force_makes_everything_again(guide: Path, tmp_path: Path, calls: Calls) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(guide, out, cache)

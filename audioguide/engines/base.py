@@ -25,7 +25,8 @@ class Engine(Protocol):
     name: str
     online: bool
     # False only for an engine whose speech was measured to keep its true peaks under the ceiling
-    # through MP3 coding (audio.needs_verifying says where); True for any other.
+    # through MP3 coding (audio.needs_verifying says where); True for any other. Changing it changes
+    # what the cache holds: bump cache.MASTERING.
     verify_mp3: bool
     options: ClassVar[Mapping[str, tuple[Check, Any]]]  # [engines.<name>] keys in guide.toml: (check, default)
 
