@@ -383,8 +383,8 @@ class Mastered:
 
 def master(raw: AudioSegment, settings: AudioConfig, dest: Path, verify: bool = True) -> Mastered:
     """Normalise and encode to dest. The limiter aims PEAK_MARGIN_DB under the ceiling: room for MP3
-    coding noise, which lifts true peaks (by up to 1.09 dB in 332 espeak tracks at 64 kbps; more for
-    sounds it was not measured on). With verify, the MP3 is
+    coding noise, which lifts true peaks (by up to 1.09 dB in 332 espeak tracks at 64 kbps; other
+    sounds were not measured). With verify, the MP3 is
     decoded and measured; where coding noise lifted a true peak over the ceiling, the track is turned
     down around those spots only, and encoded again. A change to what comes out must bump
     cache.MASTERING."""
