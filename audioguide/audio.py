@@ -133,14 +133,6 @@ def true_peak_envelope(x: np.ndarray, floor: float = 0.0) -> np.ndarray:
     return envelope
 
 
-def _true_peak(x: np.ndarray, floor: float) -> float:
-    """The largest value of true_peak_envelope(x, floor), without making the envelope."""
-    envelope = np.abs(x)
-    at = _candidates(envelope, floor)
-    top = float(envelope.max()) if len(x) else 0.0
-    return max(top, float(_between(x, at).max())) if len(at) else top
-
-
 def block_peaks(x: np.ndarray, block: int, floor: float = 0.0) -> np.ndarray:
     """The true-peak envelope's maximum over each `block` samples (the last block may be shorter):
     true_peak_envelope(x, floor) reduced, without making the full-length envelope. Between two
@@ -156,6 +148,11 @@ def block_peaks(x: np.ndarray, block: int, floor: float = 0.0) -> np.ndarray:
         touched = blocks[firsts]
         peaks[touched] = np.maximum(peaks[touched], np.maximum.reduceat(_between(x, at), firsts))
     return peaks
+
+
+def _true_peak(x: np.ndarray, floor: float) -> float:
+    """The largest value of true_peak_envelope(x, floor): block_peaks with one block."""
+    return float(block_peaks(x, len(x), floor)[0]) if len(x) else 0.0
 
 
 def _k_biquads(rate: int) -> list[tuple[list[float], list[float]]]:
@@ -361,14 +358,14 @@ def normalize(x: np.ndarray, rate: int, target_lufs: float, ceiling_db: float) -
     return _apply(x, gains, block)
 
 
-def needs_verifying(settings: AudioConfig, engine_measured: bool) -> bool:
+def needs_verifying(settings: AudioConfig, engine_verify_mp3: bool) -> bool:
     """Whether a track's MP3 must be decoded to check its true peak. It need not only where MP3 coding
-    noise was measured to stay inside PEAK_MARGIN_DB: the speech of an engine measured so (espeak:
-    see the README), with no intro or outro sound, encoded at -q 7 with 64 kbps for 22 050 Hz or
-    more bits a sample."""
-    measured = (engine_measured and settings.intro is None and settings.outro is None
-                and settings.encoder_quality == 7 and settings.bitrate * 22050 >= 64 * settings.sample_rate)
-    return settings.verify or not measured
+    noise was measured to stay inside PEAK_MARGIN_DB: the speech of an engine measured so (espeak,
+    whose verify_mp3 is False: see the README), with no intro or outro sound, encoded at -q 7 with
+    64 kbps for 22 050 Hz or more bits a sample."""
+    measured = (settings.intro is None and settings.outro is None and settings.encoder_quality == 7
+                and settings.bitrate * 22050 >= 64 * settings.sample_rate)
+    return settings.verify or engine_verify_mp3 or not measured
 
 
 @dataclass(frozen=True)
@@ -384,10 +381,9 @@ class Mastered:
 def master(raw: AudioSegment, settings: AudioConfig, dest: Path, verify: bool = True) -> Mastered:
     """Normalise and encode to dest. The limiter aims PEAK_MARGIN_DB under the ceiling: room for MP3
     coding noise, which lifts true peaks (by up to 1.09 dB in 332 espeak tracks at 64 kbps; other
-    sounds were not measured). With verify, the MP3 is
-    decoded and measured; where coding noise lifted a true peak over the ceiling, the track is turned
-    down around those spots only, and encoded again. A change to what comes out must bump
-    cache.MASTERING."""
+    sounds were not measured). With verify, the MP3 is decoded and measured; where coding noise
+    lifted a true peak over the ceiling, the track is turned down around those spots only, and
+    encoded again. A change to what comes out must bump cache.MASTERING."""
     rate = settings.sample_rate
     normalized = normalize(samples(raw.raw_data), rate, settings.target_lufs, settings.true_peak - PEAK_MARGIN_DB)
     allowed = 10 ** ((settings.true_peak - PEAK_SAFETY_DB) / 20)

@@ -208,23 +208,22 @@ def _selected(track: Track, options: Options) -> bool:
 
 
 def _entries(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The previous build's manifest entries by file (none from another manifest version)."""
+    """The previous build's manifest entries by file: none from another manifest version, and none
+    that lacks what making its track records (an edited manifest: the track is made again)."""
     if manifest.get("manifest_version") != MANIFEST_VERSION:
         return {}
     entries: dict[str, dict[str, Any]] = {}
     for language in manifest.get("languages", {}).values():
         for stop in language.get("stops", []) if isinstance(language, dict) else []:
-            if isinstance(stop, dict) and isinstance(stop.get("file"), str):
+            if isinstance(stop, dict) and isinstance(stop.get("file"), str) and all(k in stop for k in _MADE):
                 entries[stop["file"]] = stop
     return entries
 
 
 def _still_there(out: Path, file: str, entry: dict[str, Any], keys: set[str]) -> bool:
-    """The previous build made this exact track, and the file is still the one it made (and the entry
-    still describes it: an edited manifest gets the track made again, not a crash)."""
+    """The previous build made this exact track, and the file is still the one it made."""
     try:
-        return (entry.get("key") in keys and (out / file).stat().st_size == entry.get("bytes")
-                and all(k in entry for k in _MADE))
+        return entry.get("key") in keys and (out / file).stat().st_size == entry.get("bytes")
     except OSError:
         return False
 

@@ -126,7 +126,7 @@ def render(job: Job) -> Outcome:
             return Outcome(job.file, "failed", error=Problem(
                 job.script, f"{name} failed for stop {job.stop} ({job.language}): {e.problem.message}"),
                 unreachable=learned)
-        verify = needs_verifying(job.audio, not candidate.voice.engine.verify_mp3)
+        verify = needs_verifying(job.audio, candidate.voice.engine.verify_mp3)
         with replacing(job.dest) as tmp:
             mastered = master(raw, job.audio, tmp, verify)
             measured = {"duration": round(mastered.duration, 3), "loudness_lufs": round(mastered.lufs, 2),

@@ -42,6 +42,7 @@ engines = ["espeak"]
 # tail = 1.0                      # seconds of silence at the end
 # intro = "media/intro.mp3"       # a sound before every track
 # outro = "media/outro.mp3"
+# verify = false                  # true: decode and check every MP3 (others than espeak's always are)
 
 # [tags]
 # id3_version = 3                 # 3 (hardware players, Windows) or 4

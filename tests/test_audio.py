@@ -200,9 +200,9 @@ def test_which_tracks_are_verified() -> None:
     from audioguide.config import AudioConfig
 
     measured = AudioConfig()
-    assert not needs_verifying(measured, engine_measured=True)
-    assert not needs_verifying(replace(measured, sample_rate=44100, bitrate=128), engine_measured=True)
-    assert needs_verifying(measured, engine_measured=False)
+    assert not needs_verifying(measured, engine_verify_mp3=False)
+    assert not needs_verifying(replace(measured, sample_rate=44100, bitrate=128), engine_verify_mp3=False)
+    assert needs_verifying(measured, engine_verify_mp3=True)
     for changed in ({"verify": True}, {"intro": Path("chime.wav")}, {"outro": Path("chime.wav")},
                     {"bitrate": 48}, {"sample_rate": 24000}, {"encoder_quality": 5}):
-        assert needs_verifying(replace(measured, **changed), engine_measured=True), changed
+        assert needs_verifying(replace(measured, **changed), engine_verify_mp3=False), changed
