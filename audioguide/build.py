@@ -18,14 +18,17 @@ from pathlib import Path
 from typing import Any
 
 from audioguide import render as rendering
-from audioguide.cache import Cache
+from audioguide.cache import CacheUnusable, cache_folders, open_cache
 from audioguide.engines import ENGINES, EngineFactory
-from audioguide.errors import AudioguideError, BuildError
-from audioguide.files import remove_leftovers, write_bytes, write_text
+from audioguide.errors import AudioguideError, BuildError, display_path
+from audioguide.files import remove_leftovers, write_bytes
+from audioguide.ownership import claimed, removable
 from audioguide.package import (
+    MANIFEST,
     MANIFEST_VERSION,
     PLAYLIST,
     Entry,
+    file_record,
     generator,
     manifest_files,
     playlist,
@@ -85,12 +88,32 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         log.info("%s: %s%s%s", code, chain[0].label, fallback, passed)
 
     cover = config.cover.read_bytes() if config.cover else None
-    if remove_leftovers(out):
-        log.info("removed the temp files of an interrupted build")
-    old = read_manifest(out)
+    old, why = read_manifest(out)
+    with claimed(out, root, has_manifest=old is not None):
+        if why is not None:
+            log.warning("%s %s: nothing in it is trusted (its tracks are made again, from the cache where they "
+                        "can be, and no file it lists is removed)", display_path(out / MANIFEST), why)
+        cache = options.cache
+        if cache is not None:
+            try:
+                open_cache(cache)
+            except CacheUnusable as e:
+                log.warning("%s; building without a cache", e)
+                cache = None
+        folders = [out, *(out / code for code in plan.tracks)]
+        if remove_leftovers(folders):
+            log.info("removed the temp files of an interrupted build")
+        try:
+            return _build(plan, out, options, cache, progress, cover, old)
+        except BaseException:  # interrupted, say: the workers are gone, and so are their temp files
+            remove_leftovers(folders + (cache_folders(cache) if cache is not None else []))
+            raise
+
+
+def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress: Progress | None,
+           cover: bytes | None, old: dict[str, Any] | None) -> BuildResult:
+    config = plan.guide.config
     previous = {} if options.force or old is None else _entries(old)
-    if options.cache is not None:
-        Cache(options.cache).prepare()
     settings = audio_settings(config.audio)
     result = BuildResult(out, plan)
     jobs: list[Job] = []
@@ -114,16 +137,20 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
                 result.outcomes.append(Outcome(track.file, "reused", entry))
                 continue
             jobs.append(Job(track.file, out / track.file, track.stop.path, track.stop.number, code, items,
-                            tuple(candidates), config.audio, config.id3_version, options.cache, not options.force))
+                            tuple(candidates), config.audio, config.id3_version, cache, not options.force))
 
     total = len(result.outcomes) + len(jobs)
     warned: set[str] = set()
-    for done, outcome in enumerate(_run(jobs, options.jobs), len(result.outcomes) + 1):
+    for done, outcome in enumerate(_run(jobs, options.jobs, plan), len(result.outcomes) + 1):
         for name, reason in outcome.unreachable.items():
             if name not in warned:
                 warned.add(name)
                 log.warning("%s: %s; every track that needs it falls back to the next engine in its "
                             "language's list (%s)", name, reason, _fallbacks(plan, warned))
+        for warning in outcome.warnings:
+            if warning not in warned:
+                warned.add(warning)
+                log.warning("%s", warning)
         peak = outcome.entry.get("true_peak_dbtp")
         if peak is not None and peak > config.audio.true_peak:
             log.warning("%s: true peak %.2f dBTP is over the ceiling of %.1f", outcome.file, peak,
@@ -137,8 +164,10 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
 
     entries = {o.file: o.entry for o in result.outcomes} | kept
     manifest = _manifest(plan, entries, kept)
+    files = {name: {"bytes": e["bytes"], "sha256": e["sha256"]} for name, e in entries.items()}
     if cover is not None:
         write_bytes(out / manifest["guide"]["cover"], cover)
+        files[manifest["guide"]["cover"]] = file_record(cover)
     for code, tracks in plan.tracks.items():
         present = [t for t in tracks if t.file in entries]
         missing = [t for t in tracks if t.file not in entries]
@@ -147,10 +176,13 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
                         code, ", ".join(f"stop {t.stop.number}" for t in missing))
         lines = [Entry(t.stop.number, _playlist_title(plan, t, kept), _relative(code, t.file),
                        entries[t.file]["duration"]) for t in present]
-        write_text(out / code / PLAYLIST, playlist(config.languages[code].title, lines))
+        data = playlist(config.languages[code].title, lines).encode("utf-8")
+        write_bytes(out / code / PLAYLIST, data)
+        files[f"{code}/{PLAYLIST}"] = file_record(data)
+    manifest["files"] = dict(sorted(files.items()))
     write_manifest(out, manifest)
     if old is not None:
-        _remove_stale(out, manifest_files(old) - manifest_files(manifest))
+        _remove_stale(out, manifest_files(old), files)
     return result
 
 
@@ -208,16 +240,12 @@ def _selected(track: Track, options: Options) -> bool:
 
 
 def _entries(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The previous build's manifest entries by file: none from another manifest version, and none
-    that lacks what making its track records (an edited manifest: the track is made again)."""
-    if manifest.get("manifest_version") != MANIFEST_VERSION:
+    """The previous build's (validated) manifest entries by file; none from another manifest version.
+    A stand-in's entry is left out: its language's own entry describes the file."""
+    if manifest["manifest_version"] != MANIFEST_VERSION:
         return {}
-    entries: dict[str, dict[str, Any]] = {}
-    for language in manifest.get("languages", {}).values():
-        for stop in language.get("stops", []) if isinstance(language, dict) else []:
-            if isinstance(stop, dict) and isinstance(stop.get("file"), str) and all(k in stop for k in _MADE):
-                entries[stop["file"]] = stop
-    return entries
+    return {stop["file"]: stop for language in manifest["languages"].values() for stop in language["stops"]
+            if "fallback" not in stop}
 
 
 def _still_there(out: Path, file: str, entry: dict[str, Any], keys: set[str]) -> bool:
@@ -228,13 +256,15 @@ def _still_there(out: Path, file: str, entry: dict[str, Any], keys: set[str]) ->
         return False
 
 
-def _run(jobs: list[Job], workers: int) -> Iterator[Outcome]:
+def _run(jobs: list[Job], workers: int, plan: Plan) -> Iterator[Outcome]:
     """Render the jobs: in this process when one worker is asked for (the plain serial path), else
-    in a pool of processes (espeak-ng is not thread-safe; each process has its own)."""
+    in a pool of processes (espeak-ng is not thread-safe; each process has its own). Interrupted,
+    the pool's workers are terminated before this returns."""
     rendering._unreachable.clear()
+    rendering._unwritable.clear()
     workers = min(workers or os.cpu_count() or 1, len(jobs))
     if jobs:
-        rendering.keep_freed_memory()  # inherited by forked workers
+        rendering.keep_freed_memory()
     if workers <= 1:
         yield from map(render, jobs)
         return
@@ -242,7 +272,9 @@ def _run(jobs: list[Job], workers: int) -> Iterator[Outcome]:
 
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with context.Pool(workers) as pool:
+    online = tuple(sorted({v.engine.name for chain in plan.voices.values() for v in chain if v.engine.online}))
+    dead = context.Value("Q", 0)
+    with context.Pool(workers, initializer=rendering.init_worker, initargs=(dead, online)) as pool:
         yield from pool.imap_unordered(render, _longest_first(jobs))
 
 
@@ -251,16 +283,18 @@ def _longest_first(jobs: Iterable[Job]) -> list[Job]:
     return sorted(jobs, key=lambda j: -sum(len(i.text) for i in j.items if hasattr(i, "text")))
 
 
-def _remove_stale(out: Path, files: set[str]) -> None:
-    """Delete what an earlier build made and this one did not (a removed stop or language)."""
-    root = out.resolve()
-    for name in sorted(files):
-        path = (out / name).resolve()
-        if root in path.parents and path.is_file():
+def _remove_stale(out: Path, before: Mapping[str, dict[str, Any]], now: Mapping[str, Any]) -> None:
+    """Delete what an earlier build made and this one did not (a removed stop or language): only
+    files of the kinds a build writes, and only when they are still exactly as it wrote them."""
+    for name in sorted(set(before) - set(now)):
+        path = out / name
+        if removable(out, name, before[name]):
             path.unlink()
             log.info("removed %s (no longer in the guide)", name)
-            if path.parent != root and not any(path.parent.iterdir()):
+            if path.parent != out and not any(path.parent.iterdir()):
                 path.parent.rmdir()
+        elif path.exists():
+            log.info("left %s: the last build listed it, but it is not as that build wrote it", name)
 
 
 def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[str, dict[str, Any]]) -> dict[str, Any]:

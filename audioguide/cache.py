@@ -3,16 +3,24 @@
 Keyed by a hash of everything that changes a track's audio (see keys in plan.py), so a tag-only
 change (a title, the cover) re-tags a cached file instead of synthesising and encoding again.
 It lives in $AUDIOGUIDE_CACHE, else $XDG_CACHE_HOME/audioguide, else ~/.cache/audioguide; deleting
-the folder is always safe. A corrupt entry or a cache from another format version is reported and
-rebuilt, never trusted.
+the folder is always safe.
+
+A folder is a cache only with audioguide's marker in it: a build never uses, and never deletes
+anything in, a folder that has files but no marker. An entry is `audio/<k[:2]>/<k>.json`, which
+names its MP3 by content (`<k>.<sha256[:16]>.mp3`) and is written last: builds sharing the cache
+never see an entry whose MP3 is another build's, and every MP3 is checked against its sha256
+before use. A damaged entry is reported and made again; a cache that cannot be written (read-only,
+full) is reported once and the build goes on without it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
 import os
-import shutil
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +28,15 @@ from audioguide.files import remove_leftovers, replacing, write_text
 
 log = logging.getLogger("audioguide")
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: MP3s named by content, with their sha256 in the entry
 # What audio.master makes of the same speech: part of every audio key, so that tracks are made again
 # when the loudness stage, the limiter or the encoder changes what comes out. Bump it with them.
 MASTERING = 3  # 2: in-process LAME, the limiter on 2 ms blocks; 3: espeak's MP3s not decoded again
 MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified")  # what an entry's JSON must hold
 MARKER = "audioguide-cache.json"
 _ENTRIES = "audio"
+_MAX_ENTRY_BYTES = 64 << 10  # an entry's JSON is about 200 bytes
+_OURS = re.compile(r"[0-9a-f]{64}(\.[0-9a-f]{16}\.mp3|\.json|\.mp3)")  # entry files of every format so far
 
 
 def default_cache_dir() -> Path:
@@ -36,58 +46,115 @@ def default_cache_dir() -> Path:
     return Path(base) / "audioguide"
 
 
-class Cache:
-    """Entries are `audio/<k[:2]>/<k>.mp3` plus `<k>.json` (written last: an entry without its json
-    does not exist)."""
+class CacheUnusable(Exception):
+    """The cache cannot be used for this build (the message says why); build without it."""
 
+
+def open_cache(root: Path) -> None:
+    """Make `root` ready to be used as the cache, or raise CacheUnusable. A new or empty folder gets
+    the marker; a folder with the marker of another format, or an unreadable one, has the entries
+    of earlier formats removed (files named as only audioguide names them, nothing else)."""
+    marker = root / MARKER
+    try:
+        try:
+            found = json.loads(marker.read_bytes()[:_MAX_ENTRY_BYTES]).get("format")
+        except FileNotFoundError:
+            if root.is_dir() and any(root.iterdir()):
+                raise CacheUnusable(f"{root} is not an audioguide cache (it has files but no {MARKER}); "
+                                    "give --cache a new or empty folder") from None
+            found = None
+        except (ValueError, AttributeError):
+            log.warning("cache %s: %s cannot be read; starting the cache afresh", root, MARKER)
+            found = -1
+        if found is not None and found != CACHE_FORMAT:
+            if found != -1:
+                log.warning("cache %s is in format %s, not %s; starting it afresh", root, found, CACHE_FORMAT)
+            _remove_entries(root / _ENTRIES)
+        if found != CACHE_FORMAT:
+            write_text(marker, json.dumps({"format": CACHE_FORMAT, "what": "audioguide build cache; safe to delete"}))
+        remove_leftovers(cache_folders(root))
+    except OSError as e:
+        raise CacheUnusable(f"cache {root} cannot be used ({e.strerror or e})") from None
+
+
+def cache_folders(root: Path) -> list[Path]:
+    """The folders that hold the cache's entries (and the temp files of entries being written)."""
+    entries = root / _ENTRIES
+    return [entries, *(p for p in entries.glob("??") if p.is_dir())]
+
+
+def _remove_entries(entries: Path) -> None:
+    for folder in entries.glob("??") if entries.is_dir() else ():
+        for path in folder.iterdir():
+            if _OURS.fullmatch(path.name) and path.is_file():
+                path.unlink()
+        if not any(folder.iterdir()):
+            folder.rmdir()
+
+
+def _measured_problem(meta: Any) -> str | None:
+    if not isinstance(meta, dict):
+        return "its description is not an object"
+    for key in MEASURED:
+        value = meta.get(key)
+        ok = isinstance(value, bool) if key == "verified" else (
+            value is None and key != "duration" or isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+        if not ok:
+            return f"its {key} is missing or not a number"
+    if not isinstance(meta.get("sha256"), str) or not re.fullmatch(r"[0-9a-f]{64}", meta["sha256"]):
+        return "its sha256 is missing"
+    return None
+
+
+class Cache:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def prepare(self) -> None:
-        """Check the marker; a missing, unreadable or foreign one means a fresh start."""
-        marker = self.root / MARKER
-        try:
-            found = json.loads(marker.read_text(encoding="utf-8")).get("format")
-        except FileNotFoundError:
-            found = None
-            if (self.root / _ENTRIES).exists():
-                log.warning("cache %s has no %s; starting it afresh", self.root, MARKER)
-        except (OSError, ValueError, AttributeError):
-            found = None
-            log.warning("cache %s: %s cannot be read; starting the cache afresh", self.root, MARKER)
-        remove_leftovers(self.root / _ENTRIES)
-        if found != CACHE_FORMAT:
-            if found is not None:
-                log.warning("cache %s is in format %s, not %s; starting it afresh", self.root, found, CACHE_FORMAT)
-            shutil.rmtree(self.root / _ENTRIES, ignore_errors=True)
-            write_text(marker, json.dumps({"format": CACHE_FORMAT, "what": "audioguide build cache; safe to delete"}))
+    def _json(self, key: str) -> Path:
+        return self.root / _ENTRIES / key[:2] / f"{key}.json"
 
-    def _paths(self, key: str) -> tuple[Path, Path]:
-        folder = self.root / _ENTRIES / key[:2]
-        return folder / f"{key}.mp3", folder / f"{key}.json"
-
-    def get(self, key: str) -> tuple[Path, dict[str, Any]] | None:
-        mp3, meta_path = self._paths(key)
+    def get(self, key: str) -> tuple[bytes, dict[str, Any]] | None:
+        """The MP3's bytes and what was measured of it, or None (a missing or damaged entry)."""
+        path = self._json(key)
+        mp3: Path | None = None
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-            if not isinstance(meta, dict) or any(not isinstance(meta.get(k), int | float) for k in MEASURED):
-                raise ValueError("its description is incomplete")
-            if mp3.stat().st_size != meta.get("bytes"):
-                raise ValueError("size does not match")
+            if path.stat().st_size > _MAX_ENTRY_BYTES:
+                raise ValueError("its description is too large")
+            meta = json.loads(path.read_bytes(), parse_constant=_no_constant)
+            problem = _measured_problem(meta)
+            if problem:
+                raise ValueError(problem)
+            mp3 = path.with_name(f"{key}.{meta['sha256'][:16]}.mp3")
+            data = mp3.read_bytes()
+            if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+                raise ValueError("its MP3 is not the one it describes")
         except FileNotFoundError:
-            if meta_path.exists():  # the json is there but the MP3 is gone
+            if mp3 is not None:  # the description is there but its MP3 is gone: the new one replaces it
                 log.warning("cache entry %s is incomplete; making it again", key[:12])
-                meta_path.unlink(missing_ok=True)
             return None
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:
             log.warning("cache entry %s is damaged (%s); making it again", key[:12], e)
-            meta_path.unlink(missing_ok=True)
-            mp3.unlink(missing_ok=True)
+            for damaged in (path, mp3):
+                if damaged is not None:
+                    damaged.unlink(missing_ok=True)
             return None
-        return mp3, meta
+        return data, meta
 
-    def put(self, key: str, mp3: Path, meta: dict[str, Any]) -> None:
-        target, meta_path = self._paths(key)
-        with replacing(target) as tmp:
-            shutil.copyfile(mp3, tmp)
-        write_text(meta_path, json.dumps({**meta, "bytes": target.stat().st_size}))
+    def put(self, key: str, mp3: bytes, measured: dict[str, Any]) -> None:
+        """Store an entry: its MP3 under a name of its content, then the description that names it.
+        Raises OSError when the cache cannot be written."""
+        digest = hashlib.sha256(mp3).hexdigest()
+        path = self._json(key)
+        target = path.with_name(f"{key}.{digest[:16]}.mp3")
+        if not target.is_file():
+            with replacing(target) as tmp:
+                tmp.write_bytes(mp3)
+        write_text(path, json.dumps({**measured, "bytes": len(mp3), "sha256": digest}, allow_nan=False))
+        for old in path.parent.glob(f"{key}.*.mp3"):  # what an entry made before (--force) named
+            if old != target:
+                old.unlink(missing_ok=True)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from audioguide import __version__
-from audioguide.errors import AudioguideError
+from audioguide.errors import AudioguideError, display_path
 
 if TYPE_CHECKING:
     from audioguide.scripts import Guide
@@ -28,10 +30,32 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 log = logging.getLogger("audioguide")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def say(text: str, err: bool = False) -> None:
+    """Print for a terminal: control characters (a file name's escape sequences, say) are shown as
+    escapes, never sent to the terminal."""
+    click.echo(_CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text), err=err)
+
+
 class _Echo(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         prefix = "warning: " if record.levelno == logging.WARNING else ""
-        click.echo(prefix + record.getMessage(), err=True)
+        say(prefix + record.getMessage(), err=True)
+
+
+class _Signalled(KeyboardInterrupt):
+    """SIGTERM (or another signal that ends a command), raised where the command is, so that it ends
+    as after Ctrl-C: temp files removed, worker processes stopped, a message, 128 + the signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_signal(signum: int, frame: Any) -> None:
+    raise _Signalled(signum)
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -46,38 +70,40 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
         log.handlers[:] = [_Echo()]
         log.propagate = False
         log.setLevel(logging.DEBUG if verbose or debug else logging.WARNING if quiet else logging.INFO)
+        saved_term = signal.signal(signal.SIGTERM, _raise_signal)
         try:
             return command(**kwargs)
         except AudioguideError as e:
             if debug:
                 raise
             for problem in e.problems:
-                click.echo(str(problem), err=True)
+                say(str(problem), err=True)
             if len(e.problems) > 1:
-                click.echo(f"error: {e}", err=True)
+                say(f"error: {e}", err=True)
             sys.exit(1)
         except OSError as e:
             if debug:
                 raise
-            where = f"{e.filename}: " if e.filename else ""
-            click.echo(f"{where}{e.strerror or e}", err=True)
+            where = f"{display_path(e.filename)}: " if e.filename else ""
+            say(f"{where}{e.strerror or e}", err=True)
             sys.exit(1)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:
             if debug:
                 raise
-            click.echo("interrupted: every file written is complete; run the command again to finish",
-                       err=True)
-            sys.exit(130)
+            what = "terminated" if isinstance(e, _Signalled) else "interrupted"
+            say(f"{what}: every file written is complete; run the command again to finish", err=True)
+            sys.exit(128 + (e.signum if isinstance(e, _Signalled) else signal.SIGINT))
         except click.ClickException:
             raise  # usage errors: Click says them itself
         except Exception as e:  # a bug: still one line, unless --debug
             if debug:
                 raise
-            click.echo(f"internal error: {type(e).__name__}: {e} (run again with --debug for the "
-                       "traceback, and please report it)", err=True)
+            say(f"internal error: {type(e).__name__}: {e} (run again with --debug for the traceback, and "
+                "please report it)", err=True)
             sys.exit(70)
 
         finally:
+            signal.signal(signal.SIGTERM, saved_term)
             log.handlers[:], log.propagate, log.level = saved
 
     return wrapper
@@ -143,7 +169,7 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
         if bar is not None:
             bar.render_finish()
     minutes, seconds = divmod(round(result.duration), 60)
-    click.echo(f"{len(result.outcomes)} tracks in {len(result.plan.tracks)} languages: "
+    say(f"{len(result.outcomes)} tracks in {len(result.plan.tracks)} languages: "
                f"{result.count('built')} built, {result.count('retagged')} re-tagged from the cache, "
                f"{result.count('reused')} unchanged; {minutes} min {seconds} s of audio; into {out} "
                f"in {time.monotonic() - started:.1f} s", err=True)
@@ -164,7 +190,7 @@ def check(guide_dir: Path) -> None:
         chain = plan.voices[code]
         log.info("%s: %d stops, %s%s", code, len(tracks), chain[0].label,
                  f" (then {', '.join(v.engine.name for v in chain[1:])})" if len(chain) > 1 else "")
-    click.echo(f"{guide_dir}: ok ({sum(len(t) for t in plan.tracks.values())} tracks in "
+    say(f"{guide_dir}: ok ({sum(len(t) for t in plan.tracks.values())} tracks in "
                f"{len(plan.tracks)} languages)")
 
 
@@ -179,11 +205,11 @@ def engines() -> None:
         why = engine.available()
         kind = "online" if engine.online else "offline"
         if why is not None:
-            click.echo(f"{name:8} unavailable  {why}")
+            say(f"{name:8} unavailable  {why}")
             continue
         languages = sorted(engine.languages())
-        click.echo(f"{name:8} available    {engine.version()}, {kind}, {len(languages)} languages")
-        click.echo("         " + " ".join(languages))
+        say(f"{name:8} available    {engine.version()}, {kind}, {len(languages)} languages")
+        say("         " + " ".join(languages))
 
 
 @main.command()
@@ -197,7 +223,7 @@ def init(directory: Path, title: str, language: str) -> None:
 
     for path in scaffold(directory, title, language):
         log.info("wrote %s", path)
-    click.echo(f"made {directory}: edit it, then run `audioguide build {directory}`")
+    say(f"made {directory}: edit it, then run `audioguide build {directory}`")
 
 
 def _load_guide(guide_dir: Path) -> Guide:
@@ -224,7 +250,7 @@ def translate_add(guide_dir: Path, language: str) -> None:
     written, note = add_language(guide_dir, language)
     for path in written:
         log.info("wrote %s", path)
-    click.echo(f"added {language}: {len(written)} scripts to translate in {guide_dir / language}; {note}")
+    say(f"added {language}: {len(written)} scripts to translate in {guide_dir / language}; {note}")
 
 
 @translate.command("status")
@@ -255,14 +281,14 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
     else:
         codes = list(matrix)
         source = {s.number: s.title for s in guide.stops[guide.config.source_language]}
-        click.echo(f"{'stop':>4}  {'title (' + guide.config.source_language + ')':30}" +
+        say(f"{'stop':>4}  {'title (' + guide.config.source_language + ')':30}" +
                    "".join(f"  {c:12}" for c in codes))
         for number, title in source.items():
-            click.echo(f"{number:>4}  {title[:30]:30}" + "".join(f"  {matrix[c][number].state:12}" for c in codes))
+            say(f"{number:>4}  {title[:30]:30}" + "".join(f"  {matrix[c][number].state:12}" for c in codes))
         for state in ("ok", "missing", "untranslated", "stale"):
             counts = [sum(1 for cell in matrix[c].values() if cell.state == state) for c in codes]
-            click.echo(f"{'':4}  {state:30}" + "".join(f"  {n:<12}" for n in counts))
-        click.echo(f"{'':4}  {'engine':30}" + "".join(f"  {chosen[c]:12}" for c in codes))
+            say(f"{'':4}  {state:30}" + "".join(f"  {n:<12}" for n in counts))
+        say(f"{'':4}  {'engine':30}" + "".join(f"  {chosen[c]:12}" for c in codes))
     if strict and any(cell.state != OK for row in matrix.values() for cell in row.values()):
         sys.exit(1)
 
@@ -281,7 +307,7 @@ def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every
         raise click.UsageError("name the stops, or give --all")
     guide = _load_guide(guide_dir)
     written = mark_done(guide, language, None if every else list(stops))
-    click.echo(f"{language}: {len(written)} translations marked as matching the current source")
+    say(f"{language}: {len(written)} translations marked as matching the current source")
 
 
 @translate.command("export")
@@ -298,7 +324,7 @@ def translate_export(guide_dir: Path, language: str, output: Path) -> None:
     po = export(_load_guide(guide_dir), language)
     write_text(output, str(po))
     done = sum(1 for e in po if e.translated())
-    click.echo(f"wrote {output}: {len(po)} entries, {done} translated, {len(po.fuzzy_entries())} fuzzy")
+    say(f"wrote {output}: {len(po)} entries, {done} translated, {len(po.fuzzy_entries())} fuzzy")
 
 
 @translate.command("import")
@@ -314,4 +340,4 @@ def translate_import(guide_dir: Path, po_file: Path) -> None:
         log.warning("%s: %s", po_file, line)
     for path in result.written:
         log.info("wrote %s", path)
-    click.echo(f"{po_file}: {len(result.written)} scripts updated, {len(result.skipped)} entries or stops not placed")
+    say(f"{po_file}: {len(result.written)} scripts updated, {len(result.skipped)} entries or stops not placed")

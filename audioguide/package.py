@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from audioguide import __version__
 from audioguide.files import write_text
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: "files", every file the build made, with its size and sha256
+MAX_MANIFEST_BYTES = 64 << 20  # far above any guide's (about 2 kB a track)
 PLAYLIST = "playlist.m3u8"
 # Letters unidecode spells badly (ə -> "@"), as their everyday Latin transliteration.
 _TRANSLITERATION = [["ə", "e"], ["Ə", "E"]]
@@ -48,30 +50,118 @@ def _one_line(text: str) -> str:
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> None:
-    write_text(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2) + "\n")
+    write_text(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=2, allow_nan=False) + "\n")
 
 
-def read_manifest(out: Path) -> dict[str, Any] | None:
-    """The previous build's manifest, or None when there is none or it cannot be read."""
+def file_record(data: bytes) -> dict[str, Any]:
+    """What the manifest records of a file it lists: enough to prove later that it is unchanged."""
+    return {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def read_manifest(out: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The previous build's manifest, validated; or None and why not (None, None: there is none).
+    Nothing in a manifest that fails validation is trusted: it may have been edited by hand."""
+    path = out / MANIFEST
     try:
-        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("generator", "").startswith("audioguide") else None
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            return None, f"is larger than {MAX_MANIFEST_BYTES >> 20} MB"
+        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
+    except FileNotFoundError:
+        return None, None
+    except (OSError, ValueError, RecursionError) as e:
+        return None, f"cannot be read ({e})"
+    problem = manifest_problem(data)
+    return (None, problem) if problem else (data, None)
 
 
-def manifest_files(manifest: dict[str, Any]) -> set[str]:
-    """Every file a manifest says the build made (relative paths)."""
-    files: set[str] = set()
-    cover = manifest.get("guide", {}).get("cover")
-    if isinstance(cover, str):
-        files.add(cover)
-    for language in manifest.get("languages", {}).values():
-        if isinstance(language, dict):
-            files.add(str(language.get("playlist", "")))
-            files.update(str(s.get("file", "")) for s in language.get("stops", []) if isinstance(s, dict))
-    files.discard("")
-    return files
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _optional_number(value: Any) -> bool:
+    return value is None or _number(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _digest(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+# What the build and `verify` read from a manifest, and what each must be.
+_GUIDE = {"name": _text, "title": _text, "publisher": _text, "source_language": _text}
+_AUDIO = {"sample_rate": _whole, "bitrate_kbps": _whole, "target_lufs": _number, "true_peak_dbtp": _number}
+_LANGUAGE = {"name": _text, "iso639_2": _text, "title": _text, "playlist": _text}
+STOP_FIELDS = {"stop": _whole, "title": _text, "file": _text, "duration": _number, "engine": _text,
+               "engine_version": _text, "voice": _text, "loudness_lufs": _optional_number,
+               "true_peak_dbtp": _optional_number, "verified": lambda v: isinstance(v, bool), "bytes": _whole,
+               "sha256": _digest, "key": _text, "audio_key": _text, "script": _text, "transcript": _text}
+_RECORD = {"bytes": _whole, "sha256": _digest}
+
+
+def _table_problem(value: Any, fields: Mapping[str, Callable[[Any], bool]], where: str) -> str | None:
+    if not isinstance(value, dict):
+        return f"{where} is not an object"
+    for key, valid in fields.items():
+        if key not in value or not valid(value[key]):
+            return f"{where}.{key} is missing or not what audioguide writes"
+    return None
+
+
+def manifest_problem(data: Any) -> str | None:
+    """Why `data` is not a manifest audioguide wrote (None when it could be)."""
+    if not isinstance(data, dict) or not isinstance(data.get("generator"), str) or \
+            not data["generator"].startswith("audioguide"):
+        return "was not written by audioguide"
+    version = data.get("manifest_version")
+    if version not in (1, MANIFEST_VERSION):
+        return f"is of manifest version {version!r}, not {MANIFEST_VERSION}"
+    problem = _table_problem(data.get("guide"), _GUIDE, "guide") or _table_problem(data.get("audio"), _AUDIO, "audio")
+    if problem:
+        return problem
+    if not (data["guide"].get("cover") is None or isinstance(data["guide"]["cover"], str)):
+        return "guide.cover is not a file name"
+    languages = data.get("languages")
+    if not isinstance(languages, dict):
+        return "languages is not an object"
+    for code, language in languages.items():
+        problem = _table_problem(language, _LANGUAGE, f"languages.{code}")
+        if problem:
+            return problem
+        stops = language.get("stops")
+        if not isinstance(stops, list):
+            return f"languages.{code}.stops is not a list"
+        for i, stop in enumerate(stops):
+            problem = _table_problem(stop, STOP_FIELDS, f"languages.{code}.stops[{i}]")
+            if problem:
+                return problem
+    files = data.get("files", {} if version == 1 else None)
+    if not isinstance(files, dict):
+        return "files is not an object"
+    for name, record in files.items():
+        problem = _table_problem(record, _RECORD, f"files[{name!r}]")
+        if problem:
+            return problem
+    return None
+
+
+def manifest_files(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every file a (validated) manifest says its build made, with its size and sha256. Version 1
+    recorded those for tracks only."""
+    if "files" in manifest:
+        return dict(manifest["files"])
+    return {stop["file"]: {"bytes": stop["bytes"], "sha256": stop["sha256"]}
+            for language in manifest["languages"].values() for stop in language["stops"] if "fallback" not in stop}
 
 
 def generator() -> str:

@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
+import math
+import signal
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audioguide.cache import MEASURED, Cache
 from audioguide.config import AudioConfig
-from audioguide.errors import EngineError, EngineUnreachable, Problem
+from audioguide.errors import AudioguideError, EngineError, EngineUnreachable, Problem, display_path
 from audioguide.files import replacing
 from audioguide.plan import Voice
 from audioguide.tags import TrackTags, write_tags
@@ -51,11 +53,51 @@ class Outcome:
     entry: dict[str, Any] = field(default_factory=dict)  # measured facts for the manifest
     error: Problem | None = None
     unreachable: dict[str, str] = field(default_factory=dict)  # engines found unreachable by this job
+    warnings: list[str] = field(default_factory=list)
 
 
-# Per process: engines found unreachable (so a worker asks a dead service once), and loaded sounds.
+# Per process: engines found unreachable (so that a process asks a dead service once), caches that
+# could not be written, and loaded sounds.
 _unreachable: dict[str, str] = {}
+_unwritable: set[Path] = set()
 _sounds: dict[tuple[Path, int], AudioSegment] = {}
+# Shared by the build's processes: bit i set when ONLINE[i] was found unreachable by any of them.
+_dead: Any = None
+_online: tuple[str, ...] = ()
+
+
+def init_worker(dead: Any, online: tuple[str, ...]) -> None:
+    """Set a worker process up: it dies with the build (SIGTERM, and on Linux its parent's death),
+    leaves Ctrl-C to the build, and shares what it learns of dead online engines."""
+    global _dead, _online
+    _dead, _online = dead, online
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        try:
+            ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    keep_freed_memory()
+
+
+def _known_dead(name: str) -> bool:
+    if name in _unreachable:
+        return True
+    if _dead is not None and name in _online and _dead.value >> _online.index(name) & 1:
+        _unreachable[name] = "found unreachable by another worker"
+        return True
+    return False
+
+
+def _found_dead(name: str, reason: str) -> None:
+    _unreachable[name] = reason
+    if _dead is not None and name in _online:
+        with _dead.get_lock():
+            _dead.value |= 1 << _online.index(name)
 
 
 def keep_freed_memory() -> None:
@@ -98,47 +140,70 @@ def _finish(tmp: Path, candidate: Candidate, job: Job, measured: dict[str, Any])
 
 
 def render(job: Job) -> Outcome:
+    """Make one track. Never raises for a problem of this track: the Outcome says what failed, named
+    by its script, stop, language and file."""
+    outcome = Outcome(job.file, "failed")
+    try:
+        _render(job, outcome)
+    except EngineError as e:
+        outcome.error = Problem(job.script, e.problem.message)
+    except AudioguideError as e:
+        outcome.error = Problem(job.script, f"stop {job.stop} ({job.language}), {job.file}: {e.problem.message}")
+    except OSError as e:  # a full disk, say
+        outcome.error = Problem(job.script, f"stop {job.stop} ({job.language}): cannot write "
+                                            f"{display_path(job.dest)}: {e.strerror or e}")
+    if outcome.error is not None:
+        outcome.status, outcome.entry = "failed", {}
+    return outcome
+
+
+def _render(job: Job, outcome: Outcome) -> None:
     from audioguide.audio import assemble, master, needs_verifying
 
-    cache = Cache(job.cache) if job.cache is not None else None
-    learned: dict[str, str] = {}
+    cache = Cache(job.cache) if job.cache is not None and job.cache not in _unwritable else None
     # Audio made before by any engine in the list (a fallback's too) is used before anyone is asked.
     for candidate in job.candidates if job.from_cache else ():
         hit = cache.get(candidate.audio_key) if cache is not None else None
         if hit is not None:
-            cached, meta = hit
+            data, meta = hit
             with replacing(job.dest) as tmp:
-                shutil.copyfile(cached, tmp)
-                entry = _finish(tmp, candidate, job, _measured(meta))
-            return Outcome(job.file, "retagged", entry, unreachable=learned)
+                tmp.write_bytes(data)
+                outcome.entry = _finish(tmp, candidate, job, {key: meta[key] for key in MEASURED})
+            outcome.status = "retagged"
+            return
     for candidate in job.candidates:
         name = candidate.voice.engine.name
-        if name in _unreachable:
+        if _known_dead(name):
             continue
         try:
             rate = job.audio.sample_rate
             raw = assemble(list(job.items), candidate.voice.speak, job.audio,
                            _sound(job.audio.intro, rate), _sound(job.audio.outro, rate))
         except EngineUnreachable as e:
-            _unreachable[name] = learned[name] = e.problem.message
+            _found_dead(name, e.problem.message)
+            outcome.unreachable[name] = e.problem.message
             continue
         except EngineError as e:
-            return Outcome(job.file, "failed", error=Problem(
-                job.script, f"{name} failed for stop {job.stop} ({job.language}): {e.problem.message}"),
-                unreachable=learned)
+            raise EngineError(f"{name} failed for stop {job.stop} ({job.language}): {e.problem.message}") from None
         verify = needs_verifying(job.audio, candidate.voice.engine.verify_mp3)
         with replacing(job.dest) as tmp:
             mastered = master(raw, job.audio, tmp, verify)
-            measured = {"duration": round(mastered.duration, 3), "loudness_lufs": round(mastered.lufs, 2),
-                        "true_peak_dbtp": round(mastered.true_peak, 2), "verified": verify}
+            measured = {"duration": round(mastered.duration, 3), "loudness_lufs": _finite(mastered.lufs),
+                        "true_peak_dbtp": _finite(mastered.true_peak), "verified": verify}
             if cache is not None:
-                cache.put(candidate.audio_key, tmp, measured)
-            entry = _finish(tmp, candidate, job, measured)
-        return Outcome(job.file, "built", entry, unreachable=learned)
+                try:
+                    cache.put(candidate.audio_key, tmp.read_bytes(), measured)
+                except OSError as e:
+                    _unwritable.add(cache.root)
+                    outcome.warnings.append(f"cache {display_path(cache.root)} cannot be written "
+                                            f"({e.strerror or e}); building without it")
+            outcome.entry = _finish(tmp, candidate, job, measured)
+        outcome.status = "built"
+        return
     reasons = "; ".join(f"{n}: {r}" for n, r in _unreachable.items())
-    return Outcome(job.file, "failed", error=Problem(
-        job.script, f"no engine could speak stop {job.stop} ({job.language}): {reasons}"), unreachable=learned)
+    raise EngineError(f"no engine could speak stop {job.stop} ({job.language}): {reasons}")
 
 
-def _measured(meta: dict[str, Any]) -> dict[str, Any]:
-    return {key: meta[key] for key in MEASURED}
+def _finite(value: float) -> float | None:
+    """A measurement for the manifest: None where there is none (silence has no loudness)."""
+    return round(value, 2) if math.isfinite(value) else None

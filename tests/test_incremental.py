@@ -17,7 +17,7 @@ from mutagen.id3 import ID3
 
 from audioguide import media
 from audioguide.build import BuildResult, Options, build
-from audioguide.cache import MARKER
+from audioguide.cache import CACHE_FORMAT, MARKER
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.errors import AudioguideError
 from tests.conftest import decoded_seconds
@@ -178,7 +178,7 @@ def test_a_damaged_cache_entry_is_made_again(guide: Path, tmp_path: Path, calls:
     entries = sorted((cache / "audio").rglob("*.mp3"))
     assert len(entries) == 6
     entries[0].write_bytes(entries[0].read_bytes()[:100])
-    entries[1].with_suffix(".json").write_text("{not json", encoding="utf-8")
+    entries[1].with_name(entries[1].name.split(".")[0] + ".json").write_text("{not json", encoding="utf-8")
     calls.said.clear()
     with caplog.at_level(logging.WARNING, logger="audioguide"):
         result = run(guide, tmp_path / "second", cache)
@@ -199,7 +199,7 @@ def test_a_corrupt_or_foreign_cache_is_started_afresh(guide: Path, tmp_path: Pat
         result = run(guide, tmp_path / "second", cache)
     assert any("starting" in r.getMessage() and "afresh" in r.getMessage() for r in caplog.records)
     assert set(statuses(result).values()) == {"built"}
-    assert json.loads((cache / MARKER).read_text(encoding="utf-8"))["format"] == 1
+    assert json.loads((cache / MARKER).read_text(encoding="utf-8"))["format"] == CACHE_FORMAT
 
 
 def test_a_subset_builds_only_what_it_names(guide: Path, tmp_path: Path, calls: Calls) -> None:

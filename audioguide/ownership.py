@@ -1,0 +1,97 @@
+"""What a build may write into and delete from: only folders it can prove it made, only files it
+recorded there, and one build at a time per output folder.
+
+An output folder is audioguide's when it is new or empty (the build then marks it), when it holds
+the mark, or when it holds an audioguide manifest (made before marks existed). Anything else is
+refused with a message, as are the root of the file system, the home folder, the guide folder,
+anything inside it and anything that holds it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from audioguide.errors import AudioguideError
+from audioguide.files import sha256, write_text
+
+MARK = ".audioguide"  # in every output folder a build made: the folder is audioguide's
+LOCK = ".audioguide.lock"  # held while a build writes the folder
+OWN = frozenset({MARK, LOCK})
+# The kinds of file a build writes, as paths inside the output folder (the manifest aside): a
+# previous manifest's file list is trusted for nothing else.
+_KINDS = re.compile(r"(cover\.(png|jpe?g)|[a-z]{2,3}(-[A-Za-z]{2})?/(playlist\.m3u8|\d+-[a-z0-9-]+\.mp3))")
+
+
+def _refusal(out: Path, guide: Path) -> str | None:
+    target, root = out.resolve(), guide.resolve()
+    if target == Path(target.anchor):
+        return "is the root of the file system"
+    if target == Path.home().resolve():
+        return "is your home folder"
+    if target == root or root in target.parents:
+        return "is inside the guide folder, beside the scripts"
+    if target in root.parents:
+        return "holds the guide folder"
+    return None
+
+
+def _foreign(out: Path, has_manifest: bool) -> list[str]:
+    """What in `out` shows that it is not audioguide's (empty when it is, or when it is new)."""
+    if not out.exists():
+        return []
+    if not out.is_dir():
+        return [out.name]
+    if (out / MARK).is_file() or has_manifest:
+        return []
+    return sorted(p.name for p in out.iterdir() if p.name not in OWN)
+
+
+@contextmanager
+def claimed(out: Path, guide: Path, has_manifest: bool) -> Iterator[None]:
+    """Hold `out` for one build: refuse a folder that is not audioguide's, mark a new one, and lock
+    it so that a second build into it fails at once instead of mixing its files with this one's."""
+    from filelock import FileLock, Timeout
+
+    why = _refusal(out, guide)
+    if why is not None:
+        raise AudioguideError(f"will not build into this folder: it {why}; give -o a folder of its own, "
+                              "such as output/<guide name>", out)
+    foreign = _foreign(out, has_manifest)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise AudioguideError(f"will not build into this folder: it holds files audioguide did not make "
+                              f"({shown}); give -o a new or empty folder", out)
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / LOCK, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise AudioguideError("another audioguide build is writing this folder; wait for it to finish, "
+                              "or build into another folder", out) from None
+    try:
+        if not (out / MARK).is_file():
+            write_text(out / MARK, json.dumps({"what": "made by audioguide, which rewrites and removes the "
+                                                       "files its manifest lists here"}) + "\n")
+        yield
+    finally:
+        lock.release()
+
+
+def removable(out: Path, name: str, record: Mapping[str, Any]) -> bool:
+    """Whether `name`, listed with `record` (bytes, sha256) by a previous manifest, is a file
+    audioguide wrote there and nobody has changed since: the only files a build removes."""
+    if not _KINDS.fullmatch(name):
+        return False
+    path = out / name
+    try:
+        info = path.lstat()
+        return (stat.S_ISREG(info.st_mode) and info.st_size == record.get("bytes")
+                and sha256(path) == record.get("sha256"))
+    except OSError:
+        return False
