@@ -15,6 +15,7 @@ full) is reported once and the build goes on without it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -129,15 +130,19 @@ class Cache:
             data = mp3.read_bytes()
             if hashlib.sha256(data).hexdigest() != meta["sha256"]:
                 raise ValueError("its MP3 is not the one it describes")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             if mp3 is not None:  # the description is there but its MP3 is gone: the new one replaces it
                 log.warning("cache entry %s is incomplete; making it again", key[:12])
             return None
-        except (OSError, ValueError, RecursionError) as e:
+        except OSError as e:
+            log.warning("cache entry %s cannot be read (%s); making it again", key[:12], e.strerror or e)
+            return None
+        except (ValueError, RecursionError) as e:
             log.warning("cache entry %s is damaged (%s); making it again", key[:12], e)
             for damaged in (path, mp3):
                 if damaged is not None:
-                    damaged.unlink(missing_ok=True)
+                    with contextlib.suppress(OSError):
+                        damaged.unlink(missing_ok=True)
             return None
         return data, meta
 

@@ -48,5 +48,7 @@ def write_tags(path: Path, tags: TrackTags, version: int = 3) -> None:
         id3.add(APIC(encoding=_UTF8, mime=tags.cover_mime, type=3, desc="Cover", data=tags.cover))
     try:
         id3.save(path, v1=0, v2_version=version)
-    except (MutagenError, OSError) as e:
+    except MutagenError as e:  # mutagen wraps the OSError of a full disk: the caller names the file
+        if e.args and isinstance(e.args[0], OSError):
+            raise e.args[0] from None
         raise AudioguideError(f"cannot write ID3 tags: {e}", path) from None
