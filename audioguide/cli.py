@@ -341,3 +341,20 @@ def translate_import(guide_dir: Path, po_file: Path) -> None:
     for path in result.written:
         log.info("wrote %s", path)
     say(f"{po_file}: {len(result.written)} scripts updated, {len(result.skipped)} entries or stops not placed")
+
+
+@main.command()
+@click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--audio", is_flag=True, help="Also decode every MP3 and measure its loudness and true peak.")
+@_common
+def verify(output_dir: Path, audio: bool) -> None:
+    """Check the package in OUTPUT_DIR against its manifest: files, MP3s, tags, playlists, nothing else."""
+    from audioguide.verify import check_package
+
+    report = check_package(output_dir, audio)
+    for problem in report.problems:
+        say(str(problem), err=True)
+    if report.problems:
+        sys.exit(1)
+    say(f"{output_dir}: ok ({report.tracks} tracks, {report.playlists} playlists, {report.files} files checked"
+        f"{'; audio measured' if audio else ''})")

@@ -1,0 +1,391 @@
+"""`audioguide verify`: check a built package against its manifest, independently of the build.
+
+Everything the manifest lists is read back: each file's size and sha256; each MP3's structure (an
+ID3v2 tag, then nothing but whole MPEG frames), its decoded length, channels and sample rate, and
+its tags; each playlist's entries, their order and #EXTINF lines; and nothing else may be in the
+folder. With `audio`, every MP3 is also measured: integrated loudness and true peak. Each problem is
+one line naming the file. Nothing here writes anything.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from audioguide.errors import AudioguideError, Problem
+from audioguide.files import TEMP_PREFIX, TEMP_SUFFIX, sha256
+from audioguide.ownership import LOCK, MARK
+from audioguide.package import MANIFEST, read_manifest
+
+DURATION_TOLERANCE = 0.002  # seconds: the Info frame makes a decoder return exactly the encoded samples
+LOUDNESS_TOLERANCE = 1.0  # LU from the target, as the build promises
+PEAK_TOLERANCE = 0.05  # dB over the ceiling: meters differ slightly (audio.PEAK_SAFETY_DB)
+RECORDED_LOUDNESS_TOLERANCE = 0.05  # LU between a "verified" entry's loudness and this measurement
+RECORDED_PEAK_TOLERANCE = 0.1  # dB between a "verified" entry's true peak and this measurement
+_SHOWN = 60  # characters of a value shown in a message
+
+# MPEG audio frame headers, Layer III (ISO 11172-3, 13818-3; 2.5 is Fraunhofer's extension):
+# version bits -> the sample rates of its three sample rate indexes, its bitrates (kbps), and the
+# bytes a frame takes per bit a second (144 for MPEG-1's 1152 samples, 72 for the others' 576).
+_VERSIONS = {
+    3: ((44100, 48000, 32000), (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320), 144),
+    2: ((22050, 24000, 16000), (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160), 72),
+    0: ((11025, 12000, 8000), (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160), 72),
+}
+_ID3V1_BYTES = 128
+
+
+@dataclass
+class Report:
+    """What verify found, and how much it looked at."""
+
+    problems: list[Problem] = field(default_factory=list)
+    tracks: int = 0
+    playlists: int = 0
+    files: int = 0
+
+
+def verify(out: Path, audio: bool = False) -> list[Problem]:
+    """Every problem with the package in `out`, one per thing wrong; empty when it is as its manifest says."""
+    return check_package(out, audio).problems
+
+
+def check_package(out: Path, audio: bool = False) -> Report:
+    report = Report()
+    if not out.is_dir():
+        report.problems.append(Problem(out, "does not exist" if not out.exists() else "is not a folder"))
+        return report
+    manifest, why = read_manifest(out)
+    if manifest is None:
+        report.problems.append(Problem(out / MANIFEST, why or "is missing: not a package audioguide built"))
+        return report
+    if "files" not in manifest:  # version 1 listed only the tracks' sizes and hashes
+        report.problems.append(Problem(out / MANIFEST, "made by an older audioguide: build it again to verify it"))
+        return report
+    problems = report.problems
+    files: dict[str, dict[str, Any]] = manifest["files"]
+    report.files = len(files)
+    problems += _names(out, manifest)
+    present = set()  # the listed files that are as listed
+    for name, record in files.items():
+        problem = _file(out, name, record) if _inside(name) else None
+        if problem is not None:
+            problems.append(problem)
+        elif _inside(name):
+            present.add(name)
+    problems += _strays(out, {n for n in files if _inside(n)})
+    cover = manifest["guide"].get("cover")
+    cover_data = (out / cover).read_bytes() if isinstance(cover, str) and cover in present else None
+    for language in manifest["languages"].values():
+        stops = language["stops"]
+        for position, stop in enumerate(stops, 1):
+            if "fallback" in stop or stop["file"] not in present:
+                continue
+            report.tracks += 1
+            problems += _track(out, manifest, language, stop, position, len(stops), cover_data, audio)
+    for code, language in manifest["languages"].items():
+        report.playlists += 1
+        if language["playlist"] in present:
+            problems += _playlist(out, manifest, code, language)
+    return report
+
+
+# --- the manifest's names ------------------------------------------------------------------------
+
+
+def _inside(name: str) -> bool:
+    """Whether a listed name is a plain relative path inside the package (not the manifest itself)."""
+    parts = name.split("/")
+    return name not in (MANIFEST, MARK, LOCK) and "\\" not in name and not name.startswith("/") and \
+        all(part not in ("", ".", "..") for part in parts)
+
+
+def _names(out: Path, manifest: Mapping[str, Any]) -> Iterator[Problem]:
+    """What the manifest itself gets wrong: names outside the package, tracks, playlists or a cover
+    it describes but does not list in "files", a stand-in for a language it does not have."""
+    where = out / MANIFEST
+    files = manifest["files"]
+    for name in files:
+        if not _inside(name):
+            yield Problem(where, f"lists {_short(name)}, which is not a file inside the package")
+    languages = manifest["languages"]
+    cover = manifest["guide"].get("cover")
+    if cover is not None and cover not in files:
+        yield Problem(where, f"guide.cover {_short(cover)} is not in its files")
+    for code, language in languages.items():
+        if language["playlist"] not in files:
+            yield Problem(where, f"languages.{code}.playlist {_short(language['playlist'])} is not in its files")
+        for stop in language["stops"]:
+            fallback = stop.get("fallback")
+            if fallback is not None and (not isinstance(fallback, str) or fallback not in languages):
+                yield Problem(where, f"languages.{code}: stop {stop['stop']} stands in for {_short(fallback)}, "
+                                     "a language it does not have")
+            elif stop["file"] not in files:
+                yield Problem(where, f"languages.{code}: stop {stop['stop']}'s file {_short(stop['file'])} "
+                                     "is not in its files")
+    if manifest["audio"].get("id3_version") not in ("2.3", "2.4"):
+        yield Problem(where, f"audio.id3_version is {_short(manifest['audio'].get('id3_version'))}, "
+                             "not \"2.3\" or \"2.4\"")
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def _file(out: Path, name: str, record: Mapping[str, Any]) -> Problem | None:
+    path = out / name
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return Problem(path, "is missing: the manifest lists it")
+    except OSError as e:
+        return Problem(path, f"cannot be read: {e.strerror or e}")
+    if not path.is_file() or path.is_symlink():
+        return Problem(path, "is not a regular file: the manifest lists a file")
+    if info.st_size != record["bytes"]:
+        return Problem(path, f"is {info.st_size} bytes, the manifest says {record['bytes']}")
+    try:
+        digest = sha256(path)
+    except OSError as e:
+        return Problem(path, f"cannot be read: {e.strerror or e}")
+    if digest != record["sha256"]:
+        return Problem(path, f"has sha256 {digest[:12]}..., the manifest says {record['sha256'][:12]}...")
+    return None
+
+
+def _strays(out: Path, listed: set[str]) -> Iterator[Problem]:
+    """Everything in `out` that the build did not make: not the manifest, the mark, the lock, a
+    listed file or a folder holding one."""
+    folders = {parent.as_posix() for name in listed for parent in PurePosixPath(name).parents} - {"."}
+    yield from _stray_walk(out, "", listed, folders)
+
+
+def _stray_walk(out: Path, folder: str, listed: set[str], folders: set[str]) -> Iterator[Problem]:
+    try:
+        entries = sorted(os.scandir(out / folder), key=lambda e: e.name)
+    except OSError as e:
+        yield Problem(out / folder, f"cannot be read: {e.strerror or e}")
+        return
+    for entry in entries:
+        name = posixpath.join(folder, entry.name) if folder else entry.name
+        if not folder and entry.name in (MANIFEST, MARK, LOCK) and entry.is_file(follow_symlinks=False):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            if name in folders:
+                yield from _stray_walk(out, name, listed, folders)
+            else:
+                yield Problem(out / name, "not made by this build: a stray folder")
+        elif name not in listed:
+            temp = entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)
+            yield Problem(out / name, "a temp file of an interrupted build" if temp
+                          else "not made by this build: a stray file")
+
+
+# --- tracks --------------------------------------------------------------------------------------
+
+
+def _track(out: Path, manifest: Mapping[str, Any], language: Mapping[str, Any], stop: Mapping[str, Any],
+           position: int, total: int, cover: bytes | None, audio: bool) -> list[Problem]:
+    path = out / stop["file"]
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return [Problem(path, f"cannot be read: {e.strerror or e}")]
+    problems = [Problem(path, message) for message in frame_problems(data)]
+    if problems and problems[0].message.startswith("does not start with an ID3v2 tag"):
+        return problems  # not an MP3 audioguide made: its tags and audio say nothing more
+    problems += [Problem(path, message) for message in _tag_problems(path, manifest, language, stop, position, total,
+                                                                      cover)]
+    from audioguide import media
+
+    try:
+        pcm, rate = media.decode_mp3(data)
+    except AudioguideError as e:
+        return [*problems, Problem(path, e.problem.message)]
+    seconds = len(pcm) / 2 / rate
+    if abs(seconds - stop["duration"]) > DURATION_TOLERANCE:
+        problems.append(Problem(path, f"lasts {seconds:.3f} s, the manifest says {stop['duration']:.3f} s"))
+    if rate != manifest["audio"]["sample_rate"]:
+        problems.append(Problem(path, f"is at {rate} Hz, the manifest says {manifest['audio']['sample_rate']} Hz"))
+    elif audio:
+        problems += [Problem(path, message) for message in _audio_problems(pcm, rate, manifest["audio"], stop)]
+    return problems
+
+
+def frame_problems(data: bytes) -> list[str]:
+    """Why `data` is not an ID3v2 tag followed by whole MPEG Layer III frames and nothing else (an
+    ID3v1 tag included: audioguide never writes one). Empty when it is."""
+    if len(data) < 10 or data[:3] != b"ID3" or any(b >= 0x80 for b in data[6:10]):
+        return ["does not start with an ID3v2 tag: not an MP3 audioguide made"]
+    size = 10 + (data[6] << 21 | data[7] << 14 | data[8] << 7 | data[9])
+    if data[3] == 4 and data[5] & 0x10:  # an ID3v2.4 footer
+        size += 10
+    position, frames = size, 0
+    while position < len(data):
+        rest = len(data) - position
+        if rest == _ID3V1_BYTES and data[position:position + 3] == b"TAG":
+            return ["ends in an ID3v1 tag: audioguide never writes one"]
+        length = _frame_length(data[position:position + 4])
+        if length is None:
+            what = "the ID3v2 tag's end" if position == size and frames == 0 else f"frame {frames}"
+            return [f"byte {position}: not an MPEG Layer III frame header (after {what})"]
+        if length > rest:
+            return [f"the last frame is incomplete: {rest} of its {length} bytes (the file is cut short)"]
+        position += length
+        frames += 1
+    return [] if frames else ["has no MPEG frames after its ID3v2 tag"]
+
+
+def _frame_length(header: bytes) -> int | None:
+    """The length in bytes of the Layer III frame this header begins, or None if it is none."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0 or header[1] >> 1 & 3 != 1:
+        return None
+    version = header[1] >> 3 & 3
+    bitrate, rate, padding = header[2] >> 4, header[2] >> 2 & 3, header[2] >> 1 & 1
+    if version not in _VERSIONS or bitrate in (0, 15) or rate == 3:
+        return None
+    rates, kbps, scale = _VERSIONS[version]
+    return scale * kbps[bitrate] * 1000 // rates[rate] + padding
+
+
+def _tag_problems(path: Path, manifest: Mapping[str, Any], language: Mapping[str, Any], stop: Mapping[str, Any],
+                  position: int, total: int, cover: bytes | None) -> Iterator[str]:
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3
+
+    try:
+        tags = ID3(path, load_v1=False)
+    except (MutagenError, OSError) as e:
+        yield f"its ID3 tag cannot be read: {e}"
+        return
+    guide = manifest["guide"]
+    version = f"2.{tags.version[1]}"
+    if version != manifest["audio"].get("id3_version", version):
+        yield f"has an ID3v{version} tag, the manifest says ID3v{manifest['audio']['id3_version']}"
+    iso = language["iso639_2"]
+    expected: dict[str, Any] = {
+        "TIT2": stop["title"], "TRCK": f"{position}/{total}", "TXXX:STOP": str(stop["stop"]),
+        "TALB": language["title"], "TPE1": guide["publisher"], "TPE2": guide["publisher"], "TLAN": iso,
+        "TCON": "Speech", "TCOP": guide.get("copyright") or None,
+        f"COMM:audioguide:{iso}": f"{stop['engine_version']}, voice {stop['voice']}",
+    }
+    for key, want in expected.items():
+        frame = tags.get(key)
+        have = None if frame is None else "\x00".join(str(t) for t in frame.text)
+        if have != want:
+            yield _disagreement(key, have, want)
+    lyrics = [frame.text for frame in tags.getall("USLT") if frame.lang == iso]
+    if lyrics != [stop["transcript"]]:
+        yield _disagreement(f"USLT ({iso})", "; ".join(lyrics) if lyrics else None, stop["transcript"])
+    pictures = tags.getall("APIC")
+    if guide.get("cover") is None:
+        if pictures:
+            yield "has a cover (APIC), the manifest's guide has none"
+    elif not pictures:
+        yield f"has no cover (APIC), the manifest's guide has {_short(guide['cover'])}"
+    elif cover is not None and [p.data for p in pictures] != [cover]:
+        yield f"its cover (APIC) is not {_short(guide['cover'])}"
+
+
+def _disagreement(frame: str, have: str | None, want: str | None) -> str:
+    if have is None:
+        return f"has no {frame} frame, the manifest says {_short(want)}"
+    if want is None:
+        return f"{frame} is {_short(have)}, the manifest says there is none"
+    return f"{frame} is {_short(have)}, the manifest says {_short(want)}"
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return repr(text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "...")
+
+
+def _audio_problems(pcm: bytes, rate: int, settings: Mapping[str, Any], stop: Mapping[str, Any]) -> Iterator[str]:
+    """Loudness and true peak as a player decodes the MP3, against the targets and, for an entry the
+    build measured on the decoded MP3 ("verified"), against what it recorded."""
+    import math
+
+    from audioguide.audio import block_peaks, loudness_lufs, samples
+
+    x = samples(pcm)
+    lufs = loudness_lufs(x, rate)
+    peak = float(block_peaks(x, len(x))[0]) if len(x) else 0.0  # the whole track's true peak: one block
+    peak_db = 20 * math.log10(peak) if peak > 0 else -math.inf
+    # A track under 0.4 s (one BS.1770 block), or silent, has no loudness (-inf): the build leaves it
+    # at the engine's level, so there is nothing to hold against the target.
+    if math.isfinite(lufs) and abs(lufs - settings["target_lufs"]) > LOUDNESS_TOLERANCE:
+        yield (f"loudness {lufs:.2f} LUFS, more than {LOUDNESS_TOLERANCE:g} LU from the target of "
+               f"{settings['target_lufs']:.1f}")
+    if peak_db > settings["true_peak_dbtp"] + PEAK_TOLERANCE:
+        yield f"true peak {peak_db:.2f} dBTP, over the ceiling of {settings['true_peak_dbtp']:.1f}"
+    if stop["verified"]:
+        recorded = stop["loudness_lufs"]
+        if math.isfinite(lufs) and recorded is not None and abs(lufs - recorded) > RECORDED_LOUDNESS_TOLERANCE:
+            yield f"loudness {lufs:.2f} LUFS, the manifest says {recorded:.2f}"
+        recorded = stop["true_peak_dbtp"]
+        if math.isfinite(peak_db) and recorded is not None and abs(peak_db - recorded) > RECORDED_PEAK_TOLERANCE:
+            yield f"true peak {peak_db:.2f} dBTP, the manifest says {recorded:.2f}"
+
+
+def _playlist(out: Path, manifest: Mapping[str, Any], code: str, language: Mapping[str, Any]) -> Iterator[Problem]:
+    """The playlist lists the language's stops in order, each as the build names it, and nothing else."""
+    name = language["playlist"]
+    path = out / name
+    folder = posixpath.dirname(name)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        yield Problem(path, "is not UTF-8")
+        return
+    except OSError as e:
+        yield Problem(path, f"cannot be read: {e.strerror or e}")
+        return
+    lines = text.splitlines()
+    if not lines or lines[0] != "#EXTM3U":
+        yield Problem(path, "does not start with #EXTM3U")
+    title = " ".join(language["title"].split())
+    if f"#PLAYLIST:{title}" not in lines:
+        yield Problem(path, f"has no #PLAYLIST line with the language's title {_short(title)}")
+    expected: dict[str, tuple[int, str]] = {}
+    for stop in language["stops"]:
+        shown = stop["title"]
+        source = stop.get("fallback")
+        if source in manifest["languages"]:
+            shown += f" ({manifest['languages'][source]['name']})"
+        expected[posixpath.relpath(stop["file"], folder or ".")] = (max(1, round(stop["duration"])),
+                                                                    f"{stop['stop']}. {' '.join(shown.split())}")
+    entries: list[tuple[str, str | None]] = []  # (path, its #EXTINF's text)
+    info: str | None = None
+    for line in lines[1:]:
+        if line.startswith("#EXTINF:"):
+            info = line[len("#EXTINF:"):]
+        elif line and not line.startswith("#"):
+            entries.append((line, info))
+            info = None
+    listed = [entry for entry, _ in entries]
+    for entry, extinf in entries:
+        if entry not in expected:
+            where = posixpath.normpath(posixpath.join(folder, entry))
+            missing = "" if _inside(where) and (out / where).is_file() else ", which does not exist"
+            yield Problem(path, f"lists {_short(entry)}{missing}: the manifest has no such stop")
+            continue
+        seconds, shown = expected[entry]
+        want = f"{seconds},{shown}"
+        if extinf != want:
+            yield Problem(path, f"{entry}: #EXTINF is {_short(extinf) if extinf is not None else 'missing'}, "
+                                f"the manifest says {_short(want)}")
+    for entry in expected:
+        count = listed.count(entry)
+        if count == 0:
+            yield Problem(path, f"does not list {entry} (stop {expected[entry][1].split('.')[0]})")
+        elif count > 1:
+            yield Problem(path, f"lists {entry} {count} times")
+    common = [entry for entry in dict.fromkeys(listed) if entry in expected]
+    order = [entry for entry in expected if entry in common]
+    for place, (have, want) in enumerate(zip(common, order, strict=True), 1):
+        if have != want:
+            yield Problem(path, f"entry {place} is {have}, in stop order it is {want}")
+            break
