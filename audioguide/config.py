@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import re
+import stat
 import tomllib
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audioguide.errors import GuideInvalid, Problem
+from audioguide.errors import AudioguideError, GuideInvalid, Problem
 from audioguide.languages import Language, parse_language
+from audioguide.text import quoted
 
 CONFIG_NAME = "guide.toml"
+
+# Bounds on guide.toml and the files it names (the README's guide.toml notes say why).
+MAX_CONFIG_BYTES = 1024 * 1024  # a lexicon of thousands of words fits in a tenth of this
+MAX_DOTTED_KEY_PARTS = 32  # tomllib takes memory quadratic in a dotted key's parts: 10 000 take 400 MB
+MAX_COVER_BYTES = 5 * 1024 * 1024  # the cover is embedded in every track
+MAX_COVER_PIXELS = 4096 * 4096  # decoded to check it: 64 MB at most
+MAX_SOUND_BYTES = 100 * 1024 * 1024  # five minutes of 96 kHz 24-bit stereo WAV is 86 MB
+MAX_SOUND_SECONDS = 300.0  # an intro or outro plays in every track
+COVER_TYPES = {"PNG": ("image/png", (".png",)), "JPEG": ("image/jpeg", (".jpg", ".jpeg"))}  # Pillow's name ->
+_SOUND_CHECK_RATE = 8000  # intro and outro are decoded at this rate to check them: cheap, and as strict
+_KEY_PART = r"""(?:(?<![\w-])[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""  # possessive: linear time
+_LONG_DOTTED_KEY = re.compile(rf"{_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{{MAX_DOTTED_KEY_PARTS},}}")
 
 # MPEG audio: the CBR bitrates (kbps) each sample-rate family allows.
 _MPEG1_RATES = (32000, 44100, 48000)
@@ -60,6 +75,7 @@ class GuideConfig:
     audio: AudioConfig = field(default_factory=AudioConfig)
     id3_version: int = 3
     engine_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    cover_mime: str | None = None  # image/png or image/jpeg, from the cover's content
 
     @property
     def path(self) -> Path:
@@ -76,31 +92,35 @@ def _split_dotted(name: str) -> tuple[str, ...]:
 
 
 class _Lines:
-    """Where tables and keys stand in the TOML text (tomllib gives values, not lines)."""
+    """Where tables and keys stand in the TOML text (tomllib gives values, not lines). Indexed once, so
+    that a guide.toml with thousands of problems is not read thousands of times."""
 
     def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-
-    def of(self, table: tuple[str, ...], key: str | None = None) -> int | None:
+        self.headers: dict[tuple[str, ...], tuple[int, int]] = {}  # table -> its first and last header line
+        self.keys: dict[tuple[tuple[str, ...], str], int] = {}  # (table, key) -> the key's first line
         current: tuple[str, ...] = ()
-        header: int | None = None
-        for number, raw in enumerate(self.lines, 1):
+        for number, raw in enumerate(text.splitlines(), 1):
             stripped = raw.strip()
             if stripped.startswith("#"):
                 continue
             m = _HEADER.match(raw)
             if m:
                 current = _split_dotted(m.group(1))
-                if current == table:
-                    if key is None:
-                        return number
-                    header = number
-            elif key is not None and current == table and "=" in stripped:
-                if _split_dotted(stripped.split("=", 1)[0])[0] == key:
-                    return number
-        if header is not None:
-            return header
-        if table:  # an inline table, or dotted keys in the parent table
+                first, _ = self.headers.get(current, (number, number))
+                self.headers[current] = (first, number)
+            elif "=" in stripped:
+                self.keys.setdefault((current, _split_dotted(stripped.split("=", 1)[0])[0]), number)
+
+    def of(self, table: tuple[str, ...], key: str | None = None) -> int | None:
+        """The key's line in the table; else the table's header (its first for a table, its last for a
+        key); else where the parent table names it (an inline table, or dotted keys)."""
+        if key is None and table in self.headers:
+            return self.headers[table][0]
+        if key is not None and (table, key) in self.keys:
+            return self.keys[(table, key)]
+        if key is not None and table in self.headers:
+            return self.headers[table][1]
+        if table:
             return self.of(table[:-1], table[-1])
         return None
 
@@ -234,32 +254,120 @@ class _Validator:
                 self.problem(f"{label} needs '{key}'", name)
         return good
 
-    def file(self, root: Path, value: str, table: tuple[str, ...], key: str) -> Path | None:
-        path = (root / value).resolve()
+    def file(self, root: Path, value: str, table: tuple[str, ...], key: str, max_bytes: int) -> Path | None:
+        """A file the guide names: inside the guide folder (after symlinks), at most max_bytes."""
+        inside = root.resolve()
+        try:
+            path = (root / value).resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            path = root / value
+        if Path(value).is_absolute() or not path.is_relative_to(inside):
+            self.problem(f"'{key}' names {quoted(value)}, which is not inside the guide folder: copy the file into "
+                         f"{inside.name}/media/ and name it relative to the guide folder, such as media/x", table, key)
+            return None
         if not path.is_file():
-            self.problem(f"'{key}' names {value!r}, which is not a file in {root.resolve().name}/", table, key)
+            self.problem(f"'{key}' names {quoted(value)}, which is not a file in {inside.name}/", table, key)
+            return None
+        size = path.stat().st_size
+        if size > max_bytes:
+            self.problem(f"'{key}' names {quoted(value)}, which is {size / 2**20:.1f} MiB: at most "
+                         f"{max_bytes / 2**20:g} MiB, make it smaller", table, key)
             return None
         return path
+
+    def cover(self, path: Path) -> str | None:
+        """The cover's MIME type, from its decoded content; None (and a problem) when it is not a complete
+        PNG or JPEG image whose name says what it is, or when it is too large."""
+        from PIL import Image
+
+        name = path.name
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(path, formats=tuple(COVER_TYPES)) as image:
+                    kind, (width, height) = image.format or "", image.size
+                    if width * height > MAX_COVER_PIXELS:
+                        self.problem(f"the cover {name} is {width}x{height} pixels: at most {MAX_COVER_PIXELS:,} "
+                                     "pixels (4096x4096), make it smaller", ("guide",), "cover")
+                        return None
+                    image.verify()  # checksums and structure
+                with Image.open(path, formats=tuple(COVER_TYPES)) as image:
+                    image.load()  # every pixel: a truncated file fails here
+        except Exception as e:  # noqa: BLE001 - Pillow raises many kinds on bad files (OSError, SyntaxError, ...)
+            what = "is not a PNG or JPEG image" if type(e).__name__ == "UnidentifiedImageError" else (
+                f"cannot be decoded ({quoted(str(e), 60)})")
+            self.problem(f"the cover {name} {what}: save it again as PNG or JPEG", ("guide",), "cover")
+            return None
+        mime, suffixes = COVER_TYPES[kind]
+        if path.suffix.lower() not in suffixes:
+            self.problem(f"the cover {name} holds a {kind} image: rename it to {path.stem}{suffixes[0]}",
+                         ("guide",), "cover")
+            return None
+        return mime
+
+    def sound(self, path: Path, key: str) -> None:
+        """An intro or outro: audio ffmpeg decodes, at most MAX_SOUND_SECONDS. Only that much is decoded."""
+        from audioguide import media
+
+        try:
+            pcm = media._run(["-i", str(path), "-t", f"{MAX_SOUND_SECONDS + 1:g}", "-vn", "-ac", "1",
+                              "-ar", str(_SOUND_CHECK_RATE), "-f", "s16le", "pipe:1"], None, "decode audio", path)
+        except AudioguideError as e:
+            detail = re.sub(r"[\x00-\x1f\x7f]", "?", e.problem.message.replace(str(path), path.name))
+            self.problem(f"'{key}' names {path.name}, which is not a sound ffmpeg can read ({detail}): use an "
+                         "MP3, WAV, FLAC or Ogg file", ("audio",), key)
+            return
+        seconds = len(pcm) / 2 / _SOUND_CHECK_RATE
+        if seconds == 0:
+            self.problem(f"'{key}' names {path.name}, which holds no sound", ("audio",), key)
+        elif seconds > MAX_SOUND_SECONDS:
+            self.problem(f"'{key}' names {path.name}, which is longer than {MAX_SOUND_SECONDS / 60:g} minutes: it "
+                         "plays in every track, shorten it", ("audio",), key)
+
+
+def _read_config(root: Path, path: Path) -> str:
+    """guide.toml's text: a regular file, at most MAX_CONFIG_BYTES (checked before it is read), UTF-8."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise GuideInvalid([Problem(path, f"{CONFIG_NAME} must be a file")])
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise GuideInvalid([Problem(path, f"{CONFIG_NAME} is {info.st_size / 2**20:.1f} MiB: at most "
+                                              f"{MAX_CONFIG_BYTES / 2**20:g} MiB")])
+        with path.open("rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)
+    except (FileNotFoundError, NotADirectoryError):
+        raise GuideInvalid([Problem(root, f"no {CONFIG_NAME} here: is this a guide folder? "
+                                          "(`audioguide init DIR` makes one)")]) from None
+    except OSError as e:
+        raise GuideInvalid([Problem(path, f"cannot read {CONFIG_NAME}: {e.strerror or e}")]) from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise GuideInvalid([Problem(path, f"{CONFIG_NAME} is more than {MAX_CONFIG_BYTES / 2**20:g} MiB")])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise GuideInvalid([Problem(path, "not valid UTF-8: save the file as UTF-8", line)]) from None
 
 
 def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Check, Any]]]) -> GuideConfig:
     """Read and validate `root/guide.toml`. `engine_options` maps each engine's name to its
     options: option -> (check, default). Raises GuideInvalid with every problem found."""
     path = root / CONFIG_NAME
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise GuideInvalid([Problem(root, f"no {CONFIG_NAME} here: is this a guide folder? "
-                                          "(`audioguide init DIR` makes one)")]) from None
-    except UnicodeDecodeError as e:
-        line = path.read_bytes()[: e.start].count(b"\n") + 1
-        raise GuideInvalid([Problem(path, "not valid UTF-8: save the file as UTF-8", line)]) from None
+    text = _read_config(root, path)
+    long_key = _LONG_DOTTED_KEY.search(text)
+    if long_key:
+        line = text.count("\n", 0, long_key.start()) + 1
+        raise GuideInvalid([Problem(path, f"a dotted key with more than {MAX_DOTTED_KEY_PARTS} parts: write tables "
+                                          "as [guide], [languages.en], ...", line)])
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column \d+\)", str(e))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
         raise GuideInvalid([Problem(path, f"not valid TOML: {message}", int(m.group(1)) if m else None)]) from None
+    except RecursionError:
+        raise GuideInvalid([Problem(path, "not valid TOML: arrays or tables nested too deeply")]) from None
 
     v = _Validator(path, text)
     for key in data:
@@ -310,7 +418,9 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
     audio_values = v.table(data.get("audio", {}), ("audio",), AUDIO_KEYS)
     for key in ("intro", "outro"):
         if key in audio_values:
-            audio_values[key] = v.file(root, audio_values[key], ("audio",), key)
+            audio_values[key] = v.file(root, audio_values[key], ("audio",), key, MAX_SOUND_BYTES)
+            if audio_values[key] is not None:
+                v.sound(audio_values[key], key)
     if "encoder_quality" not in audio_values and audio_values.get("bitrate", AudioConfig.bitrate) < 48:
         audio_values["encoder_quality"] = 3  # measured: LAME's fast mode loses at low bitrates (README)
     audio = AudioConfig(**audio_values)
@@ -340,9 +450,12 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
     if source is not None and raw_languages and source not in raw_languages:
         v.problem(f"source_language '{source}' is not one of the guide's languages "
                   f"({_allowed(raw_languages)})", ("guide",), "source_language")
-    cover = v.file(root, guide["cover"], ("guide",), "cover") if "cover" in guide else None
+    cover = v.file(root, guide["cover"], ("guide",), "cover", MAX_COVER_BYTES) if "cover" in guide else None
+    cover_mime = None
     if cover is not None and cover.suffix.lower() not in (".png", ".jpg", ".jpeg"):
         v.problem("the cover must be a .png or .jpg image", ("guide",), "cover")
+    elif cover is not None:
+        cover_mime = v.cover(cover)
     if v.problems:
         raise GuideInvalid(v.problems)
     return GuideConfig(
@@ -356,4 +469,5 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
         audio=audio,
         id3_version=tags.get("id3_version", 3),
         engine_options=options,
+        cover_mime=cover_mime,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,15 +13,27 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from audioguide.config import GuideConfig, config_line, load_config
+from audioguide.config import AudioConfig, GuideConfig, config_line, load_config
 from audioguide.errors import GuideInvalid, Problem
 from audioguide.languages import parse_language
-from audioguide.text import Paragraph, TextProblem, parse_narration, transcript
+from audioguide.text import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
 
 FRONT_MATTER_KEYS = ("stop", "title", "source")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: ten times faster
 SOURCE_KEYS = ("file", "version")
 MEDIA_FOLDER = "media"
+
+# Bounds on what a script may hold (the README's "Writing a guide" says why), so that no file costs
+# more than a moment to read. The narration's own bounds are text.MAX_SPOKEN_CHARACTERS and MAX_SILENCE.
+MAX_SCRIPT_BYTES = 256 * 1024  # checked before the file is read; 12 times the largest narration, in Cyrillic
+MAX_FRONT_MATTER_BYTES = 16 * 1024  # stop, title and source need under 1 KiB
+MAX_STOP = 9999  # four keypad digits
+MAX_TITLE_CHARACTERS = 200
+
+_BOUNDARY = YAMLHandler.FM_BOUNDARY  # `---` lines, as python-frontmatter finds them
+_PLAIN_NUMBER = re.compile(r"[1-9][0-9]*")
+_NULL, _BOOL, _INT, _FLOAT, _STR = (f"tag:yaml.org,2002:{t}" for t in ("null", "bool", "int", "float", "str"))
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 @dataclass(frozen=True)
@@ -58,16 +72,142 @@ class Guide:
         return self.config.root.resolve().name
 
 
-def _line_of_key(front_matter: str, key: str) -> int | None:
-    for number, line in enumerate(front_matter.splitlines()):
-        if line.split(":", 1)[0].strip() == key:
-            return number + 1  # the front matter's first line is the file's line 1 (`---`)
-    return None
+def _read_script(path: Path) -> bytes:
+    """The file's bytes, refused unread when it is larger than MAX_SCRIPT_BYTES."""
+    try:
+        size = path.stat().st_size
+        if size <= MAX_SCRIPT_BYTES:
+            with path.open("rb") as f:
+                raw = f.read(MAX_SCRIPT_BYTES + 1)  # the file may have grown since
+                size = max(size, len(raw))
+    except OSError as e:
+        raise GuideInvalid([Problem(path, f"cannot read the script: {e.strerror or e}")]) from None
+    if size > MAX_SCRIPT_BYTES:
+        raise GuideInvalid([Problem(path, f"the script is {_size(size)}, more than the {_size(MAX_SCRIPT_BYTES)} a "
+                                          "stop may have: split it into several stops", 1)])
+    return raw
 
 
-def read_stop(path: Path, language: str) -> Stop:
-    """One stop script. Raises GuideInvalid naming the file and line of every problem found."""
-    raw = path.read_bytes()
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+
+
+def _compose(front: str, path: Path, first_line: int) -> yaml.Node | None:
+    """The front matter as YAML nodes (nothing built from them yet), after a scan that refuses anchors
+    and aliases: an alias bomb of a few hundred bytes expands to gigabytes when it is built."""
+    try:
+        for token in yaml.scan(front, Loader=_LOADER):
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
+                raise GuideInvalid([Problem(path, "YAML anchors and aliases (&x, *x) are not allowed in front "
+                                                  "matter: write the value itself",
+                                            first_line + token.start_mark.line)])
+        node: yaml.Node | None = yaml.compose(front, Loader=_LOADER)
+        return node
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        problem = getattr(e, "problem", None) or "cannot be read"
+        raise GuideInvalid([Problem(path, f"invalid front matter: {problem}",
+                                    first_line + mark.line if mark else 1)]) from None
+
+
+def _is_null(node: yaml.Node) -> bool:
+    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style
+
+
+def _yaml_reads(node: yaml.ScalarNode) -> object:
+    """What YAML 1.1 makes of a short scalar (for messages), or None when it cannot say."""
+    if len(node.value) > 40:
+        return None
+    loader = _LOADER("")
+    try:
+        return loader.construct_object(node)
+    except (yaml.YAMLError, ValueError, OverflowError):
+        return None
+    finally:
+        loader.dispose()
+
+
+def _stop_number(node: yaml.Node) -> int | str:
+    """The stop number, from the scalar's own text: plain digits, 1 to MAX_STOP. Otherwise a message
+    that says what YAML would have read and how to write it."""
+    fix = "write the number visitors type in plain digits, such as stop: 3"
+    if not isinstance(node, yaml.ScalarNode):
+        return f"stop must be a positive whole number, not a list or a mapping: {fix}"
+    text = node.value
+    plain = not node.style
+    if plain and node.tag == _INT and _PLAIN_NUMBER.fullmatch(text):
+        if len(text) <= len(str(MAX_STOP)) and int(text) <= MAX_STOP:
+            return int(text)
+        return f"stop must be from 1 to {MAX_STOP}, not {quoted(text, 20)[1:-1]}: visitors type it on a keypad"
+    if not plain:
+        if _PLAIN_NUMBER.fullmatch(text.strip()):
+            return f"stop {quoted(text)} is quoted, which makes it text: write stop: {text.strip()}, without quotes"
+        return f"stop must be a positive whole number, not {quoted(text)}: {fix}"
+    reads = _yaml_reads(node)
+    digits = text.lstrip("+").lstrip("0")
+    meant = f"write {digits}" if _PLAIN_NUMBER.fullmatch(digits) else fix
+    if node.tag == _NULL:
+        return f"stop has no value: {fix}"
+    if node.tag == _BOOL:
+        return f"stop: {quoted(text)[1:-1]} is what YAML reads as {str(reads).lower()} (yes or no), not a number: {fix}"
+    if node.tag == _INT and reads is not None:
+        if ":" in text:
+            return f"stop: {text} is a base-60 number to YAML, which reads it as {reads}: {fix}"
+        if text.lstrip("+-").lower().startswith(("0x", "0b")):
+            base = "hexadecimal" if "x" in text.lower() else "binary"
+            return f"stop: {text} is {base}, which YAML reads as {reads}: write {reads} if that is meant"
+        if "_" in text:
+            return f"stop: {text} has underscores, which YAML drops, reading it as {reads}: write {reads}"
+        if text.lstrip("+-").startswith("0") and len(text.lstrip("+-")) > 1:
+            return f"stop: {text} has a leading zero, which YAML reads as the octal number {reads}: {meant}"
+        if text.startswith("+") and isinstance(reads, int) and reads > 0:
+            return f"stop: {text} has a plus sign: {meant}"
+        return f"stop must be a positive whole number, not {reads}"
+    if node.tag == _FLOAT and reads is not None:
+        return f"stop: {text} is a decimal number to YAML ({reads}), not a whole number: {fix}"
+    if node.tag == _STR and re.fullmatch(r"[+-]?0[0-9]+", text):
+        return f"stop: {text} has a leading zero: {meant}"
+    return f"stop must be a positive whole number, not {quoted(text)}: {fix}"
+
+
+def _title(node: yaml.Node) -> str:
+    """The title, from the scalar's text as written (`title: 1.10` is "1.10", `title: Yes` is "Yes").
+    Raises ValueError with the problem."""
+    if not isinstance(node, yaml.ScalarNode) or _is_null(node) or not node.value.strip():
+        raise ValueError("title must be non-empty text")
+    title: str = node.value.strip()
+    for c in title:
+        if c in _BIDI_CONTROLS or unicodedata.category(c) in ("Cc", "Cs") or c in "\u2028\u2029":
+            kind = "bidirectional control" if c in _BIDI_CONTROLS else "control character"
+            raise ValueError(f"title contains the {kind} U+{ord(c):04X}: remove it (titles go as they are into "
+                             "playlists, tags and terminals)")
+    if len(title) > MAX_TITLE_CHARACTERS:
+        raise ValueError(f"title is {len(title)} characters long, more than the {MAX_TITLE_CHARACTERS} that players "
+                         "show: shorten it")
+    return title
+
+
+def _source_version(node: yaml.Node) -> str | None:
+    """The version a translation was made from: `source:` with `file:` and `version:`; None when malformed."""
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    values: dict[str, yaml.Node] = {}
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.value not in SOURCE_KEYS or key.value in values:
+            return None
+        values[key.value] = value
+    version = values.get("version")
+    if not isinstance(version, yaml.ScalarNode) or _is_null(version) or not version.value:
+        return None
+    if not all(isinstance(v, yaml.ScalarNode) for v in values.values()):
+        return None
+    return str(version.value)
+
+
+def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.paragraph_pause) -> Stop:
+    """One stop script. Raises GuideInvalid naming the file and line of every problem found.
+    `paragraph_pause` (the guide's) counts towards the stop's silence (text.MAX_SILENCE)."""
+    raw = _read_script(path)
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as e:
@@ -76,66 +216,80 @@ def read_stop(path: Path, language: str) -> Stop:
             [Problem(path, f"not valid UTF-8 (byte 0x{raw[e.start]:02x}): save the file as UTF-8", line)]
         ) from None
     text = text.replace("\r\n", "\n")
-    handler = YAMLHandler()
-    if not handler.detect(text):
+    opening = _BOUNDARY.match(text)
+    if opening is None:
         raise GuideInvalid([Problem(path, "no front matter: start the file with a '---' line, then "
                                           "'stop: N' and 'title: ...', then '---'", 1)])
-    try:
-        front, body = handler.split(text)
-    except ValueError:
-        raise GuideInvalid([Problem(path, "the front matter has no closing '---' line", 1)]) from None
-    body_line = text[: len(text) - len(body)].count("\n") + 1
-    try:
-        meta: Any = yaml.load(front, Loader=_LOADER)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or "cannot be read"
-        raise GuideInvalid(
-            [Problem(path, f"invalid front matter: {problem}", mark.line + 1 if mark else 1)]
-        ) from None
-    if not isinstance(meta, dict):
+    closing = _BOUNDARY.search(text, opening.end())
+    if closing is None:
+        raise GuideInvalid([Problem(path, "the front matter has no closing '---' line", 1)])
+    front, body = text[opening.end() : closing.start()], text[closing.end() :]
+    body_line = text.count("\n", 0, closing.end()) + 1
+    first_line = text.count("\n", 0, opening.end()) + 1  # the line the front matter's text starts on
+    if len(front.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        raise GuideInvalid([Problem(path, f"the front matter is more than {_size(MAX_FRONT_MATTER_BYTES)}: it needs "
+                                          "only 'stop: N' and 'title: ...' (is the closing '---' missing?)", 1)])
+    root = _compose(front, path, first_line)
+    if not isinstance(root, yaml.MappingNode):
         raise GuideInvalid([Problem(path, "the front matter must be 'key: value' lines (stop, title)", 2)])
 
     problems: list[Problem] = []
-    for key in meta:
-        if key not in FRONT_MATTER_KEYS:
-            problems.append(Problem(path, f"unknown front matter key '{key}' (allowed: "
-                                          f"{', '.join(FRONT_MATTER_KEYS)})", _line_of_key(front, str(key))))
-    number = meta.get("stop")
-    if number is None:
+    fields: dict[str, yaml.Node] = {}
+    seen: dict[str, int] = {}
+    for key, value in root.value:
+        line = first_line + key.start_mark.line
+        if not isinstance(key, yaml.ScalarNode):
+            problems.append(Problem(path, "front matter keys must be names: stop, title", line))
+            continue
+        if key.value in seen:
+            problems.append(Problem(path, f"{quoted(key.value)} is given twice in the front matter (first on line "
+                                          f"{seen[key.value]}): keep one", line))
+            continue
+        seen[key.value] = line
+        if key.value not in FRONT_MATTER_KEYS:
+            problems.append(Problem(path, f"unknown front matter key {quoted(key.value)} (allowed: "
+                                          f"{', '.join(FRONT_MATTER_KEYS)})", line))
+            continue
+        fields[key.value] = value
+
+    def line_of(name: str) -> int:
+        return first_line + fields[name].start_mark.line
+
+    number: int | str = 0
+    if "stop" not in fields:
         problems.append(Problem(path, "the front matter needs 'stop: N', the number visitors type", 1))
-    elif isinstance(number, bool) or not isinstance(number, int) or number < 1:
-        problems.append(Problem(path, f"stop must be a positive whole number, not {number!r}",
-                                _line_of_key(front, "stop")))
-    title = meta.get("title")
-    if isinstance(title, int | float) and not isinstance(title, bool):
-        title = str(title)
-    if title is None:
+    else:
+        number = _stop_number(fields["stop"])
+        if isinstance(number, str):
+            problems.append(Problem(path, number, line_of("stop")))
+    title = ""
+    if "title" not in fields:
         problems.append(Problem(path, "the front matter needs 'title: ...'", 1))
-    elif not isinstance(title, str) or not title.strip():
-        problems.append(Problem(path, "title must be non-empty text", _line_of_key(front, "title")))
-    source = meta.get("source")
+    else:
+        try:
+            title = _title(fields["title"])
+        except ValueError as e:
+            problems.append(Problem(path, str(e), line_of("title")))
     version = None
-    if source is not None:
-        if (not isinstance(source, dict) or set(source) - set(SOURCE_KEYS)
-                or not isinstance(source.get("version"), str)):
+    if "source" in fields:
+        version = _source_version(fields["source"])
+        if version is None:
             problems.append(Problem(path, "source must be 'file: <source script>' and 'version: <id>' "
-                                          "(written by `audioguide translate`)", _line_of_key(front, "source")))
-        else:
-            version = source["version"]
+                                          "(written by `audioguide translate`)", line_of("source")))
     try:
         paragraphs = parse_narration(body)
+        check_length(paragraphs, paragraph_pause)
     except TextProblem as e:
         problems.append(Problem(path, str(e), body_line + e.line - 1))
         paragraphs = []
     else:
-        if not any(p.text for p in paragraphs) and source is None:
+        if not any(p.text for p in paragraphs) and "source" not in fields:
             problems.append(Problem(path, "no narration: write the text to speak after the front matter",
                                     body_line))
     if problems:
         raise GuideInvalid(problems)
-    assert isinstance(number, int) and isinstance(title, str)
-    return Stop(number, title.strip(), language, path, tuple(paragraphs), version)
+    assert isinstance(number, int)
+    return Stop(number, title, language, path, tuple(paragraphs), version)
 
 
 def _stop_files(folder: Path) -> list[Path]:
@@ -154,18 +308,19 @@ def load_guide(root: Path, engine_options: Mapping[str, Mapping[str, Any]]) -> G
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name != MEDIA_FOLDER
                      and not p.name.startswith((".", "_"))) if root.is_dir() else []
     stops: dict[str, tuple[Stop, ...]] = {}
+    pause = (config.audio if config is not None else AudioConfig()).paragraph_pause
     for folder in folders:
         code = folder.name
         if parse_language(code) is None:
-            problems.append(Problem(folder, f"'{code}' is not a known language code: name language "
+            problems.append(Problem(folder, f"{quoted(code)} is not a known language code: name language "
                                             "folders with ISO 639-1 codes such as en, az, ru"))
             continue
         if config is not None and code not in config.languages:
-            problems.append(Problem(folder, f"language folder '{code}' has no [languages.{code}] in guide.toml"))
+            problems.append(Problem(folder, f"language folder {quoted(code)} has no [languages.{code}] in guide.toml"))
         found: dict[int, Stop] = {}
         for path in _stop_files(folder):
             try:
-                stop = read_stop(path, code)
+                stop = read_stop(path, code, pause)
             except GuideInvalid as e:
                 problems.extend(e.problems)
                 continue

@@ -6,7 +6,7 @@ Each step is a small function of plain data so that it can be tested on its own.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -14,12 +14,22 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 DEFAULT_PAUSE = 1.0
-MAX_PAUSE = 60.0
+MAX_PAUSE = 60.0  # one [pause]
+# What one stop may say and be silent for. The README's "Writing a guide" gives the reasons.
+MAX_SPOKEN_CHARACTERS = 20_000  # about 21 minutes at espeak's default rate; 40 at its slowest
+SPOKEN_PER_MINUTE = 930  # characters espeak-ng says in a minute at its default rate (160 words a minute)
+MAX_SILENCE = 600.0  # seconds: the stop's pauses and paragraph breaks together
 
-_PAUSE_LIKE = re.compile(r"\[\s*pause\b[^\]]*\]", re.IGNORECASE)
+_PAUSE_START = re.compile(r"\[\s*pause\b", re.IGNORECASE)
 _PAUSE = re.compile(r"\[\s*pause(?:\s+(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>ms|s))?\s*\]", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
 _MARKDOWN = MarkdownIt("commonmark")
+
+
+def quoted(value: str, limit: int = 40) -> str:
+    """A user's text inside a one-line message: quoted, control characters escaped, at most `limit`
+    characters (then "...")."""
+    return repr(value if len(value) <= limit else value[: limit - 3] + "...")
 
 
 class TextProblem(ValueError):
@@ -60,18 +70,29 @@ def _inline_text(token: Token) -> str:
     return _SPACE.sub(" ", "".join(out)).strip()
 
 
+def _pause_like(text: str) -> Iterator[str]:
+    """Everything that looks like a [pause ...] marker: `[pause` up to the next `]`. In linear time,
+    where the regular expression `\\[\\s*pause\\b[^\\]]*\\]` took quadratic time on a file of `[pause `."""
+    position = 0
+    while (start := _PAUSE_START.search(text, position)) is not None:
+        end = text.find("]", start.end())
+        if end < 0:
+            return
+        yield text[start.start() : end + 1]
+        position = end + 1
+
+
 def _split_pauses(text: str, lines: list[str], first: int, last: int) -> tuple[Part, ...]:
     """Split a paragraph's text at [pause] markers; a malformed marker is an error at its line."""
-    for bad in _PAUSE_LIKE.finditer(text):
-        m = _PAUSE.fullmatch(bad.group(0))
+    for marker in _pause_like(text):
+        m = _PAUSE.fullmatch(marker)
         seconds = _pause_seconds(m) if m else None
         if seconds is None or seconds > MAX_PAUSE:
-            line = next((i + 1 for i in range(first, last) if bad.group(0) in lines[i]), first + 1)
+            line = next((i + 1 for i in range(first, last) if marker in lines[i]), first + 1)
             if seconds is None:
-                raise TextProblem(
-                    f"cannot read pause {bad.group(0)!r}: write [pause], [pause 2s] or [pause 500ms]", line
-                )
-            raise TextProblem(f"pause {bad.group(0)!r} is longer than {MAX_PAUSE:g} seconds", line)
+                raise TextProblem(f"cannot read pause {quoted(marker)}: write [pause], [pause 2s] or [pause 500ms]",
+                                  line)
+            raise TextProblem(f"pause {quoted(marker)} is longer than {MAX_PAUSE:g} seconds: shorten it", line)
     parts: list[Part] = []
     pos = 0
     for m in _PAUSE.finditer(text):
@@ -111,6 +132,37 @@ def parse_narration(markdown: str) -> list[Paragraph]:
         if parts:
             paragraphs.append(Paragraph(parts, first + 1))
     return paragraphs
+
+
+def check_length(paragraphs: list[Paragraph], paragraph_pause: float) -> None:
+    """Raise TextProblem at the paragraph where a stop's spoken text passes MAX_SPOKEN_CHARACTERS, or
+    where its silences (pauses and paragraph breaks, merged as timeline() merges them) pass MAX_SILENCE."""
+    spoken = 0
+    for paragraph in paragraphs:
+        spoken += len(paragraph.text)
+        if spoken > MAX_SPOKEN_CHARACTERS:
+            raise TextProblem(f"the narration is longer than {MAX_SPOKEN_CHARACTERS:,} characters (about "
+                              f"{MAX_SPOKEN_CHARACTERS // SPOKEN_PER_MINUTE} minutes of speech) by the end of this "
+                              "paragraph: split it into two stops", paragraph.line)
+    total = longest = 0.0  # the silences before the current run; the longest in the run (it wins)
+    for line, seconds in _silences(paragraphs, paragraph_pause):
+        if seconds is None:
+            total, longest = total + longest, 0.0
+            continue
+        longest = max(longest, seconds)
+        if total + longest > MAX_SILENCE:
+            raise TextProblem(f"the pauses add up to more than {MAX_SILENCE / 60:g} minutes by here (each paragraph "
+                              f"break counts as {paragraph_pause:g} s, [audio] paragraph_pause): shorten them",
+                              line)
+
+
+def _silences(paragraphs: list[Paragraph], paragraph_pause: float) -> Iterator[tuple[int, float | None]]:
+    """(line, seconds of silence), or (line, None) for speech, in the order timeline() makes them."""
+    for i, paragraph in enumerate(paragraphs):
+        if i:
+            yield paragraph.line, paragraph_pause
+        for part in paragraph.parts:
+            yield paragraph.line, part.seconds if isinstance(part, Pause) else None
 
 
 def transcript(paragraphs: list[Paragraph]) -> str:
