@@ -9,16 +9,29 @@ inner POSTs itself. Nothing ever leaves 127.0.0.1.
 Each inner request is recorded as (text, lang) in `FakeGoogle.requests` and answered by the next
 entry of `FakeGoogle.script` (the last entry repeats once the others are used up):
 
-    "ok"            200 with a real 1 s, 24 kHz mono MP3 in Google's batchexecute format
-    429, 500, ...   that HTTP status with a short body
-    ("hang", 2.0)   wait that many seconds, then answer "ok" (to make the client time out)
-    ("stall", 2.0)  send the headers and 100 bytes of an "ok" answer, then wait that long and hang up
-    ("cut", 0)      send the headers and 100 bytes of an "ok" answer, then hang up at once
+    "ok"              200 with a real 1 s, 24 kHz mono MP3 in Google's batchexecute format
+    ("sine", 0.1)     200 with a real MP3 of that many seconds (too short or too long for a text)
+    429, 500, ...     that HTTP status with a short body
+    (429, 3600)       that status with `Retry-After: 3600` (the second item as it is: seconds or an HTTP date)
+    ("hang", 2.0)     wait that many seconds, then answer "ok" (to make the client time out)
+    ("stall", 2.0)    send the headers and 100 bytes of an "ok" answer, then wait that long and hang up
+    ("cut", 0)        send the headers and 100 bytes of an "ok" answer, then hang up at once
+    "hangup"          hang up without answering
+    ("trickle", 0.1)  send the headers of an "ok" answer at once, then its body one byte every 0.1 s
+    "garbage"         200 in Google's format whose base64 payload decodes to text, not audio
+    "badbase64"       200 in Google's format whose payload is not base64 (its padding is wrong)
+    "noaudio"         200 in Google's format with no audio in it (what Google sends for a language it lacks)
+    "truncated"       200 with the "ok" MP3 cut to two fifths of its length, mid-frame
+    ("flood", 9e6)    200 with a body of that many bytes (never a complete answer)
+
+`answers` maps a text to the action for every request with that text, before `script` is looked at:
+builds with several worker processes send requests in no fixed order.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import json
 import socket
@@ -35,20 +48,21 @@ import trustme
 
 RPC_ID = "jQ1olc"
 HOSTS = ("translate.google.com", "translate.google.co.uk")
+JSON = "application/json; charset=utf-8"
 SINE_SECONDS = 1.0
 SINE_RATE = 24000
 
-Action = Any  # "ok" | int | ("hang" | "stall" | "cut", seconds)
+Action = Any  # see the module docstring
 
 
 @functools.cache
-def sine_mp3() -> bytes:
-    """A real MP3: 1.0 s of a 440 Hz sine, 24000 Hz mono, made once per test session."""
+def sine_mp3(seconds: float = SINE_SECONDS) -> bytes:
+    """A real MP3: 1.0 s (or `seconds`) of a 440 Hz sine, 24000 Hz mono, made once per test session."""
     import imageio_ffmpeg
 
     done = subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error",
-         "-f", "lavfi", "-i", f"sine=frequency=440:duration={SINE_SECONDS}:sample_rate={SINE_RATE}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}:sample_rate={SINE_RATE}",
          "-ac", "1", "-c:a", "libmp3lame", "-b:a", "32k", "-f", "mp3", "pipe:1"],
         capture_output=True, check=True,
     )
@@ -68,9 +82,23 @@ def _server_context() -> ssl.SSLContext:
 def google_body(mp3: bytes) -> bytes:
     """The batchexecute answer gTTS expects: `)]}'`, a length line, then the rpc result line that
     contains literally  jQ1olc","[\\"<base64>\\"]  (gTTS finds the audio with a regular expression)."""
-    payload = json.dumps([base64.b64encode(mp3).decode("ascii")])
+    return google_answer([base64.b64encode(mp3).decode("ascii")])
+
+
+def google_answer(result: list[str]) -> bytes:
+    """A batchexecute answer whose rpc result is `result`: [base64] when Google speaks, [] when not."""
+    payload = json.dumps(result)
     line = json.dumps([["wrb.fr", RPC_ID, payload, None, None, None, "generic"]], separators=(",", ":"))
     return f")]}}'\n\n{len(line)}\n{line}\n".encode()
+
+
+NOT_AUDIO = b"<html><body>Our systems have detected unusual traffic from your computer network.</body></html>"
+ANSWERS = {  # the "200 but wrong" actions
+    "garbage": lambda: google_body(NOT_AUDIO),
+    "badbase64": lambda: google_answer(["This is not base64, is it?"]),
+    "noaudio": lambda: google_answer([]),
+    "truncated": lambda: google_body(sine_mp3()[:len(sine_mp3()) * 2 // 5]),
+}
 
 
 def parse_rpc(body: bytes) -> tuple[str, str]:
@@ -122,29 +150,36 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.startswith("/_/TranslateWebserverUi/data/batchexecute"):
             self._answer(404, b"not found")
             return
-        fake.record(parse_rpc(body), getattr(self, "tunnel_host", ""))
-        action = fake.next_action()
-        if isinstance(action, tuple) and action[0] == "hang":
-            if fake.stopping.wait(action[1]):
+        request = parse_rpc(body)
+        fake.record(request, getattr(self, "tunnel_host", ""))
+        action = fake.next_action(request[0])
+        kind, argument = action if isinstance(action, tuple) else (action, None)
+        if kind == "hang":
+            if fake.stopping.wait(argument):
                 return
-            action = "ok"
-        if isinstance(action, tuple) and action[0] in ("stall", "cut"):
-            self._partial(google_body(sine_mp3()), stall=action[0] == "stall", seconds=action[1])
-            return
-        if action == "ok":
-            self._answer(200, google_body(sine_mp3()), "application/json; charset=utf-8")
-        elif isinstance(action, int):
-            self._answer(action, f"fake Google says {action}".encode())
+            kind = "ok"
+        if kind == "hangup":
+            self.close_connection = True
+        elif kind in ("stall", "cut"):
+            self._partial(google_body(sine_mp3()), stall=kind == "stall", seconds=argument)
+        elif kind == "trickle":
+            self._trickle(google_body(sine_mp3()), argument)
+        elif kind == "flood":
+            self._flood(int(argument))
+        elif kind in ("ok", "sine"):
+            self._answer(200, google_body(sine_mp3(argument or SINE_SECONDS)), JSON)
+        elif kind in ANSWERS:
+            self._answer(200, ANSWERS[kind](), JSON)
+        elif isinstance(kind, int):
+            headers = {} if argument is None else {"Retry-After": str(argument)}
+            self._answer(kind, f"fake Google says {kind}".encode(), headers=headers)
         else:
             raise AssertionError(f"unknown script entry {action!r}")
 
     def _partial(self, body: bytes, stall: bool, seconds: float) -> None:
         """Headers and the first 100 bytes of a good answer, then a stall or a hang-up."""
         try:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
+            self._headers(200, JSON, len(body))
             self.wfile.write(body[:100])
             self.wfile.flush()
             if stall:
@@ -153,12 +188,42 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
-    def _answer(self, status: int, body: bytes, content_type: str = "text/plain") -> None:
+    def _trickle(self, body: bytes, seconds: float) -> None:
+        """All the headers at once, then the body one byte every `seconds`, until the client leaves."""
         try:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
+            self._headers(200, JSON, len(body))
+            for i in range(len(body)):
+                self.wfile.write(body[i:i + 1])
+                self.wfile.flush()
+                if self.server.fake.stopping.wait(seconds):
+                    break
+        except (OSError, ssl.SSLError):
+            pass
+        self.close_connection = True
+
+    def _flood(self, size: int) -> None:
+        """A 200 with a body of `size` bytes of base64-looking text, as fast as the client reads it."""
+        try:
+            self._headers(200, JSON, size)
+            block = b"A" * 65536
+            for start in range(0, size, len(block)):
+                self.wfile.write(block[:size - start])
+        except (OSError, ssl.SSLError):
+            pass
+        self.close_connection = True
+
+    def _headers(self, status: int, content_type: str, length: int, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+
+    def _answer(self, status: int, body: bytes, content_type: str = "text/plain",
+                headers: dict[str, str] | None = None) -> None:
+        try:
+            self._headers(status, content_type, len(body), headers)
             self.wfile.write(body)
             self.wfile.flush()
         except (OSError, ssl.SSLError):
@@ -178,6 +243,7 @@ class FakeGoogle:
 
     def __init__(self, script: list[Action] | None = None) -> None:
         self.script: list[Action] = list(script or ["ok"])
+        self.answers: dict[str, Action] = {}  # text -> action, for every request with that text
         self.requests: list[tuple[str, str]] = []  # (text, lang), in arrival order
         self.hosts: list[str] = []  # the CONNECT target of each request
         self.tunnels: list[str] = []  # every CONNECT, "host:port"
@@ -204,8 +270,10 @@ class FakeGoogle:
             self.requests.append(request)
             self.hosts.append(host)
 
-    def next_action(self) -> Action:
+    def next_action(self, text: str = "") -> Action:
         with self._lock:
+            if text in self.answers:
+                return self.answers[text]
             return self.script.pop(0) if len(self.script) > 1 else self.script[0]
 
     def start(self) -> FakeGoogle:
@@ -238,6 +306,15 @@ def closed_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def silent_proxy() -> Iterator[str]:
+    """The URL of a proxy that takes connections (into the kernel's backlog) and never says a word."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 def use_proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:

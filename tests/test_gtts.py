@@ -5,18 +5,22 @@ Nothing here touches the internet: HTTPS_PROXY sends gTTS's requests to the fake
 
 from __future__ import annotations
 
+import email.utils
 import json
+import math
+import struct
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from audioguide import media
 from audioguide.cli import main
 from audioguide.engines.base import Audio
-from audioguide.engines.gtts import SAMPLE_RATE, GTTSEngine
-from audioguide.errors import EngineError, EngineUnreachable
-from tests.fake_google import SINE_RATE, FakeGoogle, closed_port, fake_google, use_proxy
+from audioguide.engines.gtts import SAMPLE_RATE, GTTSEngine, mp3_seconds
+from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
+from tests.fake_google import SINE_RATE, FakeGoogle, closed_port, fake_google, silent_proxy, sine_mp3, use_proxy
 
 __all__ = ["fake_google"]  # the fixture, imported so pytest finds it
 
@@ -95,16 +99,278 @@ def test_a_read_timeout_is_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> N
     assert time.monotonic() - started < 1.9  # it did not wait for the hung answer
 
 
-def test_a_timeout_every_time_gives_up(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+def test_no_answer_twice_in_a_row_counts_as_unreachable(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    # Before issue 10 this was a per-track failure after every retry (67 s a track by default, and no
+    # fallback); a server that accepts and never answers is now as good as unreachable.
     fake_google.script = [("hang", 2.0)]
 
-    with pytest.raises(EngineError) as caught:
-        engine(sleeps, timeout=0.3, retries=1).synthesize("Hello museum", "en:com")
+    with pytest.raises(EngineUnreachable) as caught:
+        engine(sleeps, timeout=0.3, retries=3).synthesize("Hello museum", "en:com")
 
-    assert not isinstance(caught.value, EngineUnreachable)  # Google was reached; it was slow
-    assert caught.value.problem.message == "Google TTS gave up after 2 attempts (last: timed out)"
-    assert len(fake_google.requests) == 2
+    assert caught.value.problem.message == ("cannot reach Google TTS: 2 attempts in a row got no answer "
+                                            "(last: no answer within 0.3 s)")
+    assert len(fake_google.requests) == 2  # not the 4 that retries = 3 allows
     assert sleeps == [0.01]
+
+
+def test_a_dead_endpoint_costs_two_timeouts_and_one_backoff(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    """The bound in the README, measured: default settings but a 1 s timeout (15 s by default, making
+    31 s): min(2, retries + 1) * timeout + backoff."""
+    fake_google.script = [("hang", 3600)]
+    defaults = GTTSEngine()
+    gtts_engine = GTTSEngine(timeout=1, sleep=sleeps)
+    started = time.monotonic()
+
+    with pytest.raises(EngineUnreachable):
+        gtts_engine.synthesize("Hello museum", "en:com")
+
+    waited = time.monotonic() - started
+    assert (defaults.retries, defaults.backoff) == (gtts_engine.retries, gtts_engine.backoff) == (3, 1.0)
+    assert sleeps == [1.0]  # one backoff, slept for real in a build
+    assert 2.0 <= waited < 2.5  # two timeouts
+    assert len(fake_google.requests) == 2
+
+
+def test_with_no_retries_one_unanswered_attempt_is_unreachable(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [("hang", 2.0)]
+
+    with pytest.raises(EngineUnreachable) as caught:
+        engine(sleeps, timeout=0.3, retries=0).synthesize("Hello museum", "en:com")
+
+    assert caught.value.problem.message == ("cannot reach Google TTS: the only attempt got no answer "
+                                            "(last: no answer within 0.3 s)")
+    assert len(fake_google.requests) == 1
+    assert sleeps == []
+
+
+def test_timeouts_that_are_not_in_a_row_fail_the_track(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [("hang", 2.0), 500, ("hang", 2.0), 500]
+
+    with pytest.raises(EngineError) as caught:
+        engine(sleeps, timeout=0.3, retries=3).synthesize("Hello museum", "en:com")
+
+    assert not isinstance(caught.value, EngineUnreachable)  # Google answered, in between
+    assert caught.value.problem.message == "Google TTS gave up after 4 attempts (last: HTTP 500)"
+    assert len(fake_google.requests) == 4
+    assert sleeps == [0.01, 0.02, 0.04]
+
+
+def test_a_proxy_that_never_answers_is_unreachable(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> None:
+    with silent_proxy() as url:
+        use_proxy(monkeypatch, url)
+        started = time.monotonic()
+        with pytest.raises(EngineUnreachable) as caught:
+            engine(sleeps, timeout=0.3, retries=3).synthesize("Hello museum", "en:com")
+
+    assert caught.value.problem.message.startswith("cannot reach Google TTS: 2 attempts in a row got no answer")
+    assert sleeps == [0.01]
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_hang_up_before_answering_is_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = ["hangup", "ok"]
+
+    audio = engine(sleeps).synthesize("Hello museum", "en:com")
+
+    assert audio.duration == pytest.approx(1.0, abs=0.1)
+    assert len(fake_google.requests) == 2
+
+
+def test_hang_ups_before_answering_count_as_unreachable(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = ["hangup"]
+
+    with pytest.raises(EngineUnreachable) as caught:
+        engine(sleeps, retries=3).synthesize("Hello museum", "en:com")
+
+    assert caught.value.problem.message == ("cannot reach Google TTS: 2 attempts in a row got no answer "
+                                            "(last: the connection closed before an answer)")
+    assert len(fake_google.requests) == 2
+
+
+# --- a total deadline per request ------------------------------------------------------------------------
+
+
+def test_a_trickled_answer_ends_at_the_deadline_and_is_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [("trickle", 0.05), "ok"]  # about 5 700 bytes: 285 s at this pace
+    started = time.monotonic()
+
+    audio = engine(sleeps, timeout=0.5).synthesize("Hello museum", "en:com")
+
+    assert audio.duration == pytest.approx(1.0, abs=0.1)
+    assert len(fake_google.requests) == 2
+    assert time.monotonic() - started < 1.0  # the trickle was cut off at 0.5 s
+
+
+def test_an_answer_trickled_every_time_counts_as_unreachable(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [("trickle", 0.05)]
+    started = time.monotonic()
+
+    with pytest.raises(EngineUnreachable) as caught:
+        engine(sleeps, timeout=0.5, retries=3).synthesize("Hello museum", "en:com")
+
+    waited = time.monotonic() - started
+    message = caught.value.problem.message
+    assert message.startswith("cannot reach Google TTS: 2 attempts in a row got no answer "
+                              "(last: answer incomplete after 0.5 s: "), message
+    assert 1.0 <= waited < 1.5  # two deadlines of 0.5 s, nothing more
+    assert len(fake_google.requests) == 2
+
+
+def test_a_deadline_covers_the_whole_request_however_fast_the_bytes_come(fake_google: FakeGoogle,
+                                                                        sleeps: Sleeps) -> None:
+    fake_google.script = [("trickle", 0.001)]  # each byte comes well within any read timeout
+    started = time.monotonic()
+
+    with pytest.raises(EngineUnreachable):
+        engine(sleeps, timeout=1.0, retries=1).synthesize("Hello museum", "en:com")
+
+    assert time.monotonic() - started < 2.5
+
+
+# --- Retry-After ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(fake_google: FakeGoogle, sleeps: Sleeps, status: int) -> None:
+    fake_google.script = [(status, 5), "ok"]
+
+    audio = engine(sleeps).synthesize("Hello museum", "en:com")
+
+    assert audio.duration == pytest.approx(1.0, abs=0.1)
+    assert sleeps == [5.0]  # not the 0.01 s backoff
+    assert len(fake_google.requests) == 2
+
+
+def test_retry_after_as_an_http_date_is_honoured(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [(429, email.utils.formatdate(time.time() + 20, usegmt=True)), "ok"]
+
+    engine(sleeps).synthesize("Hello museum", "en:com")
+
+    assert len(sleeps) == 1 and 17 <= sleeps[0] <= 20
+
+
+def test_a_backoff_longer_than_retry_after_is_kept(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [(429, 0), "ok"]
+
+    GTTSEngine(timeout=2, backoff=3, sleep=sleeps).synthesize("Hello museum", "en:com")
+
+    assert sleeps == [3.0]
+
+
+@pytest.mark.parametrize("retry_after", ["3600", "date"])
+def test_retry_after_beyond_max_wait_is_unreachable(fake_google: FakeGoogle, sleeps: Sleeps, retry_after: str) -> None:
+    value = email.utils.formatdate(time.time() + 3600, usegmt=True) if retry_after == "date" else retry_after
+    fake_google.script = [(429, value)]
+
+    with pytest.raises(EngineUnreachable) as caught:
+        engine(sleeps).synthesize("Hello museum", "en:com")
+
+    message = caught.value.problem.message
+    assert message.startswith("Google TTS throttles us: HTTP 429 asks to wait 3"), message
+    assert message.endswith("s, more than max_wait (60 s)"), message
+    assert sleeps == []  # the build moves on at once
+    assert len(fake_google.requests) == 1
+
+
+def test_max_wait_is_an_option(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [(429, 5)]
+    check, default = GTTSEngine.options["max_wait"]
+
+    with pytest.raises(EngineUnreachable) as caught:
+        GTTSEngine(timeout=2, max_wait=4, sleep=sleeps).synthesize("Hello museum", "en:com")
+
+    assert caught.value.problem.message == ("Google TTS throttles us: HTTP 429 asks to wait 5 s, "
+                                            "more than max_wait (4 s)")
+    assert default == 60 and check(0) is None and check(600) is None
+    assert check(601) == "must be from 0 to 600, not 601"
+
+
+# --- every answer is checked --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "message"), [
+    ("garbage", "Google's answer is not audio (no MPEG audio frame at its start)"),
+    ("badbase64", "Google's answer is not audio (its base64 does not decode: Incorrect padding)"),
+    ("noaudio", "Google's answer is not audio (no audio in it)"),
+    ("truncated", "Google's MP3 is cut short (the last frame is incomplete)"),
+    (("sine", 0.1), "Google's audio is too short for its text: 0.17 s for 11 letters and digits "
+                    "(at least 0.22 s expected)"),
+    (("flood", 9_000_000), "Google's answer is larger than 8 MB"),
+])
+def test_an_answer_that_is_not_good_audio_fails_with_what_was_wrong(
+        fake_google: FakeGoogle, sleeps: Sleeps, action: object, message: str) -> None:
+    fake_google.script = [action]
+
+    with pytest.raises(EngineError) as caught:
+        engine(sleeps).synthesize("Hello museum", "en:com")
+
+    assert not isinstance(caught.value, EngineUnreachable)
+    assert caught.value.problem.message == message
+    assert len(fake_google.requests) == 1  # a wrong answer is not asked for again
+    assert sleeps == []
+
+
+def test_audio_too_long_for_its_text_is_refused(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [("sine", 8.0)]
+
+    with pytest.raises(EngineError) as caught:
+        engine(sleeps).synthesize("Hi!", "en:com")
+
+    assert caught.value.problem.message == ("Google's audio is too long for its text: 8.06 s for 3 characters "
+                                            "(at most 6.00 s expected)")
+
+
+def test_each_piece_of_a_long_text_is_checked(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    text = "Welcome to the museum, where the first piece of this text is spoken. And this is the second piece of it."
+    fake_google.answers = {"And this is the second piece of it.": "truncated"}
+
+    with pytest.raises(EngineError) as caught:
+        engine(sleeps).synthesize(text, "en:com")
+
+    assert caught.value.problem.message == "Google's MP3 is cut short (the last frame is incomplete)"
+    assert fake_google.texts == ["Welcome to the museum", "where the first piece of this text is spoken",
+                                 "And this is the second piece of it."]  # gTTS's pieces, each asked once
+
+
+def test_a_decoding_failure_is_an_engine_error(fake_google: FakeGoogle, sleeps: Sleeps,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(source: bytes, sample_rate: int) -> bytes:
+        raise AudioguideError("ffmpeg could not decode audio: Invalid data found when processing input")
+
+    monkeypatch.setattr(media, "decode", broken)
+
+    with pytest.raises(EngineError) as caught:
+        engine(sleeps).synthesize("Hello museum", "en:com")
+
+    assert caught.value.problem.message == ("Google's MP3 does not decode: ffmpeg could not decode audio: "
+                                            "Invalid data found when processing input")
+
+
+def _tone(seconds: float, rate: int = 24000) -> bytes:
+    pcm = b"".join(struct.pack("<h", int(8000 * math.sin(i / 10))) for i in range(int(seconds * rate)))
+    return media.encode_mp3(pcm, rate, 32, 5)  # with an Info header that counts the frames
+
+
+def test_mp3_seconds_walks_every_frame() -> None:
+    tagged = _tone(1.0)
+    frame = 96  # 32 kbit/s at 24 000 Hz, MPEG-2 Layer III
+
+    assert mp3_seconds(tagged) == pytest.approx(1.056)  # 44 frames of 576 samples (LAME's delay and padding)
+    assert mp3_seconds(sine_mp3()) == pytest.approx(1.056)  # an ID3 tag in front, no Info header
+    assert mp3_seconds(sine_mp3() + b"TAG" + bytes(125)) == pytest.approx(1.056)  # ID3v1 at the end
+    with pytest.raises(EngineError, match=r"^Google's MP3 is cut short: 43 frames where its Xing header counts 44$"):
+        mp3_seconds(tagged[:-frame])  # a whole frame missing: only the Info header shows it
+    with pytest.raises(EngineError, match=r"the last frame is incomplete"):
+        mp3_seconds(tagged[:-1])
+    with pytest.raises(EngineError, match=r"^Google's MP3 is broken at byte 480 \(no valid frame header\)$"):
+        mp3_seconds(tagged[:480] + b"\x00" * 4 + tagged[484:])
+    with pytest.raises(EngineError, match=r"^Google's MP3 changes its format at byte"):
+        mp3_seconds(sine_mp3() + _tone(0.5, 44100))
+    free_format = bytes([0xFF, 0xF3, 0x04, 0xC4]) + bytes(200)
+    with pytest.raises(EngineError, match=r"^Google's answer is not audio"):
+        mp3_seconds(free_format)
+    with pytest.raises(EngineError, match=r"^Google's answer is not audio"):
+        mp3_seconds(b"")
 
 
 @pytest.mark.parametrize("broken", [("stall", 2.0), ("cut", 0)])
@@ -269,4 +535,54 @@ def test_build_falls_back_to_espeak_when_google_is_unreachable(monkeypatch: pyte
     assert len(warnings) == 1, result.output  # said once, not once per track
     assert warnings[0].startswith("warning: gtts: cannot reach Google TTS"), warnings[0]
     assert "en uses espeak" in warnings[0]
+    assert manifest_engines(out) == {"en": [(1, "espeak"), (2, "espeak")], "az": [(1, "espeak")]}
+
+
+def run_cli(guide: Path, out: Path, *options: str) -> Result:
+    result = CliRunner(mix_stderr=False).invoke(main, ["build", str(guide), "-o", str(out), *options])
+    assert "Traceback" not in result.stderr + result.output
+    return result
+
+
+@pytest.mark.parametrize(("action", "message"), [
+    ("garbage", "Google's answer is not audio (no MPEG audio frame at its start)"),
+    ("badbase64", "Google's answer is not audio (its base64 does not decode: Incorrect padding)"),
+    ("truncated", "Google's MP3 is cut short (the last frame is incomplete)"),
+])
+def test_build_fails_only_the_track_with_a_bad_answer(fake_google: FakeGoogle, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch, action: str,
+                                                      message: str) -> None:
+    fake_google.answers = {"Hello and welcome.": action}
+    guide, out = make_guide(tmp_path, en_stops=2), tmp_path / "out"
+    monkeypatch.chdir(tmp_path)
+
+    result = run_cli(guide, out)
+
+    assert result.exit_code == 1, result.stderr
+    failed = [line for line in result.stderr.splitlines() if "01-welcome.md" in line]
+    assert failed == [f"guide/en/01-welcome.md: gtts failed for stop 1 (en): {message}"], result.stderr
+    assert "[3/3] en/002-the-hall.mp3 built" in result.stderr  # the other tracks still build
+    assert (out / "en" / "002-the-hall.mp3").is_file() and (out / "az" / "001-xos-gelmisiniz.mp3").is_file()
+    assert not (out / "en" / "001-welcome.mp3").exists()
+    assert fake_google.texts.count("Hello and welcome.") == 1  # a wrong answer is not asked for again
+
+
+def test_build_falls_back_once_when_google_never_answers(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    fake_google.script = [("hang", 3600)]
+    guide, out = make_guide(tmp_path, en_stops=2), tmp_path / "out"
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("timeout = 2", "timeout = 1")
+                    .replace("retries = 1", "retries = 3"), encoding="utf-8")
+    started = time.monotonic()
+
+    result = run_cli(guide, out, "--jobs", "1")
+
+    assert result.exit_code == 0, result.stderr
+    assert time.monotonic() - started >= 2.0  # the two timeouts
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: gtts")]
+    assert len(warnings) == 1, result.stderr  # said once
+    assert warnings[0].startswith("warning: gtts: cannot reach Google TTS: 2 attempts in a row got no answer "
+                                  "(last: no answer within 1 s)"), warnings[0]
+    assert "en uses espeak" in warnings[0]
+    assert fake_google.texts == ["Hello and welcome."] * 2  # the second stop never asked Google
     assert manifest_engines(out) == {"en": [(1, "espeak"), (2, "espeak")], "az": [(1, "espeak")]}

@@ -1,22 +1,57 @@
-"""Google Translate's text-to-speech through gTTS: online, with timeouts, retries and fallback.
+"""Google Translate's text-to-speech through gTTS: online, with a deadline per request, retries and fallback.
 
-A timeout, a 429 or a 5xx is retried with exponential backoff. When the service cannot be reached
-at all (no route, DNS failure), EngineUnreachable tells the build to use the next engine.
-gTTS honours HTTPS_PROXY (and NO_PROXY) from the environment.
+gTTS cuts the text into pieces of at most 100 characters and prepares one request per piece; this
+module sends those requests itself, because gTTS's `stream()` bounds each socket read, not the request
+(an answer trickled a byte at a time never ends). It uses gTTS's private `_tokenize` and
+`_prepare_requests` (gTTS 2.5.x; pyproject pins gTTS>=2.5,<3) and finds the audio in the answer the
+way `stream()` does. For each piece:
+
+- one attempt has a total deadline of `timeout` seconds: connecting, the headers and the whole body;
+- a timeout, an answer that breaks off, a 429 or a 5xx is retried after a backoff that doubles each
+  time, or after the server's Retry-After when that is longer;
+- Google counts as unreachable (EngineUnreachable: the build warns once and uses the next engine in
+  the language's list) when the connection fails outright (no route, DNS failure, proxy refused), when
+  two attempts in a row get no answer (none by the deadline, or not all of it, or the connection closes
+  before one; with retries = 0, the only attempt), and when Retry-After asks for more than `max_wait`
+  seconds;
+- every answer is checked before it is used: base64 that decodes to a well-formed MP3 (MPEG Layer III)
+  stream whose length is plausible for the piece's text. Anything else is an EngineError saying what
+  was wrong, and only that track fails.
+
+A dead endpoint (it never answers) therefore costs a worker process at most
+min(2, retries + 1) * timeout + backoff seconds, once: 31 s with the defaults.
+Proxies come from HTTPS_PROXY/NO_PROXY in the environment.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from audioguide import media
 from audioguide.config import Check, integer, nonempty_text, number
 from audioguide.engines.base import Audio
-from audioguide.errors import EngineError, EngineUnreachable
+from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
+
+if TYPE_CHECKING:  # gTTS and requests load only for guides that use them
+    import requests
+    from gtts import gTTS
 
 SAMPLE_RATE = 24000  # what Google sends
+UNANSWERED_UNREACHABLE = 2  # attempts of one request in a row without an answer before Google counts as unreachable
+MAX_ANSWER_BYTES = 8 << 20  # a 100-character piece comes as about 40 KB; 8 MB is far beyond any real answer
+READ_SIZE = 1 << 16
+# How long speech can plausibly last. Speech runs at 10 to 20 characters a second (fast English is
+# about 25, 0.04 s a character); no language is spoken at 50 letters and digits a second, so audio
+# shorter than 0.02 s for each of them is cut short. At the other end, a character is at most one
+# slow syllable (Chinese, Korean; under 0.5 s); symbols are read out as words ("%", "€"), so every
+# non-space character counts there, at up to 1 s, plus 3 s for silence around the speech. These bounds
+# catch answers that are cut short or not for this text; they cannot catch small truncations.
+MIN_SECONDS_PER_LETTER = 0.02
+MAX_SECONDS_PER_CHARACTER = 1.0
+MAX_SECONDS_EXTRA = 3.0
 
 
 class GTTSEngine:
@@ -24,17 +59,19 @@ class GTTSEngine:
     online = True
     verify_mp3 = True  # Google's voices were never measured here (no network)
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
-        "timeout": (number(1, 300), 15.0),  # seconds per request
+        "timeout": (number(1, 300), 15.0),  # seconds per request, in all: connecting and the whole answer
         "retries": (integer(0, 10), 3),
         "backoff": (number(0, 60), 1.0),  # seconds before the first retry; doubles each time
+        "max_wait": (number(0, 600), 60.0),  # the longest Retry-After honoured; a longer one: unreachable
         "tld": (nonempty_text, "com"),  # Google host, which sets the accent: com, co.uk, com.au ...
     }
 
-    def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, tld: str = "com",
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
+                 tld: str = "com", sleep: Callable[[float], None] = time.sleep) -> None:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.max_wait = max_wait
         self.tld = tld
         self.sleep = sleep
 
@@ -53,7 +90,7 @@ class GTTSEngine:
 
     def voice_for(self, language: str, voice: str | None) -> str | None:
         """gTTS voices are `<lang>:<tld>`: the language code and the Google host (the accent)."""
-        from gtts.lang import tts_langs  # gTTS (and requests) load only for guides that use it
+        from gtts.lang import tts_langs
 
         langs = {code.lower(): code for code in tts_langs()}
         for candidate in (language.lower(), language.split("-")[0].lower()):
@@ -62,43 +99,258 @@ class GTTSEngine:
         return None
 
     def synthesize(self, text: str, voice: str) -> Audio:
-        import gtts
         import requests
 
         lang, _, tld = voice.partition(":")
+        tts, pieces = _prepare(text, lang, tld or self.tld)
+        with _no_insecure_warning(), requests.Session() as session:
+            mp3 = b"".join(self._ask(session, tts, request, piece) for piece, request in pieces)
+        try:
+            audio = Audio(media.decode(mp3, SAMPLE_RATE), SAMPLE_RATE)
+        except AudioguideError as e:
+            raise EngineError(f"Google's MP3 does not decode: {e.problem.message}") from None
+        _check_length(audio.duration, text)
+        return audio
+
+    def _ask(self, session: requests.Session, tts: gTTS, request: requests.PreparedRequest, piece: str) -> bytes:
+        """One piece's MP3, with retries."""
         attempts = self.retries + 1
+        unanswered = 0  # attempts in a row that got no answer
         for attempt in range(1, attempts + 1):
             try:
-                mp3 = b"".join(gtts.gTTS(text, lang=lang, tld=tld or self.tld, timeout=self.timeout).stream())
-                if not mp3:
-                    raise EngineError("Google sent no audio")
-                return Audio(media.decode(mp3, SAMPLE_RATE), SAMPLE_RATE)
-            except gtts.tts.gTTSError as e:
-                cause = e.__context__
-                status = e.rsp.status_code if e.rsp is not None else None
-                timed_out = status is None and _cut_short(cause)
-                if status is None and not timed_out and isinstance(cause, requests.ConnectionError):
-                    raise EngineUnreachable(f"cannot reach Google TTS: {_reason(cause)}") from None
-                if not (timed_out or status == 429 or (status is not None and status >= 500)):
-                    if status is None:
-                        raise EngineError(f"Google TTS request failed: {_reason(cause)}") from None
-                    raise EngineError(f"Google TTS refused: {e.msg}") from None
-                what = f"HTTP {status}" if status else "timed out" if "timed out" in str(cause) else "answer broke off"
+                return _audio(self._send(session, tts, request), piece)
+            except _Retry as failure:
+                unanswered = unanswered + 1 if failure.unanswered else 0
+                if unanswered >= min(UNANSWERED_UNREACHABLE, attempts):
+                    which = "the only attempt" if unanswered == 1 else f"{unanswered} attempts in a row"
+                    raise EngineUnreachable(f"cannot reach Google TTS: {which} got no answer (last: {failure.what})"
+                                            ) from None
+                wait = self.backoff * 2 ** (attempt - 1)
+                if failure.retry_after is not None:
+                    if failure.retry_after > self.max_wait:
+                        raise EngineUnreachable(
+                            f"Google TTS throttles us: {failure.what} asks to wait {failure.retry_after:.0f} s, "
+                            f"more than max_wait ({self.max_wait:g} s)") from None
+                    wait = max(wait, failure.retry_after)
                 if attempt == attempts:
-                    if timed_out and isinstance(cause, requests.ConnectTimeout):
-                        raise EngineUnreachable(f"cannot reach Google TTS: every connection {what}") from None
-                    raise EngineError(f"Google TTS gave up after {attempts} attempts (last: {what})") from None
-                self.sleep(self.backoff * 2 ** (attempt - 1))
+                    raise EngineError(f"Google TTS gave up after {attempts} attempts (last: {failure.what})") from None
+                self.sleep(wait)
         raise AssertionError("unreachable")
 
+    def _send(self, session: requests.Session, tts: gTTS, request: requests.PreparedRequest) -> bytes:
+        """One attempt: the answer's body, read by the deadline. Raises _Retry for what may pass."""
+        import requests
+        import urllib3
+        from gtts.tts import gTTSError
 
-def _cut_short(cause: BaseException | None) -> bool:
-    import requests
+        deadline = time.monotonic() + self.timeout
+        try:
+            # urllib3's total timeout bounds connecting (through the proxy, TLS) and the headers together;
+            # verify=False as gTTS sends it (for networks that intercept TLS; the tests' fake relies on it).
+            response = session.send(request, stream=True, verify=False, timeout=urllib3.Timeout(total=self.timeout))
+        except requests.ConnectTimeout:
+            raise _Retry(f"no connection within {self.timeout:g} s", unanswered=True) from None
+        except requests.Timeout:
+            raise _Retry(f"no answer within {self.timeout:g} s", unanswered=True) from None
+        except requests.ConnectionError as e:
+            if _hung_up(e):
+                raise _Retry("the connection closed before an answer", unanswered=True) from None
+            if "timed out" in str(e):
+                raise _Retry(f"no answer within {self.timeout:g} s", unanswered=True) from None
+            raise EngineUnreachable(f"cannot reach Google TTS: {_reason(e)}") from None
+        except requests.RequestException as e:
+            raise EngineError(f"Google TTS request failed: {_reason(e)}") from None
+        with response:
+            status = response.status_code
+            if status == 429 or status >= 500:
+                raise _Retry(f"HTTP {status}", retry_after=_retry_after(response.headers.get("Retry-After")))
+            if status != 200:
+                raise EngineError(f"Google TTS refused: {gTTSError(tts=tts, response=response).msg}")
+            return _body(response, deadline, self.timeout)
 
-    """A timeout, or an answer that stalled or broke off after Google was reached: worth a retry.
-    (gTTS reads the body inside `send`, so a stalled body is a ConnectionError, not a Timeout.)"""
-    return isinstance(cause, requests.Timeout | requests.exceptions.ChunkedEncodingError) or (
-        isinstance(cause, requests.ConnectionError) and "Read timed out" in str(cause))
+
+class _Retry(Exception):
+    """An attempt that may succeed when repeated: a timeout, an answer that broke off, a 429 or a 5xx.
+    `unanswered`: no answer came, or not all of it by the deadline (a dead or hopelessly slow server)."""
+
+    def __init__(self, what: str, unanswered: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.unanswered = unanswered
+        self.retry_after = retry_after
+
+
+def _prepare(text: str, lang: str, tld: str) -> tuple[gTTS, list[tuple[str, requests.PreparedRequest]]]:
+    """gTTS's pieces of the text, each with the request that asks for it (private gTTS 2.5 API)."""
+    import gtts
+
+    try:
+        tts = gtts.gTTS(text, lang=lang, tld=tld)
+        pieces = tts._tokenize(tts.text)  # what _prepare_requests sends, in its order
+        return tts, list(zip(pieces, tts._prepare_requests(), strict=True))
+    except (AssertionError, ValueError) as e:  # nothing left to speak after gTTS's cleaning; a language it lacks
+        raise EngineError(f"gTTS cannot speak this text: {e}") from None
+
+
+@contextmanager
+def _no_insecure_warning() -> Iterator[None]:
+    """urllib3 warns about every request with verify=False; gTTS silences that too."""
+    import warnings
+
+    import urllib3
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        yield
+
+
+def _body(response: requests.Response, deadline: float, timeout: float) -> bytes:
+    """The whole body by the deadline: each read waits at most for the time left, and returns what
+    has arrived (read1), so an answer trickled a byte at a time ends at the deadline too."""
+    import urllib3
+
+    body = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True)
+        connection = response.raw.connection
+        if connection is not None and connection.sock is not None:
+            connection.sock.settimeout(left)
+        try:
+            chunk = response.raw.read1(READ_SIZE)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise _Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True) from None
+        except (urllib3.exceptions.HTTPError, OSError):
+            raise _Retry("answer broke off") from None
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > MAX_ANSWER_BYTES:
+            raise EngineError(f"Google's answer is larger than {MAX_ANSWER_BYTES >> 20} MB")
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds or an HTTP date; None when absent or unreadable."""
+    import email.utils
+
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time()) if when.tzinfo is not None else None
+
+
+def _audio(body: bytes, piece: str) -> bytes:
+    """The MP3 in Google's answer for one piece, checked to be audio of a plausible length."""
+    import base64
+    import binascii
+    import re
+
+    # gTTS's stream() finds the audio with this expression and decodes it as leniently (characters
+    # outside base64 are skipped); the frame check below is the strict part.
+    found = re.findall(r'jQ1olc","\[\\"(.*)\\"]', body.decode("utf-8", "replace"))
+    if not found:
+        raise EngineError("Google's answer is not audio (no audio in it)")
+    try:
+        mp3 = b"".join(base64.b64decode(payload) for payload in found)
+    except (binascii.Error, ValueError) as e:
+        raise EngineError(f"Google's answer is not audio (its base64 does not decode: {e})") from None
+    if not mp3:
+        raise EngineError("Google's answer is not audio (it is empty)")
+    _check_length(mp3_seconds(mp3), piece)
+    return mp3
+
+
+def _check_length(seconds: float, text: str) -> None:
+    letters = sum(c.isalnum() for c in text)
+    shortest = MIN_SECONDS_PER_LETTER * letters
+    longest = MAX_SECONDS_PER_CHARACTER * sum(not c.isspace() for c in text) + MAX_SECONDS_EXTRA
+    if seconds < shortest:
+        raise EngineError(f"Google's audio is too short for its text: {seconds:.2f} s for {letters} letters "
+                          f"and digits (at least {shortest:.2f} s expected)")
+    if seconds > longest:
+        raise EngineError(f"Google's audio is too long for its text: {seconds:.2f} s for {len(text)} "
+                          f"characters (at most {longest:.2f} s expected)")
+
+
+# --- MPEG audio frames -----------------------------------------------------------------------------
+# Layer III only (every MP3): bitrates in kbit/s by index (0, free format, and 15 are refused), sample
+# rates by the header's version bits (3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5; 1 is reserved).
+_KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),  # MPEG-1
+         False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}  # MPEG-2 and 2.5
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+_SAME_STREAM = 0xFFFE0C00  # sync, version, layer and sample rate: equal in every frame of one stream
+
+
+def mp3_seconds(data: bytes) -> float:
+    """The length of an MP3 stream, after walking every frame header: sync, a valid version, layer,
+    bitrate and sample rate, the same stream throughout, the last frame complete and, where a
+    Xing/Info header counts the frames, that many frames. ID3 tags at either end are skipped.
+    Raises EngineError saying what is wrong."""
+    position = 10 + int.from_bytes(bytes(b & 0x7F for b in data[6:10]), "big") if data[:3] == b"ID3" else 0
+    end = len(data) - 128 if data[-128:-125] == b"TAG" else len(data)
+    first, frames, counted = 0, 0, None
+    while position < end:
+        if end - position < 4:
+            raise EngineError("Google's MP3 is cut short (the last frame is incomplete)")
+        header = int.from_bytes(data[position:position + 4], "big")
+        version, layer, bitrate, rate = header >> 19 & 3, header >> 17 & 3, header >> 12 & 15, header >> 10 & 3
+        if not (header >> 21 == 0x7FF and version != 1 and layer == 1 and bitrate not in (0, 15) and rate != 3):
+            if not first:
+                raise EngineError("Google's answer is not audio (no MPEG audio frame at its start)")
+            raise EngineError(f"Google's MP3 is broken at byte {position} (no valid frame header)")
+        if first and header & _SAME_STREAM != first & _SAME_STREAM:
+            raise EngineError(f"Google's MP3 changes its format at byte {position}")
+        mpeg1 = version == 3
+        size = (144 if mpeg1 else 72) * _KBPS[mpeg1][bitrate] * 1000 // _RATES[version][rate] + (header >> 9 & 1)
+        if position + size > end:
+            raise EngineError("Google's MP3 is cut short (the last frame is incomplete)")
+        frame, position = data[position:position + size], position + size
+        if not first:
+            first = header
+            tagged, counted = _xing(frame, mpeg1, mono=header >> 6 & 3 == 3)
+            if tagged:
+                continue  # the tag's frame carries no sound
+        frames += 1
+    if not frames:
+        raise EngineError("Google's answer is not audio (no MPEG audio frames)")
+    if counted is not None and counted != frames:
+        what = "is cut short:" if frames < counted else "has"
+        raise EngineError(f"Google's MP3 {what} {frames} frames where its Xing header counts {counted}")
+    version = first >> 19 & 3
+    return frames * (1152 if version == 3 else 576) / _RATES[version][first >> 10 & 3]
+
+
+def _xing(frame: bytes, mpeg1: bool, mono: bool) -> tuple[bool, int | None]:
+    """Whether this (first) frame is a Xing/Info tag, and the frame count it gives (if it gives one).
+    The tag follows the side information."""
+    at = 4 + ((17 if mono else 32) if mpeg1 else (9 if mono else 17))
+    if frame[at:at + 4] not in (b"Xing", b"Info"):
+        return False, None
+    flags = int.from_bytes(frame[at + 4:at + 8], "big")
+    return True, int.from_bytes(frame[at + 8:at + 12], "big") if flags & 1 else None
+
+
+def _hung_up(error: BaseException) -> bool:
+    """Whether the connection was made and then closed, or answered with something other than HTTP,
+    before any answer came. urllib3 wraps that in many ways (a ProxyError "Unable to connect to proxy"
+    even inside the tunnel), so the causes it carries are searched."""
+    import http.client
+
+    causes: list[object] = [error]
+    while causes:
+        cause = causes.pop()
+        if isinstance(cause, http.client.HTTPException | ConnectionResetError | ConnectionAbortedError):
+            return True  # RemoteDisconnected, BadStatusLine; a reset
+        if isinstance(cause, BaseException):
+            causes += [*cause.args, getattr(cause, "reason", None)]
+    return False
 
 
 def _reason(cause: BaseException | None) -> str:
