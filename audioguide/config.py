@@ -263,7 +263,7 @@ class _Validator:
             path = root / value
         if Path(value).is_absolute() or not path.is_relative_to(inside):
             self.problem(f"'{key}' names {quoted(value)}, which is not inside the guide folder: copy the file into "
-                         f"{inside.name}/media/ and name it relative to the guide folder, such as media/x", table, key)
+                         f"the guide's media/ folder and write {quoted('media/' + Path(value).name)}", table, key)
             return None
         if not path.is_file():
             self.problem(f"'{key}' names {quoted(value)}, which is not a file in {inside.name}/", table, key)

@@ -1,11 +1,14 @@
 """espeak-ng, embedded: the library and voice data come from the PyPI package espeakng-loader.
 
-espeak-ng is not thread-safe, so every call holds one lock; parallel builds use processes.
+espeak-ng is not thread-safe, so every call holds one lock; parallel builds use processes. Long text
+is given to it in pieces (split_text), and nothing raised while it calls back into Python (a
+KeyboardInterrupt, a MemoryError) is lost in C: it stops the synthesis and is raised again here.
 """
 
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -19,6 +22,32 @@ _CHARS_UTF8 = 1
 _RATE = 1
 _PITCH = 3
 _SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_CONTINUE, _ABORT = 0, 1  # what the synth callback tells espeak-ng
+
+# espeak-ng is given at most this much text at a time (about two minutes of speech): its output
+# for one call is held in memory, and a paragraph of any length is spoken in turn, piece by piece.
+CHUNK_CHARACTERS = 2000
+# a sentence's end: its punctuation (Latin, Arabic, Devanagari: then a space; CJK: none), closing quotes
+_CLOSERS = "[\"'\u201d\u2019\u00bb)\\]]*"
+_SENTENCE_END = re.compile(rf"[.!?;:\u2026\u061f\u0964]{_CLOSERS}(?=\s)|[\u3002\uff01\uff1f]{_CLOSERS}")
+
+
+def split_text(text: str, limit: int = CHUNK_CHARACTERS) -> list[str]:
+    """Text in pieces of at most `limit` characters: cut after the last sentence end that fits, else at
+    the last space, else anywhere. Text that fits is returned as it is, in one piece."""
+    pieces: list[str] = []
+    while len(text) > limit:
+        window = text[: limit + 1]  # a space at `limit` leaves a piece of exactly `limit`
+        ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit]
+        cut = ends[-1] if ends else max(window.rfind(" "), window.rfind("\n"), window.rfind("\t"))
+        if cut <= 0:
+            cut = limit
+        piece, text = text[:cut].strip(), text[cut:].lstrip()
+        if piece:
+            pieces.append(piece)
+    if text.strip() or not pieces:
+        pieces.append(text)
+    return pieces
 
 
 class _Voice(ctypes.Structure):
@@ -59,15 +88,40 @@ class _Espeak:
             raise OSError("espeak-ng could not start (espeak_Initialize failed)")
         self.lib = lib
         self.buffer = bytearray()
+        self.failure: BaseException | None = None  # raised in the callback, raised again after espeak_Synth
         self.callback = _SYNTH_CALLBACK(self._collect)  # kept: ctypes must not free it
         lib.espeak_SetSynthCallback(self.callback)
         self.version = "espeak-ng " + (lib.espeak_Info(None) or b"?").decode()
         self.languages = self._list_languages()
 
     def _collect(self, wav: Any, count: int, events: Any) -> int:
-        if count > 0:
-            self.buffer.extend(ctypes.string_at(wav, count * 2))
-        return 0
+        """espeak-ng's synth callback. An exception must not escape into C (ctypes would print it and
+        carry on): it is kept, espeak is told to stop, and synth() raises it."""
+        if self.failure is not None:
+            return _ABORT
+        try:
+            if count > 0:
+                self.buffer.extend(ctypes.string_at(wav, count * 2))
+            return _CONTINUE
+        except BaseException as e:  # KeyboardInterrupt included: it is raised again in synth()
+            self.failure = e
+            return _ABORT
+
+    def synth(self, text: str) -> bytes:
+        """One call of espeak_Synth: the PCM it makes for `text`, with the voice and parameters set."""
+        data = text.encode("utf-8")
+        self.buffer.clear()
+        self.failure = None
+        try:
+            status = self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
+            if self.failure is not None:
+                raise self.failure
+            if status != 0:
+                raise EngineError(f"espeak-ng failed to synthesise (status {status})")
+            return bytes(self.buffer)
+        finally:
+            self.failure = None
+            self.buffer.clear()
 
     def _list_languages(self) -> frozenset[str]:
         found: set[str] = set()
@@ -136,15 +190,15 @@ class EspeakEngine:
         return None
 
     def synthesize(self, text: str, voice: str) -> Audio:
-        data = text.encode("utf-8")
+        """The speech for `text`, in pieces of at most CHUNK_CHARACTERS, joined. A NUL would end the
+        text for espeak-ng (it reads a C string), so it is spoken as a space."""
         with _lock:
             es = _espeak()
             if es.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise EngineError(f"espeak has no voice '{voice}'")
             es.lib.espeak_SetParameter(_RATE, self.rate, 0)
             es.lib.espeak_SetParameter(_PITCH, self.pitch, 0)
-            es.buffer.clear()
-            status = es.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
-            if status != 0:
-                raise EngineError(f"espeak-ng failed to synthesise (status {status})")
-            return Audio(bytes(es.buffer), es.sample_rate)
+            pcm = bytearray()
+            for piece in split_text(text.replace("\0", " ")):
+                pcm += es.synth(piece)
+            return Audio(bytes(pcm), es.sample_rate)
