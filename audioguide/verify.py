@@ -38,6 +38,7 @@ _VERSIONS = {
     0: ((11025, 12000, 8000), (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160), 72),
 }
 _ID3V1_BYTES = 128
+_NOT_MP3 = "does not start with an ID3v2 tag: not an MP3 audioguide made"
 
 
 @dataclass
@@ -81,7 +82,12 @@ def check_package(out: Path, audio: bool = False) -> Report:
                 present.add(name)
     problems += _strays(out, {n for n in files if _inside(n)})
     cover = manifest["guide"].get("cover")
-    cover_data = (out / cover).read_bytes() if isinstance(cover, str) and cover in present else None
+    cover_data = None
+    if isinstance(cover, str) and cover in present:
+        try:
+            cover_data = (out / cover).read_bytes()
+        except OSError:
+            pass  # _file said why
     for language in manifest["languages"].values():
         stops = language["stops"]
         for position, stop in enumerate(stops, 1):
@@ -89,10 +95,10 @@ def check_package(out: Path, audio: bool = False) -> Report:
                 continue
             report.tracks += 1
             problems += _track(out, manifest, language, stop, position, len(stops), cover_data, audio)
-    for code, language in manifest["languages"].items():
+    for language in manifest["languages"].values():
         report.playlists += 1
         if language["playlist"] in present:
-            problems += _playlist(out, manifest, code, language)
+            problems += _playlist(out, manifest, language)
     return report
 
 
@@ -179,12 +185,14 @@ def _stray_walk(out: Path, folder: str, listed: set[str], folders: set[str]) -> 
         name = posixpath.join(folder, entry.name) if folder else entry.name
         if not folder and entry.name in (MANIFEST, MARK, LOCK) and entry.is_file(follow_symlinks=False):
             continue
+        if name in listed:
+            continue  # as listed or not, _file says so
         if entry.is_dir(follow_symlinks=False):
             if name in folders:
                 yield from _stray_walk(out, name, listed, folders)
             else:
                 yield Problem(out / name, "not made by this build: a stray folder")
-        elif name not in listed:
+        else:
             temp = entry.name.startswith(TEMP_PREFIX) and entry.name.endswith(TEMP_SUFFIX)
             yield Problem(out / name, "a temp file of an interrupted build" if temp
                           else "not made by this build: a stray file")
@@ -201,7 +209,7 @@ def _track(out: Path, manifest: Mapping[str, Any], language: Mapping[str, Any], 
     except OSError as e:
         return [Problem(path, f"cannot be read: {e.strerror or e}")]
     problems = [Problem(path, message) for message in frame_problems(data)]
-    if problems and problems[0].message.startswith("does not start with an ID3v2 tag"):
+    if problems and problems[0].message == _NOT_MP3:
         return problems  # not an MP3 audioguide made: its tags and audio say nothing more
     problems += [Problem(path, message) for message in _tag_problems(path, manifest, language, stop, position, total,
                                                                       cover)]
@@ -225,7 +233,7 @@ def frame_problems(data: bytes) -> list[str]:
     """Why `data` is not an ID3v2 tag followed by whole MPEG Layer III frames and nothing else (an
     ID3v1 tag included: audioguide never writes one). Empty when it is."""
     if len(data) < 10 or data[:3] != b"ID3" or any(b >= 0x80 for b in data[6:10]):
-        return ["does not start with an ID3v2 tag: not an MP3 audioguide made"]
+        return [_NOT_MP3]
     size = 10 + (data[6] << 21 | data[7] << 14 | data[8] << 7 | data[9])
     if data[3] == 4 and data[5] & 0x10:  # an ID3v2.4 footer
         size += 10
@@ -268,9 +276,9 @@ def _tag_problems(path: Path, manifest: Mapping[str, Any], language: Mapping[str
         yield f"its ID3 tag cannot be read: {e}"
         return
     guide = manifest["guide"]
-    version = f"2.{tags.version[1]}"
-    if version != manifest["audio"].get("id3_version", version):
-        yield f"has an ID3v{version} tag, the manifest says ID3v{manifest['audio']['id3_version']}"
+    version, wanted = f"2.{tags.version[1]}", manifest["audio"].get("id3_version")
+    if wanted in ("2.3", "2.4") and version != wanted:  # else _names said so
+        yield f"has an ID3v{version} tag, the manifest says ID3v{wanted}"
     iso = language["iso639_2"]
     expected: dict[str, Any] = {
         "TIT2": stop["title"], "TRCK": f"{position}/{total}", "TXXX:STOP": str(stop["stop"]),
@@ -341,7 +349,7 @@ def _audio_problems(pcm: bytes, rate: int, settings: Mapping[str, Any], stop: Ma
             yield f"true peak {peak_db:.2f} dBTP, the manifest says {recorded:.2f}"
 
 
-def _playlist(out: Path, manifest: Mapping[str, Any], code: str, language: Mapping[str, Any]) -> Iterator[Problem]:
+def _playlist(out: Path, manifest: Mapping[str, Any], language: Mapping[str, Any]) -> Iterator[Problem]:
     """The playlist lists the language's stops in order, each as the build names it, and nothing else."""
     name = language["playlist"]
     path = out / name
@@ -360,19 +368,19 @@ def _playlist(out: Path, manifest: Mapping[str, Any], code: str, language: Mappi
     title = " ".join(language["title"].split())
     if f"#PLAYLIST:{title}" not in lines:
         yield Problem(path, f"has no #PLAYLIST line with the language's title {_short(title)}")
-    expected: dict[str, tuple[int, str]] = {}
+    expected: dict[str, tuple[int, str]] = {}  # path from the playlist -> (stop, #EXTINF line)
     for stop in language["stops"]:
         shown = stop["title"]
         source = stop.get("fallback")
-        if source in manifest["languages"]:
+        if isinstance(source, str) and source in manifest["languages"]:  # see build._playlist_title
             shown += f" ({manifest['languages'][source]['name']})"
-        expected[posixpath.relpath(stop["file"], folder or ".")] = (max(1, round(stop["duration"])),
-                                                                    f"{stop['stop']}. {' '.join(shown.split())}")
-    entries: list[tuple[str, str | None]] = []  # (path, its #EXTINF's text)
+        line = f"#EXTINF:{max(1, round(stop['duration']))},{stop['stop']}. {' '.join(shown.split())}"
+        expected[posixpath.relpath(stop["file"], folder or ".")] = (stop["stop"], line)
+    entries: list[tuple[str, str | None]] = []  # (path, its #EXTINF line)
     info: str | None = None
     for line in lines[1:]:
         if line.startswith("#EXTINF:"):
-            info = line[len("#EXTINF:"):]
+            info = line
         elif line and not line.startswith("#"):
             entries.append((line, info))
             info = None
@@ -380,23 +388,23 @@ def _playlist(out: Path, manifest: Mapping[str, Any], code: str, language: Mappi
     for entry, extinf in entries:
         if entry not in expected:
             where = posixpath.normpath(posixpath.join(folder, entry))
-            missing = "" if _inside(where) and (out / where).is_file() else ", which does not exist"
-            yield Problem(path, f"lists {_short(entry)}{missing}: the manifest has no such stop")
+            there = (", which is outside the package" if not _inside(where)
+                     else "" if _regular(out / where) else ", which does not exist")
+            yield Problem(path, f"lists {_short(entry)}{there}: the manifest has no such stop")
             continue
-        seconds, shown = expected[entry]
-        want = f"{seconds},{shown}"
+        want = expected[entry][1]
         if extinf != want:
-            have = "has no #EXTINF line" if extinf is None else f"has {_short('#EXTINF:' + extinf)}"
-            yield Problem(path, f"{entry} {have}, the manifest makes it {_short('#EXTINF:' + want)}")
-    for entry in expected:
+            have = "has no #EXTINF line" if extinf is None else f"has {_short(extinf)}"
+            yield Problem(path, f"{entry} {have}, the manifest makes it {_short(want)}")
+    for entry, (number, _) in expected.items():
         count = listed.count(entry)
         if count == 0:
-            yield Problem(path, f"does not list {entry} (stop {expected[entry][1].split('.')[0]})")
+            yield Problem(path, f"does not list {entry} (stop {number})")
         elif count > 1:
             yield Problem(path, f"lists {entry} {count} times")
     common = [entry for entry in dict.fromkeys(listed) if entry in expected]
     order = [entry for entry in expected if entry in common]
-    for place, (have, want) in enumerate(zip(common, order, strict=True), 1):
+    for have, want in zip(common, order, strict=True):
         if have != want:
-            yield Problem(path, f"entry {place} is {have}, in stop order it is {want}")
+            yield Problem(path, f"entry {listed.index(have) + 1} is {have}, in stop order it is {want}")
             break
