@@ -89,18 +89,21 @@ def _read_script(path: Path) -> bytes:
 
 
 def _size(n: int) -> str:
-    return f"{n / 1024:.0f} KiB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MiB"
+    if n < 2**20:
+        return f"{n / 2**10:.0f} KiB"
+    return f"{n / 2**20:.1f} MiB" if n < 2**30 else f"{n / 2**30:.1f} GiB"
 
 
 def _compose(front: str, path: Path, first_line: int) -> yaml.Node | None:
     """The front matter as YAML nodes (nothing built from them yet), after a scan that refuses anchors
-    and aliases: an alias bomb of a few hundred bytes expands to gigabytes when it is built."""
+    and aliases (an alias bomb of a few hundred bytes expands to gigabytes when it is built) and tags
+    (`!!int 010`: a value is what it says, plainly)."""
     try:
         for token in yaml.scan(front, Loader=_LOADER):
-            if isinstance(token, yaml.AnchorToken | yaml.AliasToken):
-                raise GuideInvalid([Problem(path, "YAML anchors and aliases (&x, *x) are not allowed in front "
-                                                  "matter: write the value itself",
-                                            first_line + token.start_mark.line)])
+            if isinstance(token, yaml.AnchorToken | yaml.AliasToken | yaml.TagToken):
+                what = "tags (!!int, !x)" if isinstance(token, yaml.TagToken) else "anchors and aliases (&x, *x)"
+                raise GuideInvalid([Problem(path, f"YAML {what} are not allowed in front matter: write the value "
+                                                  "itself", first_line + token.start_mark.line)])
         node: yaml.Node | None = yaml.compose(front, Loader=_LOADER)
         return node
     except yaml.YAMLError as e:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import main
-from tests.conftest import write
+from tests.conftest import SAMPLE, ffmpeg, write
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -34,6 +35,66 @@ def _write(name: str, text: str | bytes) -> Callable[[Path], None]:
         path.write_bytes(text.encode("utf-8") if isinstance(text, str) else text)
 
     return change
+
+
+def _truncate(name: str, size: int) -> Callable[[Path], None]:
+    """A file of `size` bytes that takes no room (sparse): reading it would take that much memory."""
+    def change(root: Path) -> None:
+        with open(root / name, "wb") as f:
+            f.truncate(size)
+
+    return change
+
+
+def _cover(make: Callable[[bytes], bytes]) -> Callable[[Path], None]:
+    """media/cover.png replaced by what `make` makes of the sample cover's bytes."""
+    def change(root: Path) -> None:
+        path = root / "media" / "cover.png"
+        path.write_bytes(make((SAMPLE / "media" / "cover.png").read_bytes()))
+
+    return change
+
+
+def _jpeg(_: bytes) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(SAMPLE / "media" / "cover.png").convert("RGB").save(out, "JPEG")
+    return out.getvalue()
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (width, height)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _symlink_out(root: Path) -> None:
+    (root / "media" / "cover.png").unlink()
+    (root / "media" / "cover.png").symlink_to(SAMPLE / "media" / "cover.png")
+
+
+def _sound(name: str, seconds: float, key: str = "intro") -> Callable[[Path], None]:
+    """media/<name>: `seconds` of silence (or text, when seconds < 0), named in [audio] as `key`."""
+    def change(root: Path) -> None:
+        path = root / "media" / name
+        if seconds < 0:
+            path.write_text("not a sound\n", encoding="utf-8")
+        else:
+            subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=8000:cl=mono", "-t", str(seconds),
+                            str(path)], check=True)
+        _replace("guide.toml", "[lexicon.en]", f'[audio]\n{key} = "media/{name}"\n\n[lexicon.en]')(root)
+
+    return change
+
+
+LOL = "".join(f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]\n" for i in range(8))
 
 
 CASES = {
@@ -139,6 +200,166 @@ CASES = {
         _replace("guide.toml", "[lexicon.en]", '[languages.tr]\ntitle = "Test"\n\n[lexicon.en]'),
         "guide.toml:19: language 'tr' has no stop scripts: add tr/*.md",
     ),
+    # issue 10, "Bounds": input read as something else, or too large to read at all
+    "stop with a leading zero": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: 010"),
+        "en/01-welcome.md:2: stop: 010 has a leading zero, which YAML reads as the octal number 8: write 10",
+    ),
+    "stop 07": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: 07"),
+        "en/01-welcome.md:2: stop: 07 has a leading zero, which YAML reads as the octal number 7: write 7",
+    ),
+    "stop 08": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: 08"),
+        "en/01-welcome.md:2: stop: 08 has a leading zero: write 8",
+    ),
+    "stop in base 60": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: 1:30"),
+        "en/01-welcome.md:2: stop: 1:30 is a base-60 number to YAML, which reads it as 90: write the number",
+    ),
+    "stop in hexadecimal": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: 0x1F"),
+        "en/01-welcome.md:2: stop: 0x1F is hexadecimal, which YAML reads as 31: write 31 if that is meant",
+    ),
+    "stop with underscores": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: 1_000"),
+        "en/01-welcome.md:2: stop: 1_000 has underscores, which YAML drops, reading it as 1000: write 1000",
+    ),
+    "stop with a decimal point": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: 1.0"),
+        "en/01-welcome.md:2: stop: 1.0 is a decimal number to YAML (1.0), not a whole number",
+    ),
+    "stop yes": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: yes"),
+        "en/01-welcome.md:2: stop: yes is what YAML reads as true (yes or no), not a number",
+    ),
+    "stop quoted": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: '1'"),
+        "en/01-welcome.md:2: stop '1' is quoted, which makes it text: write stop: 1, without quotes",
+    ),
+    "stop over 9999": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: 10000"),
+        "en/01-welcome.md:2: stop must be from 1 to 9999, not 10000",
+    ),
+    "stop with a YAML tag": (
+        _replace("en/01-welcome.md", "stop: 1", "stop: !!int 010"),
+        "en/01-welcome.md:2: YAML tags (!!int, !x) are not allowed in front matter",
+    ),
+    "front matter key twice": (
+        _replace("en/01-welcome.md", "title: Welcome\n", "title: Welcome\nstop: 4\n"),
+        "en/01-welcome.md:4: 'stop' is given twice in the front matter (first on line 2): keep one",
+    ),
+    "YAML alias bomb": (
+        _write("en/03-bomb.md", "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + LOL
+               + "stop: *i\ntitle: Bomb\n---\nText.\n"),
+        "en/03-bomb.md:2: YAML anchors and aliases (&x, *x) are not allowed in front matter",
+    ),
+    "control character in a title": (
+        _replace("en/01-welcome.md", "title: Welcome", 'title: "Wel\\acome"'),
+        "en/01-welcome.md:3: title contains the control character U+0007: remove it",
+    ),
+    "terminal escape in a title": (
+        _replace("en/01-welcome.md", "title: Welcome", 'title: "\\e[2JWelcome"'),
+        "en/01-welcome.md:3: title contains the control character U+001B",
+    ),
+    "line separator in a title": (
+        _replace("en/01-welcome.md", "title: Welcome", 'title: "Wel\\u2028come"'),
+        "en/01-welcome.md:3: title contains the control character U+2028",
+    ),
+    "bidirectional override in a title": (
+        _replace("en/01-welcome.md", "title: Welcome", "title: Wel\u202ecome"),
+        "en/01-welcome.md:3: title contains the bidirectional control U+202E",
+    ),
+    "title too long": (
+        _replace("en/01-welcome.md", "title: Welcome", "title: " + "Welcome " * 30),
+        "en/01-welcome.md:3: title is 239 characters long, more than the 200 that players show",
+    ),
+    "script of 6 GB": (
+        _truncate("en/03-huge.md", 6 * 2**30),
+        "en/03-huge.md:1: the script is 6.0 GiB, more than the 256 KiB a stop may have: split it",
+    ),
+    "front matter too large": (
+        _write("en/03-front.md", "---\nstop: 3\ntitle: Front\n# " + "x" * 17000 + "\n---\nText.\n"),
+        "en/03-front.md:1: the front matter is more than 16 KiB",
+    ),
+    "narration too long": (
+        _write("en/03-long.md", "---\nstop: 3\ntitle: Long\n---\n" + "Word. " * 2000 + "\n\n" + "Word. " * 2000),
+        "en/03-long.md:7: the narration is longer than 20,000 characters (about 21 minutes of speech)",
+    ),
+    "33 hours of pauses": (
+        _write("en/03-pauses.md", "---\nstop: 3\ntitle: Pauses\n---\n" + "Word. [pause 60s]\n" * 1650),
+        "en/03-pauses.md:5: the pauses add up to more than 10 minutes by here",
+    ),
+    "nothing but pauses": (
+        _write("en/03-pauses.md", "---\nstop: 3\ntitle: Pauses\n---\n" + "[pause 60s]\n" * 2400),
+        "en/03-pauses.md:4: no narration",
+    ),
+    "paragraph breaks add up": (
+        _write("en/03-breaks.md", "---\nstop: 3\ntitle: Breaks\n---\n" + "Word.\n\n" * 1000),
+        "en/03-breaks.md:1505: the pauses add up to more than 10 minutes by here (each paragraph break counts "
+        "as 0.8 s",
+    ),
+    "cover that is text": (
+        _cover(lambda _: b"not an image\n"),
+        "guide.toml:5: the cover cover.png is not a PNG or JPEG image: save it again as PNG or JPEG",
+    ),
+    "empty cover": (
+        _cover(lambda _: b""),
+        "guide.toml:5: the cover cover.png is not a PNG or JPEG image",
+    ),
+    "truncated cover": (
+        _cover(lambda data: data[: len(data) // 2]),
+        "guide.toml:5: the cover cover.png cannot be decoded",
+    ),
+    "JPEG cover named .png": (
+        _cover(_jpeg),
+        "guide.toml:5: the cover cover.png holds a JPEG image: rename it to cover.jpg",
+    ),
+    "cover of 25 million pixels": (
+        _cover(lambda _: _png(5000, 5000)),
+        "guide.toml:5: the cover cover.png is 5000x5000 pixels: at most 16,777,216 pixels",
+    ),
+    "cover over 5 MiB": (
+        _cover(lambda data: data + bytes(6 * 2**20)),
+        "guide.toml:5: 'cover' names 'media/cover.png', which is 6.0 MiB: at most 5 MiB",
+    ),
+    "cover as an absolute path": (
+        lambda root: _replace("guide.toml", 'cover = "media/cover.png"',
+                              f'cover = "{root.resolve() / "media" / "cover.png"}"')(root),
+        "guide.toml:5: 'cover' names '/",
+    ),
+    "cover through a symlink out of the guide": (
+        _symlink_out,
+        "guide.toml:5: 'cover' names 'media/cover.png', which is not inside the guide folder: copy the file",
+    ),
+    "cover outside the guide": (
+        _replace("guide.toml", 'cover = "media/cover.png"', 'cover = "../cover.png"'),
+        "guide.toml:5: 'cover' names '../cover.png', which is not inside the guide folder",
+    ),
+    "intro that is not a sound": (
+        _sound("intro.mp3", -1),
+        "guide.toml:20: 'intro' names intro.mp3, which is not a sound ffmpeg can read",
+    ),
+    "outro of 6 minutes": (
+        _sound("outro.wav", 360, "outro"),
+        "guide.toml:20: 'outro' names outro.wav, which is longer than 5 minutes",
+    ),
+    "intro outside the guide": (
+        _replace("guide.toml", "[lexicon.en]", '[audio]\nintro = "/etc/hostname"\n\n[lexicon.en]'),
+        "guide.toml:20: 'intro' names '/etc/hostname', which is not inside the guide folder",
+    ),
+    "guide.toml over 1 MiB": (
+        _replace("guide.toml", "[lexicon.en]", "# " + "x" * 2**20 + "\n[lexicon.en]"),
+        "guide.toml: guide.toml is 1.0 MiB: at most 1 MiB",
+    ),
+    "dotted key of 40 parts": (
+        _replace("guide.toml", "[lexicon.en]", "a" + ".a" * 40 + " = 1\n\n[lexicon.en]"),
+        "guide.toml:19: a dotted key with more than 32 parts",
+    ),
+    "TOML nested too deeply": (
+        _replace("guide.toml", "[lexicon.en]", "x = " + "[" * 5000 + "]" * 5000 + "\n\n[lexicon.en]"),
+        "guide.toml: not valid TOML: arrays or tables nested too deeply",
+    ),
     "voice the engine lacks": (
         _replace("guide.toml", 'title = "Тестовый музей: аудиогид"\n',
                  'title = "Тестовый музей: аудиогид"\nvoice = { espeak = "no-such-voice" }\n'),
@@ -159,7 +380,9 @@ def test_check_reports_the_file_line_and_problem(guide: Path, case: str, monkeyp
     assert any(line.startswith(expected) for line in lines), err
 
 
-@pytest.mark.parametrize("case", ["duplicate stop", "unknown config key", "non-UTF-8 file"])
+@pytest.mark.parametrize("case", ["duplicate stop", "unknown config key", "non-UTF-8 file", "stop with a leading zero",
+                                  "YAML alias bomb", "33 hours of pauses", "cover that is text",
+                                  "intro that is not a sound"])
 def test_build_of_an_invalid_guide_writes_nothing(guide: Path, tmp_path: Path, case: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     change, expected = CASES[case]
