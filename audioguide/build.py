@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,23 +142,24 @@ def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress
 
     total = len(result.outcomes) + len(jobs)
     warned: set[str] = set()
-    for done, outcome in enumerate(_run(jobs, options.jobs, plan), len(result.outcomes) + 1):
-        for name, reason in outcome.unreachable.items():
-            if name not in warned:
-                warned.add(name)
-                log.warning("%s: %s; every track that needs it falls back to the next engine in its "
-                            "language's list (%s)", name, reason, _fallbacks(plan, warned))
-        for warning in outcome.warnings:
-            if warning not in warned:
-                warned.add(warning)
-                log.warning("%s", warning)
-        peak = outcome.entry.get("true_peak_dbtp")
-        if peak is not None and peak > config.audio.true_peak:
-            log.warning("%s: true peak %.2f dBTP is over the ceiling of %.1f", outcome.file, peak,
-                        config.audio.true_peak)
-        result.outcomes.append(outcome)
-        if progress:
-            progress(outcome, done, total)
+    with closing(_run(jobs, options.jobs, plan)) as outcomes:  # closed at once if interrupted: no pool lingers
+        for done, outcome in enumerate(outcomes, len(result.outcomes) + 1):
+            for name, reason in outcome.unreachable.items():
+                if name not in warned:
+                    warned.add(name)
+                    log.warning("%s: %s; every track that needs it falls back to the next engine in its "
+                                "language's list (%s)", name, reason, _fallbacks(plan, warned))
+            for warning in outcome.warnings:
+                if warning not in warned:
+                    warned.add(warning)
+                    log.warning("%s", warning)
+            peak = outcome.entry.get("true_peak_dbtp")
+            if peak is not None and peak > config.audio.true_peak:
+                log.warning("%s: true peak %.2f dBTP is over the ceiling of %.1f", outcome.file, peak,
+                            config.audio.true_peak)
+            result.outcomes.append(outcome)
+            if progress:
+                progress(outcome, done, total)
     failures = [o.error for o in result.outcomes if o.error is not None]
     if failures:
         raise BuildError(failures)
@@ -256,7 +258,7 @@ def _still_there(out: Path, file: str, entry: dict[str, Any], keys: set[str]) ->
         return False
 
 
-def _run(jobs: list[Job], workers: int, plan: Plan) -> Iterator[Outcome]:
+def _run(jobs: list[Job], workers: int, plan: Plan) -> Generator[Outcome, None, None]:
     """Render the jobs: in this process when one worker is asked for (the plain serial path), else
     in a pool of processes (espeak-ng is not thread-safe; each process has its own). Interrupted,
     the pool's workers are terminated before this returns."""
