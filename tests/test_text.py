@@ -1,14 +1,20 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from audioguide.text import (
+    MAX_SILENCE,
+    MAX_SPOKEN_CHARACTERS,
     Pause,
     Silence,
     Speech,
     TextProblem,
     apply_lexicon,
+    check_length,
     parse_narration,
+    quoted,
     timeline,
     transcript,
 )
@@ -65,3 +71,54 @@ def test_timeline_merges_pauses_with_paragraph_breaks() -> None:
         Speech("Khojalee."), Silence(2.0), Speech("Next"), Silence(0.2), Speech("word."), Silence(0.8),
         Speech("End."),
     ]
+
+
+def test_a_stop_may_say_up_to_the_limit_and_no_more() -> None:
+    words = "Word. " * (MAX_SPOKEN_CHARACTERS // 6)
+    check_length(parse_narration(words[:MAX_SPOKEN_CHARACTERS]), 0.8)  # one paragraph of exactly the limit
+    with pytest.raises(TextProblem) as caught:
+        check_length(parse_narration("Short.\n\n" + words[:MAX_SPOKEN_CHARACTERS]), 0.8)
+    assert caught.value.line == 3  # the paragraph that passes the limit
+    assert "longer than 20,000 characters" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "pause", "line"),
+    [
+        ("Word. [pause 60s] " * 11, 0.8, 1),  # 11 minutes in one paragraph
+        ("Word.\n\n[pause 60s]\n\n" * 10 + "Word.\n\n[pause 60s]\n\nEnd.", 0.8, 43),  # the 11th pause
+        ("Word.\n\n" * 751, 0.8, 1501),  # 750 paragraph breaks of 0.8 s
+        ("Word.\n\n" * 22, 30.0, 43),  # [audio] paragraph_pause = 30: 20 breaks are 10 minutes, 21 are more
+    ],
+    ids=["in one paragraph", "pauses on their own", "paragraph breaks", "long paragraph breaks"],
+)
+def test_pauses_and_paragraph_breaks_add_up_to_at_most_ten_minutes(text: str, pause: float, line: int) -> None:
+    with pytest.raises(TextProblem) as caught:
+        check_length(parse_narration(text), pause)
+    assert caught.value.line == line
+    assert "the pauses add up to more than 10 minutes" in str(caught.value)
+
+
+def test_pauses_that_merge_count_once() -> None:
+    """A pause next to a paragraph break replaces it (timeline() merges them): counted as what is heard."""
+    paragraphs = parse_narration("Word.\n\n[pause 60s]\n\n" * 9 + "Word. [pause 60s] [pause 60s] [pause 60s] end.")
+    check_length(paragraphs, 0.8)
+    silences = [i.seconds for i in timeline(paragraphs, 0.8, {}) if isinstance(i, Silence)]
+    assert sum(silences) == 600 == MAX_SILENCE
+
+
+@pytest.mark.parametrize("text", ["```\n" + "[pause " * 40_000 + "\n```", "    " + "[ pause x" * 30_000],
+                         ids=["[pause", "[ pause x"])
+def test_pause_markers_are_found_in_linear_time(text: str) -> None:
+    """`[pause ` 40 000 times (280 KB, in a code block, which Markdown passes through at once) took 3 s with
+    a regular expression that backtracked to the end from every `[pause`; now 10 ms."""
+    start = time.perf_counter()
+    parse_narration(text)
+    assert time.perf_counter() - start < 0.3
+
+
+def test_a_long_marker_is_shortened_in_the_message() -> None:
+    with pytest.raises(TextProblem) as caught:
+        parse_narration("[pause " + "x" * 5000 + "]")
+    assert len(str(caught.value)) < 120
+    assert quoted("\x1b[2J") == "'\\x1b[2J'"
