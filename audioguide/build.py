@@ -23,7 +23,7 @@ from audioguide.cache import CacheUnusable, cache_folders, open_cache
 from audioguide.engines import ENGINES, EngineFactory
 from audioguide.errors import AudioguideError, BuildError, display_path
 from audioguide.files import remove_leftovers, write_bytes
-from audioguide.ownership import claimed, removable
+from audioguide.ownership import claimed, mark, marked, removable, unchanged
 from audioguide.package import (
     MANIFEST,
     MANIFEST_VERSION,
@@ -115,6 +115,7 @@ def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress
            cover: bytes | None, old: dict[str, Any] | None) -> BuildResult:
     config = plan.guide.config
     previous = {} if options.force or old is None else _entries(old)
+    seen = marked(out)
     settings = audio_settings(config.audio)
     result = BuildResult(out, plan)
     jobs: list[Job] = []
@@ -123,9 +124,12 @@ def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress
         for track in tracks:
             if track.fallback:  # the source language's own track, made there
                 continue
+            entry = previous.get(track.file)
+            if entry is not None and not unchanged(out, track.file, entry, seen):
+                entry = None  # not the file the manifest describes (a killed build's, say)
             if not _selected(track, options):
-                if track.file in previous and (out / track.file).is_file():
-                    kept[track.file] = previous[track.file]
+                if entry is not None:
+                    kept[track.file] = entry
                 continue
             items = plan.items(track)
             candidates = []
@@ -133,8 +137,7 @@ def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress
                 akey = audio_key(items, voice, settings)
                 tags = plan.tags(track, voice, cover)
                 candidates.append(Candidate(voice, akey, track_key(akey, tags, config.id3_version), tags))
-            entry = previous.get(track.file)
-            if entry is not None and _still_there(out, track.file, entry, {c.key for c in candidates}):
+            if entry is not None and entry["key"] in {c.key for c in candidates}:
                 result.outcomes.append(Outcome(track.file, "reused", entry))
                 continue
             jobs.append(Job(track.file, out / track.file, track.stop.path, track.stop.number, code, items,
@@ -185,6 +188,7 @@ def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress
     write_manifest(out, manifest)
     if old is not None:
         _remove_stale(out, manifest_files(old), files)
+    mark(out, files)
     return result
 
 
@@ -248,14 +252,6 @@ def _entries(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {}
     return {stop["file"]: stop for language in manifest["languages"].values() for stop in language["stops"]
             if "fallback" not in stop}
-
-
-def _still_there(out: Path, file: str, entry: dict[str, Any], keys: set[str]) -> bool:
-    """The previous build made this exact track, and the file is still the one it made."""
-    try:
-        return entry.get("key") in keys and (out / file).stat().st_size == entry.get("bytes")
-    except OSError:
-        return False
 
 
 def _run(jobs: list[Job], workers: int, plan: Plan) -> Generator[Outcome, None, None]:

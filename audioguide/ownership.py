@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,11 +76,43 @@ def claimed(out: Path, guide: Path, has_manifest: bool) -> Iterator[None]:
                               "or build into another folder", out) from None
     try:
         if not (out / MARK).is_file():
-            write_text(out / MARK, json.dumps({"what": "made by audioguide, which rewrites and removes the "
-                                                       "files its manifest lists here"}) + "\n")
+            mark(out, ())
         yield
     finally:
         lock.release()
+
+
+def mark(out: Path, names: Iterable[str]) -> None:
+    """Write the mark, with the size, mtime and inode of each named file as the build leaves it."""
+    seen = {}
+    for name in names:
+        info = (out / name).stat()
+        seen[name] = [info.st_size, info.st_mtime_ns, info.st_ino]
+    write_text(out / MARK, json.dumps({"what": "made by audioguide, which rewrites and removes the files its "
+                                               "manifest lists here", "files": seen}, indent=0) + "\n")
+
+
+def marked(out: Path) -> dict[str, list[int]]:
+    """What the mark says of each file the last finished build left (nothing when it cannot be read)."""
+    try:
+        files = json.loads((out / MARK).read_bytes()[: 64 << 20]).get("files")
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def unchanged(out: Path, name: str, record: Mapping[str, Any], seen: Mapping[str, Any]) -> bool:
+    """Whether `name` is still the file `record` (its bytes and sha256 in the manifest) describes:
+    at once when it is as the mark saw it (size, mtime, inode: a file rewritten since, by a killed
+    build say, is not), else by its content."""
+    path = out / name
+    try:
+        info = path.stat()
+        if seen.get(name) == [info.st_size, info.st_mtime_ns, info.st_ino]:
+            return True
+        return info.st_size == record.get("bytes") and sha256(path) == record.get("sha256")
+    except OSError:
+        return False
 
 
 def removable(out: Path, name: str, record: Mapping[str, Any]) -> bool:

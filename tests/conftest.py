@@ -71,7 +71,8 @@ def ffmpeg() -> str:
 def ebur128(path: Path) -> tuple[float, float]:
     """(integrated loudness LUFS, true peak dBTP) as ffmpeg's ebur128 filter measures them."""
     done = subprocess.run([ffmpeg(), "-nostats", "-hide_banner", "-i", str(path), "-filter_complex",
-                           "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True, check=True)
+                           "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True, errors="replace",
+                          check=True)
     summary = done.stderr[done.stderr.rindex("Summary:"):]
     lufs = float(summary.split("I:")[1].split("LUFS")[0])
     peak = float(summary.split("Peak:")[1].split("dBFS")[0])

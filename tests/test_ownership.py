@@ -144,8 +144,8 @@ def test_an_existing_folder_of_someone_elses_is_refused(guide: Path, tmp_path: P
     before = tree(site)
     result = build(guide, site)
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] + "\n" == (f"{site}: will not build into this folder: it holds files audioguide did not make "
-                             "(a, cover.png, en, ...); give -o a new or empty folder\n")
+    assert result.stderr.splitlines()[-1] == (f"{site}: will not build into this folder: it holds files audioguide "
+                                              "did not make (a, cover.png, en, ...); give -o a new or empty folder")
     assert tree(site) == before
 
 
@@ -290,8 +290,8 @@ def test_a_second_build_into_the_same_folder_fails_at_once(guide: Path, tmp_path
         result = build(guide, out, "--force")
         assert time.monotonic() - started < 5
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] + "\n" == (f"{out}: another audioguide build is writing this folder; wait for it to finish, "
-                             "or build into another folder\n")
+    assert result.stderr.splitlines()[-1] == (f"{out}: another audioguide build is writing this folder; wait for it "
+                                              "to finish, or build into another folder")
     assert tree(out) == before
 
 
