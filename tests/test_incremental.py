@@ -266,3 +266,24 @@ def test_a_killed_build_leaves_complete_files_and_resumes(guide: Path, tmp_path:
     assert built < 12  # what the killed build finished came from the cache
     assert len(manifest(out)["languages"]["en"]["stops"]) == 8
     assert not list(out.rglob("*.part")) and not list((tmp_path / "cache").rglob("*.part"))
+
+
+def test_a_track_changed_at_the_same_size_is_made_again(guide: Path, tmp_path: Path, calls: Calls) -> None:
+    """What a killed --force build leaves: a track rewritten in place, the old manifest. Its size
+    alone says nothing (CBR); the next build must not vouch for it with the old sha256."""
+    import hashlib
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    run(guide, out, cache)
+    track = out / "az" / "001-xos-gelmisiniz.mp3"
+    data = bytearray(track.read_bytes())
+    data[-2000] ^= 0xFF
+    time.sleep(0.01)
+    track.write_bytes(bytes(data))
+    calls.reset()
+    result = run(guide, out, cache)
+    assert statuses(result)["az/001-xos-gelmisiniz.mp3"] == "retagged"
+    assert sorted(statuses(result).values()) == ["retagged"] + ["reused"] * 5
+    entry = manifest(out)["languages"]["az"]["stops"][0]
+    assert hashlib.sha256(track.read_bytes()).hexdigest() == entry["sha256"] == manifest(out)["files"][entry["file"]][
+        "sha256"]
