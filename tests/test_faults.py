@@ -190,3 +190,31 @@ def test_the_kill_loop(guide: Path, tmp_path: Path) -> None:
 
 # What espeak-ng's drift between calls changes (README: it is not yet byte-reproducible).
 _DRIFT = {"duration", "loudness_lufs", "true_peak_dbtp", "bytes", "sha256"}
+
+
+def _find_dead(dead: Any) -> None:
+    from audioguide import render
+
+    render.init_worker(dead, ("gtts",))
+    render._found_dead("gtts", "cannot reach Google TTS")
+
+
+def _ask_dead(dead: Any, answers: Any) -> None:
+    from audioguide import render
+
+    render.init_worker(dead, ("gtts",))
+    answers.put((render._known_dead("gtts"), render._known_dead("espeak")))
+
+
+def test_workers_share_what_they_learn_of_a_dead_engine() -> None:
+    """One worker finds Google unreachable; another, which has not asked yet, never asks."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")  # nothing inherited but what the pool passes on
+    dead, answers = context.Value("Q", 0), context.Queue()
+    for target, args in ((_find_dead, (dead,)), (_ask_dead, (dead, answers))):
+        process = context.Process(target=target, args=args)
+        process.start()
+        process.join(30)
+        assert process.exitcode == 0
+    assert answers.get(timeout=5) == (True, False)
