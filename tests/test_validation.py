@@ -431,3 +431,22 @@ def test_encoder_quality_defaults_to_what_suits_the_bitrate(guide: Path) -> None
     assert check(guide).guide.config.audio.encoder_quality == 3
     toml.write_text(text + "\n[audio]\nbitrate = 32\nencoder_quality = 7\n", encoding="utf-8")
     assert check(guide).guide.config.audio.encoder_quality == 7
+
+
+def test_a_jpeg_cover_and_sounds_that_fit_pass(guide: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cover's type comes from its content (for the APIC frame), and fitting intro/outro sounds pass."""
+    from audioguide.plan import check
+
+    assert check(guide).guide.config.cover_mime == "image/png"
+    (guide / "media" / "cover.png").unlink()
+    (guide / "media" / "cover.jpg").write_bytes(_jpeg(b""))
+    _replace("guide.toml", "media/cover.png", "media/cover.jpg")(guide)
+    _sound("intro.mp3", 2)(guide)
+    _sound("outro.wav", 299, "outro")(guide)
+    _replace("guide.toml", '\n\n[audio]\noutro', "\noutro")(guide)  # the two [audio] tables made one
+    monkeypatch.chdir(guide)
+    code, err = run("check", ".")
+    assert code == 0, err
+    config = check(guide).guide.config
+    assert config.cover_mime == "image/jpeg"
+    assert config.audio.intro == (guide / "media" / "intro.mp3").resolve()
