@@ -8,6 +8,7 @@ from __future__ import annotations
 import email.utils
 import json
 import math
+import re
 import struct
 import time
 from pathlib import Path
@@ -99,6 +100,45 @@ def test_a_read_timeout_is_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> N
     assert time.monotonic() - started < 1.9  # it did not wait for the hung answer
 
 
+@pytest.mark.parametrize("broken", [("stall", 2.0), ("cut", 0)])
+def test_an_answer_that_stalls_or_breaks_off_is_retried(fake_google: FakeGoogle, sleeps: Sleeps,
+                                                        broken: tuple[str, float]) -> None:
+    fake_google.script = [broken, "ok"]
+
+    audio = engine(sleeps, timeout=0.5).synthesize("Hello museum", "en:com")
+
+    assert audio.duration == pytest.approx(1.0, abs=0.1)
+    assert len(fake_google.requests) == 2
+    assert sleeps == [0.01]
+
+
+def test_an_answer_that_always_breaks_off_gives_up_without_calling_google_unreachable(
+        fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [("cut", 0)]
+
+    with pytest.raises(EngineError) as caught:
+        engine(sleeps, timeout=0.5, retries=1).synthesize("Hello museum", "en:com")
+
+    assert not isinstance(caught.value, EngineUnreachable)
+    assert caught.value.problem.message == "Google TTS gave up after 2 attempts (last: answer broke off)"
+
+
+def test_403_is_not_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
+    fake_google.script = [403]
+
+    with pytest.raises(EngineError) as caught:
+        engine(sleeps).synthesize("Hello museum", "en:com")
+
+    assert not isinstance(caught.value, EngineUnreachable)
+    message = caught.value.problem.message
+    assert message.startswith("Google TTS refused: 403 (Forbidden) from TTS API"), message
+    assert len(fake_google.requests) == 1
+    assert sleeps == []
+
+
+# --- no answer: as good as unreachable -------------------------------------------------------------
+
+
 def test_no_answer_twice_in_a_row_counts_as_unreachable(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
     # Before issue 10 this was a per-track failure after every retry (67 s a track by default, and no
     # fallback); a server that accepts and never answers is now as good as unreachable.
@@ -164,7 +204,7 @@ def test_a_proxy_that_never_answers_is_unreachable(monkeypatch: pytest.MonkeyPat
 
     assert caught.value.problem.message.startswith("cannot reach Google TTS: 2 attempts in a row got no answer")
     assert sleeps == [0.01]
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 1.5
 
 
 def test_a_hang_up_before_answering_is_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
@@ -198,7 +238,7 @@ def test_a_trickled_answer_ends_at_the_deadline_and_is_retried(fake_google: Fake
 
     assert audio.duration == pytest.approx(1.0, abs=0.1)
     assert len(fake_google.requests) == 2
-    assert time.monotonic() - started < 1.0  # the trickle was cut off at 0.5 s
+    assert time.monotonic() - started < 1.5  # the trickle (285 s) was cut off at 0.5 s
 
 
 def test_an_answer_trickled_every_time_counts_as_unreachable(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
@@ -296,7 +336,7 @@ def test_max_wait_is_an_option(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
     (("sine", 0.1), "Google's audio is too short for its text: 0.17 s for 11 letters and digits "
                     "(at least 0.22 s expected)"),
     (("flood", 9_000_000), "Google's answer is larger than 8 MB"),
-])
+], ids=["garbage", "badbase64", "noaudio", "truncated", "short", "flood"])
 def test_an_answer_that_is_not_good_audio_fails_with_what_was_wrong(
         fake_google: FakeGoogle, sleeps: Sleeps, action: object, message: str) -> None:
     fake_google.script = [action]
@@ -371,42 +411,6 @@ def test_mp3_seconds_walks_every_frame() -> None:
         mp3_seconds(free_format)
     with pytest.raises(EngineError, match=r"^Google's answer is not audio"):
         mp3_seconds(b"")
-
-
-@pytest.mark.parametrize("broken", [("stall", 2.0), ("cut", 0)])
-def test_an_answer_that_stalls_or_breaks_off_is_retried(fake_google: FakeGoogle, sleeps: Sleeps,
-                                                        broken: tuple[str, float]) -> None:
-    fake_google.script = [broken, "ok"]
-
-    audio = engine(sleeps, timeout=0.5).synthesize("Hello museum", "en:com")
-
-    assert audio.duration == pytest.approx(1.0, abs=0.1)
-    assert len(fake_google.requests) == 2
-    assert sleeps == [0.01]
-
-
-def test_an_answer_that_always_breaks_off_gives_up_without_calling_google_unreachable(
-        fake_google: FakeGoogle, sleeps: Sleeps) -> None:
-    fake_google.script = [("cut", 0)]
-
-    with pytest.raises(EngineError) as caught:
-        engine(sleeps, timeout=0.5, retries=1).synthesize("Hello museum", "en:com")
-
-    assert not isinstance(caught.value, EngineUnreachable)
-    assert caught.value.problem.message == "Google TTS gave up after 2 attempts (last: answer broke off)"
-
-
-def test_403_is_not_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
-    fake_google.script = [403]
-
-    with pytest.raises(EngineError) as caught:
-        engine(sleeps).synthesize("Hello museum", "en:com")
-
-    assert not isinstance(caught.value, EngineUnreachable)
-    message = caught.value.problem.message
-    assert message.startswith("Google TTS refused: 403 (Forbidden) from TTS API"), message
-    assert len(fake_google.requests) == 1
-    assert sleeps == []
 
 
 def test_unsupported_language_is_known_without_asking_google(fake_google: FakeGoogle) -> None:
@@ -548,7 +552,7 @@ def run_cli(guide: Path, out: Path, *options: str) -> Result:
     ("garbage", "Google's answer is not audio (no MPEG audio frame at its start)"),
     ("badbase64", "Google's answer is not audio (its base64 does not decode: Incorrect padding)"),
     ("truncated", "Google's MP3 is cut short (the last frame is incomplete)"),
-])
+], ids=["garbage", "badbase64", "truncated"])
 def test_build_fails_only_the_track_with_a_bad_answer(fake_google: FakeGoogle, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch, action: str,
                                                       message: str) -> None:
@@ -561,13 +565,14 @@ def test_build_fails_only_the_track_with_a_bad_answer(fake_google: FakeGoogle, t
     assert result.exit_code == 1, result.stderr
     failed = [line for line in result.stderr.splitlines() if "01-welcome.md" in line]
     assert failed == [f"guide/en/01-welcome.md: gtts failed for stop 1 (en): {message}"], result.stderr
-    assert "[3/3] en/002-the-hall.mp3 built" in result.stderr  # the other tracks still build
+    assert re.search(r"^\[\d/3\] en/002-the-hall\.mp3 built", result.stderr, re.M), result.stderr  # the others build
     assert (out / "en" / "002-the-hall.mp3").is_file() and (out / "az" / "001-xos-gelmisiniz.mp3").is_file()
     assert not (out / "en" / "001-welcome.mp3").exists()
     assert fake_google.texts.count("Hello and welcome.") == 1  # a wrong answer is not asked for again
 
 
-def test_build_falls_back_once_when_google_never_answers(fake_google: FakeGoogle, tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_build_falls_back_once_when_google_never_answers(fake_google: FakeGoogle, tmp_path: Path, jobs: int) -> None:
     fake_google.script = [("hang", 3600)]
     guide, out = make_guide(tmp_path, en_stops=2), tmp_path / "out"
     toml = guide / "guide.toml"
@@ -575,7 +580,7 @@ def test_build_falls_back_once_when_google_never_answers(fake_google: FakeGoogle
                     .replace("retries = 1", "retries = 3"), encoding="utf-8")
     started = time.monotonic()
 
-    result = run_cli(guide, out, "--jobs", "1")
+    result = run_cli(guide, out, "--jobs", str(jobs))
 
     assert result.exit_code == 0, result.stderr
     assert time.monotonic() - started >= 2.0  # the two timeouts
@@ -584,5 +589,6 @@ def test_build_falls_back_once_when_google_never_answers(fake_google: FakeGoogle
     assert warnings[0].startswith("warning: gtts: cannot reach Google TTS: 2 attempts in a row got no answer "
                                   "(last: no answer within 1 s)"), warnings[0]
     assert "en uses espeak" in warnings[0]
-    assert fake_google.texts == ["Hello and welcome."] * 2  # the second stop never asked Google
+    # Each worker process finds out on its own, with one request asked twice; its other stops never ask.
+    assert len(fake_google.texts) in {2 * w for w in range(1, jobs + 1)}, fake_google.texts
     assert manifest_engines(out) == {"en": [(1, "espeak"), (2, "espeak")], "az": [(1, "espeak")]}

@@ -43,12 +43,13 @@ SAMPLE_RATE = 24000  # what Google sends
 UNANSWERED_UNREACHABLE = 2  # attempts of one request in a row without an answer before Google counts as unreachable
 MAX_ANSWER_BYTES = 8 << 20  # a 100-character piece comes as about 40 KB; 8 MB is far beyond any real answer
 READ_SIZE = 1 << 16
-# How long speech can plausibly last. Speech runs at 10 to 20 characters a second (fast English is
-# about 25, 0.04 s a character); no language is spoken at 50 letters and digits a second, so audio
-# shorter than 0.02 s for each of them is cut short. At the other end, a character is at most one
-# slow syllable (Chinese, Korean; under 0.5 s); symbols are read out as words ("%", "€"), so every
-# non-space character counts there, at up to 1 s, plus 3 s for silence around the speech. These bounds
-# catch answers that are cut short or not for this text; they cannot catch small truncations.
+# How long speech can last. Fast speech (300 English words a minute, 8 syllables a second in any
+# language) comes to about 25 letters and digits a second, 0.04 s each; audio shorter than half that,
+# 0.02 s for each letter or digit, cannot be the whole text. At the other end a character is at most
+# one slow syllable (Chinese, Korean: under 0.5 s), and symbols are read out as words ("%", "€"), so
+# every non-space character counts there, at up to 1 s, plus 3 s for silence around the speech. The
+# bounds catch an answer that lost much of its audio or was meant for another text; a truncation at a
+# frame boundary that keeps most of it is caught only by a Xing header's frame count.
 MIN_SECONDS_PER_LETTER = 0.02
 MAX_SECONDS_PER_CHARACTER = 1.0
 MAX_SECONDS_EXTRA = 3.0
@@ -314,7 +315,7 @@ def mp3_seconds(data: bytes) -> float:
         frame, position = data[position:position + size], position + size
         if not first:
             first = header
-            tagged, counted = _xing(frame, mpeg1, mono=header >> 6 & 3 == 3)
+            tagged, counted = _xing(frame, mpeg1, mono=header >> 6 & 3 == 3, crc=not header >> 16 & 1)
             if tagged:
                 continue  # the tag's frame carries no sound
         frames += 1
@@ -327,10 +328,10 @@ def mp3_seconds(data: bytes) -> float:
     return frames * (1152 if version == 3 else 576) / _RATES[version][first >> 10 & 3]
 
 
-def _xing(frame: bytes, mpeg1: bool, mono: bool) -> tuple[bool, int | None]:
+def _xing(frame: bytes, mpeg1: bool, mono: bool, crc: bool) -> tuple[bool, int | None]:
     """Whether this (first) frame is a Xing/Info tag, and the frame count it gives (if it gives one).
-    The tag follows the side information."""
-    at = 4 + ((17 if mono else 32) if mpeg1 else (9 if mono else 17))
+    The tag follows the header, its CRC if it has one, and the side information."""
+    at = 4 + 2 * crc + ((17 if mono else 32) if mpeg1 else (9 if mono else 17))
     if frame[at:at + 4] not in (b"Xing", b"Info"):
         return False, None
     flags = int.from_bytes(frame[at + 4:at + 8], "big")
