@@ -481,6 +481,31 @@ def test_an_exception_in_the_callback_is_raised_again_and_the_engine_still_works
     assert "Exception ignored" not in capfd.readouterr().err
 
 
+def test_ctrl_c_while_espeak_speaks_is_a_keyboard_interrupt() -> None:
+    """A real SIGINT, at several moments of a synthesis: Python runs its handler at the first bytecode
+    of espeak's callback, where ctypes printed the KeyboardInterrupt and synthesis went on (it ended
+    about one time in three). Now the process ends with a plain KeyboardInterrupt, at once."""
+    import sys
+    import time
+
+    code = ("from audioguide.engines.espeak import EspeakEngine\n"
+            "engine = EspeakEngine()\n"
+            "engine.synthesize('Warm up.', 'en')\n"
+            "print('ready', flush=True)\n"
+            "while True:\n"
+            "    engine.synthesize('This sentence is spoken again and again. ' * 60, 'en')\n")
+    children = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(4)]
+    for i, child in enumerate(children):
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        time.sleep(0.05 + 0.07 * i)
+        child.send_signal(signal.SIGINT)
+    for child in children:
+        _, err = child.communicate(timeout=30)
+        assert child.returncode == -signal.SIGINT, err
+        assert "Exception ignored" not in err and err.strip().splitlines()[-1] == "KeyboardInterrupt", err
+
+
 def test_a_nul_in_the_text_does_not_end_the_speech() -> None:
     from audioguide.engines.espeak import EspeakEngine
 

@@ -3,14 +3,18 @@
 espeak-ng is not thread-safe, so every call holds one lock; parallel builds use processes. Long text
 is given to it in pieces (split_text), and nothing raised while it calls back into Python (a
 KeyboardInterrupt, a MemoryError) is lost in C: it stops the synthesis and is raised again here.
+Signals are held while espeak-ng runs (see _Espeak.signals_held), since Python runs a signal's
+handler at the first bytecode of the callback, before any try there can catch what it raises.
 """
 
 from __future__ import annotations
 
 import ctypes
 import re
+import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from audioguide.config import Check, integer
@@ -23,6 +27,7 @@ _RATE = 1
 _PITCH = 3
 _SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 _CONTINUE, _ABORT = 0, 1  # what the synth callback tells espeak-ng
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # the ones whose Python handlers end a build
 
 # espeak-ng is given at most this much text at a time (about two minutes of speech): its output
 # for one call is held in memory, and a paragraph of any length is spoken in turn, piece by piece.
@@ -89,6 +94,7 @@ class _Espeak:
         self.lib = lib
         self.buffer = bytearray()
         self.failure: BaseException | None = None  # raised in the callback, raised again after espeak_Synth
+        self.signalled: list[int] = []  # signals that came while espeak_Synth ran, handled after it
         self.callback = _SYNTH_CALLBACK(self._collect)  # kept: ctypes must not free it
         lib.espeak_SetSynthCallback(self.callback)
         self.version = "espeak-ng " + (lib.espeak_Info(None) or b"?").decode()
@@ -97,7 +103,7 @@ class _Espeak:
     def _collect(self, wav: Any, count: int, events: Any) -> int:
         """espeak-ng's synth callback. An exception must not escape into C (ctypes would print it and
         carry on): it is kept, espeak is told to stop, and synth() raises it."""
-        if self.failure is not None:
+        if self.failure is not None or self.signalled:
             return _ABORT
         try:
             if count > 0:
@@ -113,7 +119,8 @@ class _Espeak:
         self.buffer.clear()
         self.failure = None
         try:
-            status = self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
+            with self.signals_held():
+                status = self.lib.espeak_Synth(data, len(data) + 1, 0, 0, 0, _CHARS_UTF8, None, None)
             if self.failure is not None:
                 raise self.failure
             if status != 0:
@@ -122,6 +129,31 @@ class _Espeak:
         finally:
             self.failure = None
             self.buffer.clear()
+
+    @contextmanager
+    def signals_held(self) -> Iterator[None]:
+        """While espeak-ng runs, a signal with a Python handler (Ctrl-C's KeyboardInterrupt, the CLI's
+        SIGTERM) is only noted, and the callback stops the synthesis; then the handler runs, here, and
+        raises what it raises. Run in the callback, its exception would be printed by ctypes and lost,
+        and the build would go on. Only the main thread can set handlers; others run as they are."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handlers = {signum: signal.getsignal(signum) for signum in _HELD_SIGNALS}
+        held = {signum: handler for signum, handler in handlers.items() if callable(handler)}
+        for signum in held:
+            signal.signal(signum, self._note)
+        try:
+            yield
+        finally:
+            for signum, handler in held.items():
+                signal.signal(signum, handler)
+            signalled, self.signalled = self.signalled, []
+            for number in signalled:
+                held[signal.Signals(number)](number, None)
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.signalled.append(signum)
 
     def _list_languages(self) -> frozenset[str]:
         found: set[str] = set()
