@@ -53,6 +53,7 @@ engines = ["espeak"]
 # timeout = 15.0
 # retries = 3
 # backoff = 1.0
+# max_wait = 60.0                # the longest Retry-After obeyed; longer: the next engine
 # tld = "com"
 """
 
