@@ -119,16 +119,20 @@ STOPS = {
 }
 
 
-@pytest.fixture
-def guide(tmp_path: Path) -> Path:
-    """A small valid guide in three languages, copied fresh for each test."""
-    root = tmp_path / "test-guide"
-    write(root / "guide.toml", GUIDE_TOML)
+def make_guide(root: Path, toml: str = GUIDE_TOML) -> Path:
+    """The small valid guide in three languages (STOPS, the sample's cover) at root."""
+    write(root / "guide.toml", toml)
     for name, text in STOPS.items():
         write(root / name, text)
     (root / "media").mkdir()
     shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
     return root
+
+
+@pytest.fixture
+def guide(tmp_path: Path) -> Path:
+    """The small guide, made fresh for each test."""
+    return make_guide(tmp_path / "test-guide")
 
 
 def drop_language(root: Path, code: str) -> None:

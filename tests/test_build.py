@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,16 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from audioguide.cli import main
-from tests.conftest import GUIDE_TOML, SAMPLE, STOPS, decoded_seconds, drop_language, ebur128, ffmpeg, need, write
+from tests.conftest import (
+    GUIDE_TOML,
+    SAMPLE,
+    decoded_seconds,
+    drop_language,
+    ebur128,
+    ffmpeg,
+    make_guide,
+    need,
+)
 
 FILES = {
     "en": ["001-welcome.mp3", "002-personal-belongings-a-hall.mp3"],
@@ -33,12 +41,7 @@ def build(guide: Path, out: Path, *extra: str) -> Any:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
-    root = tmp_path_factory.mktemp("guide") / "test-guide"
-    write(root / "guide.toml", GUIDE_TOML)
-    for name, text in STOPS.items():
-        write(root / name, text)
-    (root / "media").mkdir()
-    shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
+    root = make_guide(tmp_path_factory.mktemp("guide") / "test-guide")
     out = root.parent / "out"
     build(root, out)
     return root, out, json.loads((out / "manifest.json").read_text(encoding="utf-8"))

@@ -15,7 +15,7 @@ from click.testing import CliRunner, Result
 from mutagen.id3 import ID3, TIT2
 
 from audioguide.cli import main
-from tests.conftest import GUIDE_TOML, SAMPLE, STOPS, ffmpeg, write
+from tests.conftest import GUIDE_TOML, SAMPLE, ffmpeg, make_guide
 
 WELCOME = "en/001-welcome.mp3"
 
@@ -34,15 +34,6 @@ def problems(out: Path, *extra: str) -> list[str]:
 def build(guide: Path, out: Path) -> None:
     result = CliRunner(mix_stderr=False).invoke(main, ["build", str(guide), "-o", str(out)])
     assert result.exit_code == 0, result.stderr
-
-
-def make_guide(root: Path, toml: str = GUIDE_TOML) -> Path:
-    write(root / "guide.toml", toml)
-    for name, text in STOPS.items():
-        write(root / name, text)
-    (root / "media").mkdir()
-    shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
-    return root
 
 
 @pytest.fixture(scope="module")
