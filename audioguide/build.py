@@ -97,6 +97,9 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         cache = options.cache
         if cache is not None:
             try:
+                for folder, what in ((root, "the guide"), (out, "the output folder")):
+                    if folder.resolve() in (cache.resolve(), *cache.resolve().parents):
+                        raise CacheUnusable(f"cache {cache} is in {what}")
                 open_cache(cache)
             except CacheUnusable as e:
                 log.warning("%s; building without a cache", e)

@@ -130,6 +130,18 @@ def test_a_cache_that_cannot_be_written_is_done_without(guide: Path, tmp_path: P
     assert len(manifest(out)["files"]) == 6 + 3 + 1
 
 
+@pytest.mark.parametrize("where", ["guide", "out"])
+def test_a_cache_in_the_guide_or_the_output_is_not_made(guide: Path, tmp_path: Path, where: str) -> None:
+    out = tmp_path / "out"
+    cache = (guide if where == "guide" else out) / "cache"
+    result = build(guide, out, "--cache", str(cache))
+    assert result.exit_code == 0, result.stderr
+    what = "the guide" if where == "guide" else "the output folder"
+    assert f"warning: cache {cache} is in {what}; building without a cache" in result.stderr.splitlines()
+    assert not cache.exists()
+    assert build(guide, out).exit_code == 0  # the guide still loads; the output is still only ours
+
+
 # --- 2. the output folder -----------------------------------------------------------------------
 
 
