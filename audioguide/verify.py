@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from audioguide import media
 from audioguide.errors import AudioguideError, Problem
 from audioguide.files import TEMP_PREFIX, TEMP_SUFFIX, sha256
 from audioguide.ownership import LOCK, MARK
@@ -29,14 +30,6 @@ RECORDED_LOUDNESS_TOLERANCE = 0.05  # LU between a "verified" entry's loudness a
 RECORDED_PEAK_TOLERANCE = 0.1  # dB between a "verified" entry's true peak and this measurement
 _SHOWN = 60  # characters of a value shown in a message
 
-# MPEG audio frame headers, Layer III (ISO 11172-3, 13818-3; 2.5 is Fraunhofer's extension):
-# version bits -> the sample rates of its three sample rate indexes, its bitrates (kbps), and the
-# bytes a frame takes per bit a second (144 for MPEG-1's 1152 samples, 72 for the others' 576).
-_VERSIONS = {
-    3: ((44100, 48000, 32000), (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320), 144),
-    2: ((22050, 24000, 16000), (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160), 72),
-    0: ((11025, 12000, 8000), (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160), 72),
-}
 _ID3V1_BYTES = 128
 _NOT_MP3 = "does not start with an ID3v2 tag: not an MP3 audioguide made"
 
@@ -232,37 +225,26 @@ def _track(out: Path, manifest: Mapping[str, Any], language: Mapping[str, Any], 
 def frame_problems(data: bytes) -> list[str]:
     """Why `data` is not an ID3v2 tag followed by whole MPEG Layer III frames and nothing else (an
     ID3v1 tag included: audioguide never writes one). Empty when it is."""
-    if len(data) < 10 or data[:3] != b"ID3" or any(b >= 0x80 for b in data[6:10]):
+    start = media.id3v2_size(data)
+    if not start:
         return [_NOT_MP3]
-    size = 10 + (data[6] << 21 | data[7] << 14 | data[8] << 7 | data[9])
-    if data[3] == 4 and data[5] & 0x10:  # an ID3v2.4 footer
-        size += 10
-    position, frames = size, 0
-    while position < len(data):
-        rest = len(data) - position
-        if rest == _ID3V1_BYTES and data[position:position + 3] == b"TAG":
+    if data[-_ID3V1_BYTES:-_ID3V1_BYTES + 3] == b"TAG" and len(data) - _ID3V1_BYTES >= start:
+        try:
+            media.read_frames(data, start, len(data) - _ID3V1_BYTES)
             return ["ends in an ID3v1 tag: audioguide never writes one"]
-        length = _frame_length(data[position:position + 4])
-        if length is None:
-            what = "the ID3v2 tag's end" if position == size and frames == 0 else f"frame {frames}"
-            return [f"byte {position}: not an MPEG Layer III frame header (after {what})"]
-        if length > rest:
-            return [f"the last frame is incomplete: {rest} of its {length} bytes (the file is cut short)"]
-        position += length
-        frames += 1
-    return [] if frames else ["has no MPEG frames after its ID3v2 tag"]
-
-
-def _frame_length(header: bytes) -> int | None:
-    """The length in bytes of the Layer III frame this header begins, or None if it is none."""
-    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0 or header[1] >> 1 & 3 != 1:
-        return None
-    version = header[1] >> 3 & 3
-    bitrate, rate, padding = header[2] >> 4, header[2] >> 2 & 3, header[2] >> 1 & 1
-    if version not in _VERSIONS or bitrate in (0, 15) or rate == 3:
-        return None
-    rates, kbps, scale = _VERSIONS[version]
-    return scale * kbps[bitrate] * 1000 // rates[rate] + padding
+        except media.BadFrames:
+            pass  # "TAG" inside the audio, then: the whole is walked below
+    try:
+        media.read_frames(data, start)
+    except media.BadFrames as e:
+        if e.kind == "cut":
+            return [f"the last frame is incomplete: {e.have} of its {e.need} bytes (the file is cut short)"]
+        if e.position == len(data):
+            return ["has no MPEG frames after its ID3v2 tag"]
+        what = "the ID3v2 tag's end" if e.frames == 0 else f"frame {e.frames}"
+        how = "the MPEG format changes" if e.kind == "changed" else "not an MPEG Layer III frame header"
+        return [f"byte {e.position}: {how} (after {what})"]
+    return []
 
 
 def _tag_problems(path: Path, manifest: Mapping[str, Any], language: Mapping[str, Any], stop: Mapping[str, Any],

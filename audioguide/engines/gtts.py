@@ -280,62 +280,29 @@ def _check_length(seconds: float, text: str) -> None:
                           f"characters (at most {longest:.2f} s expected)")
 
 
-# --- MPEG audio frames -----------------------------------------------------------------------------
-# Layer III only (every MP3): bitrates in kbit/s by index (0, free format, and 15 are refused), sample
-# rates by the header's version bits (3: MPEG-1, 2: MPEG-2, 0: MPEG-2.5; 1 is reserved).
-_KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),  # MPEG-1
-         False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}  # MPEG-2 and 2.5
-_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-_SAME_STREAM = 0xFFFE0C00  # sync, version, layer and sample rate: equal in every frame of one stream
-
-
 def mp3_seconds(data: bytes) -> float:
-    """The length of an MP3 stream, after walking every frame header: sync, a valid version, layer,
-    bitrate and sample rate, the same stream throughout, the last frame complete and, where a
-    Xing/Info header counts the frames, that many frames. ID3 tags at either end are skipped.
-    Raises EngineError saying what is wrong."""
-    position = 10 + int.from_bytes(bytes(b & 0x7F for b in data[6:10]), "big") if data[:3] == b"ID3" else 0
+    """The length of an MP3 stream, after walking every frame header (media.read_frames): ID3 tags at
+    either end skipped, and where a Xing/Info header counts the frames, that many frames. Raises
+    EngineError saying what is wrong."""
+    start = media.id3v2_size(data)
     end = len(data) - 128 if data[-128:-125] == b"TAG" else len(data)
-    first, frames, counted = 0, 0, None
-    while position < end:
-        if end - position < 4:
-            raise EngineError("Google's MP3 is cut short (the last frame is incomplete)")
-        header = int.from_bytes(data[position:position + 4], "big")
-        version, layer, bitrate, rate = header >> 19 & 3, header >> 17 & 3, header >> 12 & 15, header >> 10 & 3
-        if not (header >> 21 == 0x7FF and version != 1 and layer == 1 and bitrate not in (0, 15) and rate != 3):
-            if not first:
-                raise EngineError("Google's answer is not audio (no MPEG audio frame at its start)")
-            raise EngineError(f"Google's MP3 is broken at byte {position} (no valid frame header)")
-        if first and header & _SAME_STREAM != first & _SAME_STREAM:
-            raise EngineError(f"Google's MP3 changes its format at byte {position}")
-        mpeg1 = version == 3
-        size = (144 if mpeg1 else 72) * _KBPS[mpeg1][bitrate] * 1000 // _RATES[version][rate] + (header >> 9 & 1)
-        if position + size > end:
-            raise EngineError("Google's MP3 is cut short (the last frame is incomplete)")
-        frame, position = data[position:position + size], position + size
-        if not first:
-            first = header
-            tagged, counted = _xing(frame, mpeg1, mono=header >> 6 & 3 == 3, crc=not header >> 16 & 1)
-            if tagged:
-                continue  # the tag's frame carries no sound
-        frames += 1
-    if not frames:
+    try:
+        frames = media.read_frames(data, start, end)
+    except media.BadFrames as e:
+        if e.kind == "cut":
+            raise EngineError("Google's MP3 is cut short (the last frame is incomplete)") from None
+        if e.kind == "changed":
+            raise EngineError(f"Google's MP3 changes its format at byte {e.position}") from None
+        if e.frames:
+            raise EngineError(f"Google's MP3 is broken at byte {e.position} (no valid frame header)") from None
+        what = "no MPEG audio frame at its start" if e.position < end else "no MPEG audio frames"
+        raise EngineError(f"Google's answer is not audio ({what})") from None
+    if not frames.sound:
         raise EngineError("Google's answer is not audio (no MPEG audio frames)")
-    if counted is not None and counted != frames:
-        what = "is cut short:" if frames < counted else "has"
-        raise EngineError(f"Google's MP3 {what} {frames} frames where its Xing header counts {counted}")
-    version = first >> 19 & 3
-    return frames * (1152 if version == 3 else 576) / _RATES[version][first >> 10 & 3]
-
-
-def _xing(frame: bytes, mpeg1: bool, mono: bool, crc: bool) -> tuple[bool, int | None]:
-    """Whether this (first) frame is a Xing/Info tag, and the frame count it gives (if it gives one).
-    The tag follows the header, its CRC if it has one, and the side information."""
-    at = 4 + 2 * crc + ((17 if mono else 32) if mpeg1 else (9 if mono else 17))
-    if frame[at:at + 4] not in (b"Xing", b"Info"):
-        return False, None
-    flags = int.from_bytes(frame[at + 4:at + 8], "big")
-    return True, int.from_bytes(frame[at + 8:at + 12], "big") if flags & 1 else None
+    if frames.counted is not None and frames.counted != frames.sound:
+        what = "is cut short:" if frames.sound < frames.counted else "has"
+        raise EngineError(f"Google's MP3 {what} {frames.sound} frames where its Xing header counts {frames.counted}")
+    return frames.seconds
 
 
 def _hung_up(error: BaseException) -> bool:
