@@ -24,7 +24,9 @@ MAX_COVER_BYTES = 5 * 1024 * 1024  # the cover is embedded in every track
 MAX_COVER_PIXELS = 4096 * 4096  # decoded to check it: 64 MB at most
 MAX_SOUND_BYTES = 100 * 1024 * 1024  # five minutes of 96 kHz 24-bit stereo WAV is 86 MB
 MAX_SOUND_SECONDS = 300.0  # an intro or outro plays in every track
-COVER_TYPES = {"PNG": ("image/png", (".png",)), "JPEG": ("image/jpeg", (".jpg", ".jpeg"))}  # Pillow's name ->
+# Pillow's format -> (MIME type, suffixes). MPO, a camera's JPEG with more pictures after the first, is a JPEG
+COVER_TYPES = {"PNG": ("image/png", (".png",)), "JPEG": ("image/jpeg", (".jpg", ".jpeg")),
+               "MPO": ("image/jpeg", (".jpg", ".jpeg"))}
 _SOUND_CHECK_RATE = 8000  # intro and outro are decoded at this rate to check them: cheap, and as strict
 _KEY_PART = r"""(?:(?<![\w-])[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""  # possessive: linear time
 _LONG_DOTTED_KEY = re.compile(rf"{_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{{MAX_DOTTED_KEY_PARTS},}}")
@@ -259,7 +261,7 @@ class _Validator:
         inside = root.resolve()
         try:
             path = (root / value).resolve()
-        except (OSError, RuntimeError):  # a symlink loop
+        except (OSError, RuntimeError, ValueError):  # a symlink loop; a NUL in the name
             path = root / value
         if Path(value).is_absolute() or not path.is_relative_to(inside):
             self.problem(f"'{key}' names {quoted(value)}, which is not inside the guide folder: copy the file into "
@@ -293,15 +295,19 @@ class _Validator:
                     image.verify()  # checksums and structure
                 with Image.open(path, formats=tuple(COVER_TYPES)) as image:
                     image.load()  # every pixel: a truncated file fails here
-        except Exception as e:  # noqa: BLE001 - Pillow raises many kinds on bad files (OSError, SyntaxError, ...)
+        except Exception as e:  # Pillow raises many kinds on bad files: OSError, SyntaxError, ValueError, ...
             what = "is not a PNG or JPEG image" if type(e).__name__ == "UnidentifiedImageError" else (
                 f"cannot be decoded ({quoted(str(e), 60)})")
             self.problem(f"the cover {name} {what}: save it again as PNG or JPEG", ("guide",), "cover")
             return None
+        if kind not in COVER_TYPES:
+            self.problem(f"the cover {name} is not a PNG or JPEG image: save it again as PNG or JPEG", ("guide",),
+                         "cover")
+            return None
         mime, suffixes = COVER_TYPES[kind]
         if path.suffix.lower() not in suffixes:
-            self.problem(f"the cover {name} holds a {kind} image: rename it to {path.stem}{suffixes[0]}",
-                         ("guide",), "cover")
+            self.problem(f"the cover {name} holds a {mime.split('/')[1].upper()} image: rename it to "
+                         f"{path.stem}{suffixes[0]}", ("guide",), "cover")
             return None
         return mime
 

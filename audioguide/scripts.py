@@ -25,7 +25,7 @@ MEDIA_FOLDER = "media"
 
 # Bounds on what a script may hold (the README's "Writing a guide" says why), so that no file costs
 # more than a moment to read. The narration's own bounds are text.MAX_SPOKEN_CHARACTERS and MAX_SILENCE.
-MAX_SCRIPT_BYTES = 256 * 1024  # checked before the file is read; 12 times the largest narration, in Cyrillic
+MAX_SCRIPT_BYTES = 256 * 1024  # checked before reading; the longest narration in Cyrillic is 40 KB
 MAX_FRONT_MATTER_BYTES = 16 * 1024  # stop, title and source need under 1 KiB
 MAX_STOP = 9999  # four keypad digits
 MAX_TITLE_CHARACTERS = 200

@@ -450,3 +450,15 @@ def test_a_jpeg_cover_and_sounds_that_fit_pass(guide: Path, monkeypatch: pytest.
     config = check(guide).guide.config
     assert config.cover_mime == "image/jpeg"
     assert config.audio.intro == (guide / "media" / "intro.mp3").resolve()
+
+
+def test_a_camera_jpeg_with_more_pictures_is_a_jpeg(guide: Path) -> None:
+    """Pillow opens a JPEG with an MPO extension (cameras write them) as format MPO: still a JPEG cover."""
+    from PIL import Image
+
+    from audioguide.plan import check
+
+    cover = Image.open(SAMPLE / "media" / "cover.png").convert("RGB")
+    cover.save(guide / "media" / "cover.jpg", "MPO", save_all=True, append_images=[cover])
+    _replace("guide.toml", "media/cover.png", "media/cover.jpg")(guide)
+    assert check(guide).guide.config.cover_mime == "image/jpeg"
