@@ -286,14 +286,14 @@ class _Validator:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(path, formats=tuple(COVER_TYPES)) as image:
+                with Image.open(path, formats=("PNG", "JPEG")) as image:
                     kind, (width, height) = image.format or "", image.size
                     if width * height > MAX_COVER_PIXELS:
                         self.problem(f"the cover {name} is {width}x{height} pixels: at most {MAX_COVER_PIXELS:,} "
                                      "pixels (4096x4096), make it smaller", ("guide",), "cover")
                         return None
                     image.verify()  # checksums and structure
-                with Image.open(path, formats=tuple(COVER_TYPES)) as image:
+                with Image.open(path, formats=("PNG", "JPEG")) as image:
                     image.load()  # every pixel: a truncated file fails here
         except Exception as e:  # Pillow raises many kinds on bad files: OSError, SyntaxError, ValueError, ...
             what = "is not a PNG or JPEG image" if type(e).__name__ == "UnidentifiedImageError" else (
