@@ -61,7 +61,7 @@ class Outcome:
 _unreachable: dict[str, str] = {}
 _unwritable: set[Path] = set()
 _sounds: dict[tuple[Path, int], AudioSegment] = {}
-# Shared by the build's processes: bit i set when ONLINE[i] was found unreachable by any of them.
+# Shared by the build's processes: bit i set when _online[i] was found unreachable by any of them.
 _dead: Any = None
 _online: tuple[str, ...] = ()
 
