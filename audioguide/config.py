@@ -316,8 +316,7 @@ class _Validator:
         from audioguide import media
 
         try:
-            pcm = media._run(["-i", str(path), "-t", f"{MAX_SOUND_SECONDS + 1:g}", "-vn", "-ac", "1",
-                              "-ar", str(_SOUND_CHECK_RATE), "-f", "s16le", "pipe:1"], None, "decode audio", path)
+            pcm = media.decode(path, _SOUND_CHECK_RATE, max_seconds=MAX_SOUND_SECONDS + 1)
         except AudioguideError as e:
             detail = re.sub(r"[\x00-\x1f\x7f]", "?", e.problem.message.replace(str(path), path.name))
             self.problem(f"'{key}' names {path.name}, which is not a sound ffmpeg can read ({detail}): use an "

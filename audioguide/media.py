@@ -37,11 +37,14 @@ def _run(args: list[str], data: bytes | None, what: str, path: Path | None) -> b
     return done.stdout
 
 
-def decode(source: bytes | Path, sample_rate: int) -> bytes:
-    """Any audio ffmpeg reads (MP3 bytes from an engine, a WAV/MP3 file) -> mono s16le PCM."""
+def decode(source: bytes | Path, sample_rate: int, max_seconds: float | None = None) -> bytes:
+    """Any audio ffmpeg reads (MP3 bytes from an engine, a WAV/MP3 file) -> mono s16le PCM, at most
+    max_seconds of it. ffmpeg may open nothing but the file or the pipe it is given: no network,
+    whatever a playlist-like input names."""
     path = source if isinstance(source, Path) else None
-    args = ["-i", str(path) if path else "pipe:0", "-vn", "-ac", "1", "-ar", str(sample_rate),
-            "-f", "s16le", "pipe:1"]
+    args = ["-protocol_whitelist", "file" if path else "pipe", "-i", str(path) if path else "pipe:0",
+            *(["-t", f"{max_seconds:g}"] if max_seconds is not None else []),
+            "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "pipe:1"]
     return _run(args, None if path else source, "decode audio", path)  # type: ignore[arg-type]
 
 

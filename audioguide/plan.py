@@ -70,12 +70,8 @@ class Plan:
             title=stop.title, stop=stop.number, position=track.position, total=track.total,
             album=language.title, publisher=config.publisher, language=language.language.iso639_2,
             transcript=stop.transcript, comment=f"{voice.engine.version()}, voice {voice.voice}",
-            copyright=config.copyright, cover=cover, cover_mime=cover_mime(config.cover),
+            copyright=config.copyright, cover=cover, cover_mime=config.cover_mime or "image/png",
         )
-
-
-def cover_mime(path: Path | None) -> str:
-    return "image/jpeg" if path is not None and path.suffix.lower() in (".jpg", ".jpeg") else "image/png"
 
 
 def load_engines(guide: Guide, factories: Mapping[str, EngineFactory]) -> dict[str, Engine]:

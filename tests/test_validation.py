@@ -461,4 +461,6 @@ def test_a_camera_jpeg_with_more_pictures_is_a_jpeg(guide: Path) -> None:
     cover = Image.open(SAMPLE / "media" / "cover.png").convert("RGB")
     cover.save(guide / "media" / "cover.jpg", "MPO", save_all=True, append_images=[cover])
     _replace("guide.toml", "media/cover.png", "media/cover.jpg")(guide)
-    assert check(guide).guide.config.cover_mime == "image/jpeg"
+    plan = check(guide)
+    assert plan.guide.config.cover_mime == "image/jpeg"
+    assert plan.tags(plan.tracks["en"][0], plan.voices["en"][0], b"cover").cover_mime == "image/jpeg"  # its APIC
