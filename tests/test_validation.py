@@ -464,3 +464,35 @@ def test_a_camera_jpeg_with_more_pictures_is_a_jpeg(guide: Path) -> None:
     plan = check(guide)
     assert plan.guide.config.cover_mime == "image/jpeg"
     assert plan.tags(plan.tracks["en"][0], plan.voices["en"][0], b"cover").cover_mime == "image/jpeg"  # its APIC
+
+
+def test_an_intro_that_names_a_web_address_reaches_nothing(guide: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An intro that is a playlist of a URL is refused, and no request is made. (This ffmpeg's own
+    probing already refuses it, as concat's safe mode refuses a URL; -protocol_whitelist in
+    media.decode is the second guard, for the demuxers that would follow one.)"""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/chime.mp3"
+        (guide / "media" / "intro.m3u8").write_text(f"#EXTM3U\n#EXTINF:2,\n{url}\n", encoding="utf-8")
+        _replace("guide.toml", "[lexicon.en]", '[audio]\nintro = "media/intro.m3u8"\n\n[lexicon.en]')(guide)
+        monkeypatch.chdir(guide)
+        code, err = run("check", ".")
+    finally:
+        server.shutdown()
+    assert code == 1 and "'intro' names intro.m3u8, which is not a sound ffmpeg can read" in err
+    assert asked == []
