@@ -2,9 +2,10 @@
 
 Phase one reads and validates everything (scripts, guide.toml, the engines each language will use,
 the media) and decides, from content keys, which tracks must be made; nothing is written and no
-engine speaks until it has passed. Phase two makes those tracks, in worker processes when
+engine speaks until it has passed. Then the output folder is claimed (it must be audioguide's,
+and it is locked: ownership.py) and phase two makes those tracks, in worker processes when
 jobs > 1, each into a temp file renamed into place when complete. Playlists and the manifest are
-written last.
+written last, then the mark that lets the next build trust what it finds.
 """
 
 from __future__ import annotations
