@@ -142,3 +142,14 @@ def test_build_logs_a_line_per_track_when_not_on_a_terminal(guide: Path, tmp_pat
     assert all(" built " in line and line.endswith(", espeak") for line in lines)
     code, _, err = invoke("build", str(guide), "-o", str(tmp_path / "out"))
     assert err.splitlines()[-1].startswith("6 tracks in 3 languages: 0 built, 0 re-tagged from the cache, 6 unchanged")
+
+
+def test_control_characters_in_file_names_never_reach_the_terminal(guide: Path) -> None:
+    """A script whose name holds a terminal escape sequence (ESC [2J clears the screen): the problem
+    line shows it escaped."""
+    bad = guide / "en" / "03-\x1b[2J\x07hall.md"
+    bad.write_text("---\nstop: 3\n---\nText.\n", encoding="utf-8")
+    code, out, err = invoke("check", str(guide))
+    assert code == 1
+    assert "\x1b" not in err and "\x07" not in err
+    assert f"{guide}/en/03-\\x1b[2J\\x07hall.md:1: the front matter needs 'title: ...'" in err.splitlines()
