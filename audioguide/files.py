@@ -21,13 +21,29 @@ TEMP_SUFFIX = ".part"
 _TEMP = re.compile(rf"^{re.escape(TEMP_PREFIX)}(\d+)-[a-z0-9_]+{re.escape(TEMP_SUFFIX)}$")
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where the system tells (Linux), else by setting
+    and restoring it."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def replacing(dest: Path) -> Iterator[Path]:
-    """Yields a temp path beside dest; on success it replaces dest, on failure it disappears."""
+    """Yields a temp path beside dest; on success it replaces dest, on failure it disappears. The
+    file gets the permissions `cp` would give a new file (0644 under umask 022): mkstemp makes it 0600."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=dest.parent)
     os.close(fd)
     tmp = Path(name)
+    tmp.chmod(0o666 & ~umask())
     try:
         yield tmp
         os.replace(tmp, dest)

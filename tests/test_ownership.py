@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -358,3 +359,24 @@ def test_two_builds_sharing_one_cache_both_succeed(guide: Path, tmp_path: Path) 
     again = run_builds(guide, [tmp_path / "three"], cache)[0]
     assert again.returncode == 0 and "0 built" in again.stderr and "damaged" not in again.stderr
     assert not list(cache.rglob("*.part"))
+
+
+@pytest.mark.parametrize(("mask", "file_mode", "folder_mode"), [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
+def test_files_get_the_permissions_cp_would_give(guide: Path, tmp_path: Path, mask: int, file_mode: int,
+                                                 folder_mode: int) -> None:
+    """Under the user's umask, as `cp` gives them: a web server or player running as another user can
+    read a package built under 022."""
+    import stat
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    env = {**os.environ, "AUDIOGUIDE_CACHE": str(cache)}
+    command = [sys.executable, "-m", "audioguide", "build", str(guide), "-o", str(out), "--jobs", "2"]
+    for _ in range(2):  # built, then re-tagged from the cache into a fresh folder
+        done = subprocess.run(command, env=env, capture_output=True, text=True, preexec_fn=lambda: os.umask(mask))
+        assert done.returncode == 0, done.stderr
+        paths = [p for p in (out, cache) for p in p.rglob("*")]
+        assert len(paths) > 20
+        for path in paths:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            assert mode == (folder_mode if path.is_dir() else file_mode), (path, oct(mode))
+        shutil.rmtree(out)
