@@ -180,6 +180,9 @@ def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress
     for code, tracks in plan.tracks.items():
         present = [t for t in tracks if t.file in entries]
         missing = [t for t in tracks if t.file not in entries]
+        if not present:  # no playlist and no manifest entry for a language with nothing built yet
+            log.warning("%s: nothing built yet, so no playlist (build without --lang/--stop)", code)
+            continue
         if missing:
             log.warning("%s: %s not built yet and left out of the playlist (build without --lang/--stop)",
                         code, ", ".join(f"stop {t.stop.number}" for t in missing))
@@ -324,6 +327,8 @@ def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[s
                 "transcript": track.stop.transcript,
                 **({"fallback": track.stop.language} if track.fallback else {}),
             })
+        if not stops:
+            continue
         languages[code] = {
             "name": language.language.name,
             "iso639_2": language.language.iso639_2,

@@ -287,3 +287,15 @@ def test_a_track_changed_at_the_same_size_is_made_again(guide: Path, tmp_path: P
     entry = manifest(out)["languages"]["az"]["stops"][0]
     assert hashlib.sha256(track.read_bytes()).hexdigest() == entry["sha256"] == manifest(out)["files"][entry["file"]][
         "sha256"]
+
+
+def test_a_subset_into_a_new_folder_writes_no_empty_playlists(guide: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run(guide, out, tmp_path / "cache", languages=("az",))
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if not p.name.startswith(".")) == [
+        "az", "az/001-xos-gelmisiniz.mp3", "az/002-sexsi-esyalar.mp3", "az/playlist.m3u8", "cover.png",
+        "manifest.json"]
+    assert list(manifest(out)["languages"]) == ["az"]
+    run(guide, out, tmp_path / "cache")  # the rest, later: every language has its playlist
+    assert list(manifest(out)["languages"]) == ["en", "az", "ru"]
+    assert all((out / code / "playlist.m3u8").is_file() for code in ("en", "az", "ru"))
