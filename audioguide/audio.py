@@ -370,12 +370,16 @@ def needs_verifying(settings: AudioConfig, engine_verify_mp3: bool) -> bool:
 
 @dataclass(frozen=True)
 class Mastered:
-    """A finished MP3: its loudness and true peak as a player decodes it when it was verified, else as
-    the encoder was given it, at the MP3's level (coding noise then adds to the true peak)."""
+    """A finished MP3: its loudness as a player decodes it (measured on the decoded MP3 when verified,
+    else on what LAME was given, at the MP3's level: within 0.011 LU of it), and its true peak as a
+    player decodes it, or None when the MP3 was not decoded; then input_true_peak is the true peak of
+    what LAME was given, at the MP3's level (coding noise adds to it in the MP3), looked for between
+    samples within INTERSAMPLE_HEADROOM_DB of the ceiling."""
 
     duration: float
     lufs: float
-    true_peak: float
+    true_peak: float | None
+    input_true_peak: float | None = None
 
 
 def master(raw: AudioSegment, settings: AudioConfig, dest: Path, verify: bool = True) -> Mastered:
@@ -392,14 +396,14 @@ def master(raw: AudioSegment, settings: AudioConfig, dest: Path, verify: bool = 
         pcm = _pcm(normalized)
         dest.write_bytes(media.encode_mp3(pcm, rate, settings.bitrate, settings.encoder_quality))
         scale = 10 ** (media.ENCODER_GAIN_DB / 20)  # the MP3's level is LAME's input's, times this
-        return Mastered(len(pcm) / 2 / rate, loudness_lufs(normalized, rate) + media.ENCODER_GAIN_DB,
+        return Mastered(len(pcm) / 2 / rate, loudness_lufs(normalized, rate) + media.ENCODER_GAIN_DB, None,
                         _decibels(_true_peak(normalized, floor / scale) * scale))
     reach = 2 * int(rate * 0.03) + 1  # an MP3 granule or two: the coding noise's reach
     for _ in range(4):
         pcm = _pcm(normalized)
         mp3 = media.encode_mp3(pcm, rate, settings.bitrate, settings.encoder_quality)
         decoded = samples(media.decode_mp3(mp3)[0])
-        peak = _true_peak(decoded, floor)
+        peak = _true_peak(decoded, 0.0)  # between every two samples: the figure the manifest records
         if peak <= allowed:
             break
         envelope = true_peak_envelope(decoded, floor)

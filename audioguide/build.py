@@ -43,7 +43,8 @@ from audioguide.render import Candidate, Job, Outcome, render
 log = logging.getLogger("audioguide")
 
 # What a track's manifest entry holds from making it (the rest comes from its script).
-_MADE = ("duration", "engine", "engine_version", "voice", "loudness_lufs", "true_peak_dbtp", "verified", "bytes",
+_MADE = ("duration", "engine", "engine_version", "voice", "loudness_lufs", "true_peak_dbtp",
+         "encoder_input_true_peak_dbtp", "verified", "bytes",
          "sha256", "key", "audio_key")
 
 

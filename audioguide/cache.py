@@ -29,11 +29,12 @@ from audioguide.files import remove_leftovers, replacing, write_text
 
 log = logging.getLogger("audioguide")
 
-CACHE_FORMAT = 2  # 2: MP3s named by content, with their sha256 in the entry
+CACHE_FORMAT = 3  # 2: MP3s named by content, with their sha256 in the entry; 3: the true peak as measured
 # What audio.master makes of the same speech: part of every audio key, so that tracks are made again
 # when the loudness stage, the limiter or the encoder changes what comes out. Bump it with them.
 MASTERING = 3  # 2: in-process LAME, the limiter on 2 ms blocks; 3: espeak's MP3s not decoded again
-MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified")  # what an entry's JSON must hold
+# what an entry's JSON must hold
+MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp")
 MARKER = "audioguide-cache.json"
 _ENTRIES = "audio"
 _MAX_ENTRY_BYTES = 64 << 10  # an entry's JSON is about 200 bytes
@@ -97,7 +98,9 @@ def _measured_problem(meta: Any) -> str | None:
     if not isinstance(meta, dict):
         return "its description is not an object"
     for key in MEASURED:
-        value = meta.get(key)
+        if key not in meta:
+            return f"its {key} is missing"
+        value = meta[key]
         ok = isinstance(value, bool) if key == "verified" else (
             value is None and key != "duration" or isinstance(value, int | float) and not isinstance(value, bool)
             and math.isfinite(value))

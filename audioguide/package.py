@@ -16,7 +16,7 @@ from audioguide import __version__
 from audioguide.files import write_text
 
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 2  # 2: "files", every file the build made, with its size and sha256
+MANIFEST_VERSION = 3  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured
 MAX_MANIFEST_BYTES = 64 << 20  # far above any guide's (about 2 kB a track)
 PLAYLIST = "playlist.m3u8"
 # Letters unidecode spells badly (ə -> "@"), as their everyday Latin transliteration.
@@ -105,7 +105,8 @@ _AUDIO = {"sample_rate": _whole, "bitrate_kbps": _whole, "target_lufs": _number,
 _LANGUAGE = {"name": _text, "iso639_2": _text, "title": _text, "playlist": _text}
 STOP_FIELDS = {"stop": _whole, "title": _text, "file": _text, "duration": _number, "engine": _text,
                "engine_version": _text, "voice": _text, "loudness_lufs": _optional_number,
-               "true_peak_dbtp": _optional_number, "verified": lambda v: isinstance(v, bool), "bytes": _whole,
+               "true_peak_dbtp": _optional_number, "encoder_input_true_peak_dbtp": _optional_number,
+               "verified": lambda v: isinstance(v, bool), "bytes": _whole,
                "sha256": _digest, "key": _text, "audio_key": _text, "script": _text, "transcript": _text}
 _RECORD = {"bytes": _whole, "sha256": _digest}
 
@@ -125,7 +126,7 @@ def manifest_problem(data: Any) -> str | None:
             not data["generator"].startswith("audioguide"):
         return "was not written by audioguide"
     version = data.get("manifest_version")
-    if version not in (1, MANIFEST_VERSION):
+    if version not in (1, 2, MANIFEST_VERSION):
         return f"is of manifest version {version!r}, not {MANIFEST_VERSION}"
     problem = _table_problem(data.get("guide"), _GUIDE, "guide") or _table_problem(data.get("audio"), _AUDIO, "audio")
     if problem:

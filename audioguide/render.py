@@ -189,7 +189,8 @@ def _render(job: Job, outcome: Outcome) -> None:
         with replacing(job.dest) as tmp:
             mastered = master(raw, job.audio, tmp, verify)
             measured = {"duration": round(mastered.duration, 3), "loudness_lufs": _finite(mastered.lufs),
-                        "true_peak_dbtp": _finite(mastered.true_peak), "verified": verify}
+                        "true_peak_dbtp": _finite(mastered.true_peak), "verified": verify,
+                        "encoder_input_true_peak_dbtp": _finite(mastered.input_true_peak)}
             if cache is not None:
                 try:
                     cache.put(candidate.audio_key, tmp.read_bytes(), measured)
@@ -204,6 +205,7 @@ def _render(job: Job, outcome: Outcome) -> None:
     raise EngineError(f"no engine could speak stop {job.stop} ({job.language}): {reasons}")
 
 
-def _finite(value: float) -> float | None:
-    """A measurement for the manifest: None where there is none (silence has no loudness)."""
-    return round(value, 2) if math.isfinite(value) else None
+def _finite(value: float | None) -> float | None:
+    """A measurement for the manifest: None where there is none (silence has no loudness; an MP3 not
+    decoded has no measured true peak)."""
+    return round(value, 2) if value is not None and math.isfinite(value) else None

@@ -35,7 +35,7 @@ def main() -> None:
             pcm, rate = decode_mp3(out / stop["file"])
             decoded = samples(pcm)
             peak = 20 * float(np.log10(np.abs(resample_poly(decoded, 8, 1)).max()))
-            lifts.append(peak - stop["true_peak_dbtp"])
+            lifts.append(peak - stop["encoder_input_true_peak_dbtp"])
             peaks.append(peak)
             loudness.append(loudness_lufs(decoded, rate) - stop["loudness_lufs"])
     if not lifts:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from audioguide.cache import CACHE_FORMAT
 from audioguide.cli import main
 from audioguide.ownership import LOCK, MARK
 
@@ -121,7 +122,7 @@ def test_a_cache_that_cannot_be_written_is_done_without(guide: Path, tmp_path: P
     goes, which stops root too, unlike file permissions): a warning, and the build goes on."""
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / "audioguide-cache.json").write_text('{"format": 2}', encoding="utf-8")
+    (cache / "audioguide-cache.json").write_text(json.dumps({"format": CACHE_FORMAT}), encoding="utf-8")
     (cache / "audio").write_text("in the way", encoding="utf-8")
     out = tmp_path / "out"
     result = build(guide, out, "--cache", str(cache))
