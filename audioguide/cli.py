@@ -33,16 +33,64 @@ log = logging.getLogger("audioguide")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
+class _PipeClosed(Exception):
+    """What read our output went away (`audioguide engines | head -1`)."""
+
+
+def _echo(text: str, err: bool = False, nl: bool = True) -> None:
+    try:
+        click.echo(text, err=err, nl=nl)
+    except BrokenPipeError:
+        raise _PipeClosed from None
+
+
 def say(text: str, err: bool = False) -> None:
     """Print for a terminal: control characters (a file name's escape sequences, say) are shown as
     escapes, never sent to the terminal."""
-    click.echo(_CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text), err=err)
+    _echo(_CONTROL.sub(lambda m: repr(m.group(0))[1:-1], text), err=err)
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`1 track`, `2 tracks`; `many` for nouns whose plural is not noun + s (`entries`)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
 class _Echo(logging.Handler):
+    """Log records as lines on stderr. While a progress bar is drawn on the terminal's last line, a
+    line goes above it: the bar's line is cleared first, and the bar drawn again below."""
+
+    bar: Any = None  # click's progress bar, while it is on the screen
+
     def emit(self, record: logging.LogRecord) -> None:
         prefix = "warning: " if record.levelno == logging.WARNING else ""
+        bar = _Echo.bar
+        if bar is not None:
+            _echo(_CLEAR_LINE, err=True, nl=False)
         say(prefix + record.getMessage(), err=True)
+        if bar is not None:
+            bar._last_line = None  # click draws only a line that changed: make it draw this one again
+            bar.render_progress()
+
+
+_CLEAR_LINE = "\r\033[K"  # to the start of the line, and erase it
+
+
+def _clock(seconds: float) -> str:
+    """0:07, 12:30, 1:02:03."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _quiet_exit() -> None:
+    """End as `head` expects of a program whose reader left: quietly, with exit code 0. Output still
+    buffered goes nowhere (not a second broken pipe at exit)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+        except (OSError, ValueError):  # not a real file (a test's capture)
+            pass
+    sys.exit(0)
 
 
 class _Signalled(KeyboardInterrupt):
@@ -81,7 +129,11 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
             if len(e.problems) > 1:
                 say(f"error: {e}", err=True)
             sys.exit(1)
+        except _PipeClosed:
+            _quiet_exit()
         except OSError as e:
+            if isinstance(e, BrokenPipeError) and e.filename is None:  # stderr's reader left, during a bar
+                _quiet_exit()
             if debug:
                 raise
             where = f"{display_path(e.filename)}: " if e.filename else ""
@@ -145,34 +197,46 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
                       cache=None if no_cache else cache_dir or default_cache_dir())
     started = time.monotonic()
     bar: Any = None
+    first = 0  # tracks done (reused) before the bar, which took no time
+    latest = 0  # tracks done
     fancy = sys.stderr.isatty() and log.isEnabledFor(logging.INFO) and not log.isEnabledFor(logging.DEBUG)
 
+    def times(done: int, total: int) -> str:
+        elapsed = time.monotonic() - started
+        if done >= total or done <= first:
+            return f"elapsed {_clock(elapsed)}"
+        return f"elapsed {_clock(elapsed)}, about {_clock(elapsed / (done - first) * (total - done))} left"
+
     def progress(outcome: Outcome, done: int, total: int) -> None:
-        nonlocal bar
+        nonlocal bar, first, latest
+        latest = done
         if fancy:
             if bar is None:
-                bar = click.progressbar(length=total, label="tracks", show_eta=True, show_pos=True, file=sys.stderr,
-                                        item_show_func=lambda file: f"{time.monotonic() - started:.0f} s  {file or ''}")
-                bar.update(done - 1)
+                first = done - 1
+                bar = click.progressbar(length=total, label="tracks", show_pos=True, file=sys.stderr,
+                                        item_show_func=lambda file: f"{times(latest, total)}  {file or ''}")
+                bar.update(first)
+                _Echo.bar = bar
             bar.update(1, outcome.file)
             return
         e = outcome.entry
         if outcome.status == "failed":
             log.info("[%d/%d] %s failed", done, total, outcome.file)
         else:
-            log.info("[%d/%d] %s %s %.1f s, %s", done, total, outcome.file, outcome.status,
+            log.info("[%d/%d] %s %s %.1f s of audio, %s", done, total, outcome.file, outcome.status,
                      e["duration"], e["engine"])
 
     try:
         result = run(guide_dir, out, options, progress=progress)
     finally:
+        _Echo.bar = None
         if bar is not None:
             bar.render_finish()
     minutes, seconds = divmod(round(result.duration), 60)
-    say(f"{len(result.outcomes)} tracks in {len(result.plan.tracks)} languages: "
-               f"{result.count('built')} built, {result.count('retagged')} re-tagged from the cache, "
-               f"{result.count('reused')} unchanged; {minutes} min {seconds} s of audio; into {out} "
-               f"in {time.monotonic() - started:.1f} s", err=True)
+    say(f"{plural(len(result.outcomes), 'track')} in {plural(len(result.plan.tracks), 'language')}: "
+        f"{result.count('built')} built, {result.count('retagged')} re-tagged from the cache, "
+        f"{result.count('reused')} unchanged; {minutes} min {seconds} s of audio; into {out} "
+        f"in {time.monotonic() - started:.1f} s", err=True)
 
 
 @main.command()
@@ -181,34 +245,38 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
 def check(guide_dir: Path) -> None:
     """Validate the scripts and guide.toml in GUIDE_DIR without synthesising anything."""
     from audioguide.build import gap_warnings
+    from audioguide.plan import PROBE_SECONDS, describe, unreachable_warnings
     from audioguide.plan import check as run
 
-    plan = run(guide_dir)
-    for warning in [*plan.guide.warnings, *gap_warnings(plan)]:
+    plan = run(guide_dir, probe=PROBE_SECONDS)
+    for warning in [*plan.guide.warnings, *gap_warnings(plan), *unreachable_warnings(plan.voices, plan.unreachable)]:
         log.warning("%s", warning)
     for code, tracks in plan.tracks.items():
-        chain = plan.voices[code]
-        log.info("%s: %d stops, %s%s", code, len(tracks), chain[0].label,
-                 f" (then {', '.join(v.engine.name for v in chain[1:])})" if len(chain) > 1 else "")
-    say(f"{guide_dir}: ok ({sum(len(t) for t in plan.tracks.values())} tracks in "
-               f"{len(plan.tracks)} languages)")
+        log.info("%s: %s, %s", code, plural(len(tracks), "stop"), describe(plan.voices[code], plan.unreachable))
+    say(f"{guide_dir}: ok ({plural(sum(len(t) for t in plan.tracks.values()), 'track')} in "
+        f"{plural(len(plan.tracks), 'language')})")
 
 
 @main.command()
 @_common
 def engines() -> None:
-    """List the speech engines, whether each can run here, and its languages."""
+    """List the speech engines, whether each can run here (online ones are asked once), and their languages."""
     from audioguide.engines import ENGINES
+    from audioguide.plan import PROBE_SECONDS, probe_engines
 
-    for name, factory in ENGINES.items():
-        engine = factory()
-        why = engine.available()
-        kind = "online" if engine.online else "offline"
-        if why is not None:
-            say(f"{name:8} unavailable  {why}")
+    found = {name: factory() for name, factory in ENGINES.items()}
+    missing = {name: why for name, engine in found.items() if (why := engine.available()) is not None}
+    unreachable = probe_engines([e for name, e in found.items() if name not in missing], PROBE_SECONDS)
+    for name, engine in found.items():
+        if name in missing:
+            say(f"{name:8} unavailable  {missing[name]}")
             continue
         languages = sorted(engine.languages())
-        say(f"{name:8} available    {engine.version()}, {kind}, {len(languages)} languages")
+        what = f"{engine.version()}, {'online' if engine.online else 'offline'}, {plural(len(languages), 'language')}"
+        if name in unreachable:
+            say(f"{name:8} unreachable  {unreachable[name]}; builds use the next engine ({what})")
+        else:
+            say(f"{name:8} available    {what}")
         say("         " + " ".join(languages))
 
 
@@ -221,9 +289,10 @@ def init(directory: Path, title: str, language: str) -> None:
     """Make a new guide in DIRECTORY: a commented guide.toml and one example stop."""
     from audioguide.scaffold import scaffold
 
-    for path in scaffold(directory, title, language):
+    written, todo = scaffold(directory, title, language)
+    for path in written:
         log.info("wrote %s", path)
-    say(f"made {directory}: edit it, then run `audioguide build {directory}`")
+    say(f"made {directory}: {todo}, then run `audioguide build {directory}`")
 
 
 def _load_guide(guide_dir: Path) -> Guide:
@@ -250,7 +319,7 @@ def translate_add(guide_dir: Path, language: str) -> None:
     written, note = add_language(guide_dir, language)
     for path in written:
         log.info("wrote %s", path)
-    say(f"added {language}: {len(written)} scripts to translate in {guide_dir / language}; {note}")
+    say(f"added {language}: {plural(len(written), 'script')} to translate in {guide_dir / language}; {note}")
 
 
 @translate.command("status")
@@ -263,21 +332,34 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
     import json
 
     from audioguide.engines import ENGINES
-    from audioguide.plan import load_engines, voices_for
+    from audioguide.plan import (
+        PROBE_SECONDS,
+        Voice,
+        first_usable,
+        load_engines,
+        probe_engines,
+        unreachable_warnings,
+        voices_for,
+    )
     from audioguide.translate import OK, status, status_json
 
     guide = _load_guide(guide_dir)
     matrix = status(guide)
     engines = load_engines(guide, ENGINES)
-    chosen: dict[str, str] = {}
+    chains: dict[str, list[Voice]] = {}
     for code, language in guide.config.languages.items():
         try:
-            chain, _ = voices_for(code, language.engines, language.voices, engines, guide.config.engine_options)
+            chains[code], _ = voices_for(code, language.engines, language.voices, engines,
+                                         guide.config.engine_options)
         except AudioguideError:
-            chain = []
-        chosen[code] = chain[0].engine.name if chain else "none"
+            chains[code] = []
+    unreachable = probe_engines((v.engine for chain in chains.values() for v in chain), PROBE_SECONDS)
+    for warning in unreachable_warnings(chains, unreachable):
+        log.warning("%s", warning)
+    chosen = {code: voice.engine.name if (voice := first_usable(chain, unreachable)) else "none"
+              for code, chain in chains.items()}
     if form == "json":
-        click.echo(json.dumps(status_json(guide, matrix, chosen), ensure_ascii=False, indent=2))
+        _echo(json.dumps(status_json(guide, matrix, chosen), ensure_ascii=False, indent=2))
     else:
         codes = list(matrix)
         source = {s.number: s.title for s in guide.stops[guide.config.source_language]}
@@ -307,7 +389,7 @@ def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every
         raise click.UsageError("name the stops, or give --all")
     guide = _load_guide(guide_dir)
     written = mark_done(guide, language, None if every else list(stops))
-    say(f"{language}: {len(written)} translations marked as matching the current source")
+    say(f"{language}: {plural(len(written), 'translation')} marked as matching the current source")
 
 
 @translate.command("export")
@@ -324,7 +406,7 @@ def translate_export(guide_dir: Path, language: str, output: Path) -> None:
     po = export(_load_guide(guide_dir), language)
     write_text(output, str(po))
     done = sum(1 for e in po if e.translated())
-    say(f"wrote {output}: {len(po)} entries, {done} translated, {len(po.fuzzy_entries())} fuzzy")
+    say(f"wrote {output}: {plural(len(po), 'entry', 'entries')}, {done} translated, {len(po.fuzzy_entries())} fuzzy")
 
 
 @translate.command("import")
@@ -340,7 +422,8 @@ def translate_import(guide_dir: Path, po_file: Path) -> None:
         log.warning("%s: %s", po_file, line)
     for path in result.written:
         log.info("wrote %s", path)
-    say(f"{po_file}: {len(result.written)} scripts updated, {len(result.skipped)} entries or stops not placed")
+    say(f"{po_file}: {plural(len(result.written), 'script')} updated, "
+        f"{plural(len(result.skipped), 'entry or stop', 'entries or stops')} not placed")
 
 
 @main.command()
@@ -356,5 +439,6 @@ def verify(output_dir: Path, audio: bool) -> None:
         say(str(problem), err=True)
     if report.problems:
         sys.exit(1)
-    say(f"{output_dir}: ok ({report.tracks} tracks, {report.playlists} playlists, {report.files} files checked"
+    say(f"{output_dir}: ok ({plural(report.tracks, 'track')}, {plural(report.playlists, 'playlist')}, "
+        f"{plural(report.files, 'file')} checked"
         f"{'; audio measured' if audio else ''})")

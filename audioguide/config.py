@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import json
 import re
 import stat
 import tomllib
@@ -223,6 +225,12 @@ def _allowed(keys: Any) -> str:
     return ", ".join(str(k) for k in keys)
 
 
+def did_you_mean(word: str, choices: Any) -> str:
+    """`: did you mean 'copyright'?` for a misspelt name close to one of the choices, else nothing."""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
+    return f": did you mean '{close[0]}'?" if close else ""
+
+
 class _Validator:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
@@ -244,7 +252,8 @@ class _Validator:
         good: dict[str, Any] = {}
         for key, value in data.items():
             if key not in keys:
-                self.problem(f"unknown key '{key}' in {label} (allowed: {_allowed(keys)})", name, key)
+                self.problem(f"unknown key '{key}' in {label}{did_you_mean(key, keys)} (allowed: {_allowed(keys)})",
+                             name, key)
                 continue
             trouble = keys[key][0](value)
             if trouble:
@@ -355,6 +364,46 @@ def _read_config(root: Path, path: Path) -> str:
         raise GuideInvalid([Problem(path, "not valid UTF-8: save the file as UTF-8", line)]) from None
 
 
+_BARE_VALUE = re.compile(r"\s*([A-Za-z0-9_.-]+)\s*=\s*([^\s\"'\[{].*?)\s*(?:#.*)?")
+
+
+def _toml_hint(message: str, line: str, checks: Mapping[str, Check]) -> str:
+    """The fix for the usual cause of a TOML error: text written without quotes (`title = My Museum`
+    is "Invalid value"; `copyright = 2026 Museum` is a number followed by more). Offered only where
+    the quoted text would do: for a key that takes text, or one not known here (a lexicon word)."""
+    if message not in ("Invalid value", "Expected newline or end of document after a statement"):
+        return ""
+    m = _BARE_VALUE.fullmatch(line)
+    if m is None:
+        return ""
+    key, value = m.group(1).split(".")[-1], m.group(2)
+    if key in checks and checks[key](value) is not None:
+        return ""
+    return f"; put text in double quotes: {m.group(1)} = {json.dumps(value, ensure_ascii=False)}"
+
+
+def declared_languages(root: Path) -> dict[str, int | None] | None:
+    """The language tables guide.toml has (code -> line), read even when guide.toml is not valid, so
+    that the checks of the language folders still run; None when that cannot be told."""
+    path = root / CONFIG_NAME
+    try:
+        text = _read_config(root, path)
+    except GuideInvalid:
+        return None
+    where = _Lines(text)
+    if _LONG_DOTTED_KEY.search(text):
+        return None
+    try:
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, RecursionError):  # the table headers, as written
+        codes = [table[1] for table in where.headers if len(table) == 2 and table[0] == "languages"]
+        return {code: where.of(("languages", code)) for code in codes} or None
+    languages = data.get("languages", {})
+    if not isinstance(languages, dict):
+        return None
+    return {code: where.of(("languages", code)) for code in languages}
+
+
 def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Check, Any]]]) -> GuideConfig:
     """Read and validate `root/guide.toml`. `engine_options` maps each engine's name to its
     options: option -> (check, default). Raises GuideInvalid with every problem found."""
@@ -370,14 +419,20 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"\(at line (\d+), column \d+\)", str(e))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
-        raise GuideInvalid([Problem(path, f"not valid TOML: {message}", int(m.group(1)) if m else None)]) from None
+        at = int(m.group(1)) if m else None
+        checks = {key: check for keys in (GUIDE_KEYS, LANGUAGE_KEYS, AUDIO_KEYS, TAGS_KEYS)
+                  for key, (check, _) in keys.items()}
+        checks |= {key: check for spec in engine_options.values() for key, (check, _) in spec.items()}
+        hint = _toml_hint(message, text.splitlines()[at - 1] if at and at <= text.count("\n") + 1 else "", checks)
+        raise GuideInvalid([Problem(path, f"not valid TOML: {message}{hint}", at)]) from None
     except RecursionError:
         raise GuideInvalid([Problem(path, "not valid TOML: arrays or tables nested too deeply")]) from None
 
     v = _Validator(path, text)
     for key in data:
         if key not in TOP_KEYS:
-            v.problem(f"unknown table or key '{key}' (allowed: {_allowed(TOP_KEYS)})", (key,) if isinstance(
+            v.problem(f"unknown table or key '{key}'{did_you_mean(key, TOP_KEYS)} (allowed: {_allowed(TOP_KEYS)})",
+                      (key,) if isinstance(
                 data[key], dict) else (), None if isinstance(data[key], dict) else key)
     guide = v.table(data.get("guide", {}), ("guide",), GUIDE_KEYS)
 
@@ -400,13 +455,13 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
         engines = tuple(values.get("engines", DEFAULT_ENGINES))
         for name in engines:
             if name not in engine_options:
-                v.problem(f"unknown engine '{name}' for {code} (engines: {_allowed(engine_options)})",
-                          ("languages", code), "engines")
+                v.problem(f"unknown engine '{name}' for {code}{did_you_mean(name, engine_options)} (engines: "
+                          f"{_allowed(engine_options)})", ("languages", code), "engines")
         voices = values.get("voice", {})
         for name in voices:
             if name not in engine_options:
-                v.problem(f"'voice' for {code} names unknown engine '{name}' (engines: "
-                          f"{_allowed(engine_options)})", ("languages", code), "voice")
+                v.problem(f"'voice' for {code} names unknown engine '{name}'{did_you_mean(name, engine_options)} "
+                          f"(engines: {_allowed(engine_options)})", ("languages", code), "voice")
         lexicon = lexicons.get(code, {})
         if _string_table(lexicon):
             v.problem(f"[lexicon.{code}] must map words to spellings, such as Khojaly = \"Khojalee\"",
@@ -449,7 +504,8 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
         options[name] = {key: given.get(key, default) for key, (_, default) in spec.items()}
     for name in raw_engines:
         if name not in engine_options:
-            v.problem(f"unknown engine '{name}' (engines: {_allowed(engine_options)})", ("engines", name))
+            v.problem(f"unknown engine '{name}'{did_you_mean(name, engine_options)} (engines: "
+                      f"{_allowed(engine_options)})", ("engines", name))
 
     source = guide.get("source_language")
     if source is not None and raw_languages and source not in raw_languages:

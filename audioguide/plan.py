@@ -8,20 +8,26 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from audioguide.cache import CACHE_FORMAT, MASTERING
-from audioguide.config import AudioConfig, config_line
+from audioguide.config import AudioConfig, GuideConfig, config_line
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
+from audioguide.engines.base import Probing
 from audioguide.errors import EngineError, GuideInvalid, Problem
 from audioguide.package import track_filename
-from audioguide.scripts import Guide, Stop, load_guide
+from audioguide.scripts import Guide, ScriptsInvalid, Stop, load_guide
 from audioguide.tags import TrackTags
 from audioguide.text import Silence, Speech, timeline
+
+PROBE_SECONDS = 1.0  # how long `engines`, `check` and `translate status` wait for an online engine's answer
+_PROBE_GRACE = 0.5  # beyond it, for what a request's deadline cannot cover (a DNS lookup)
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Plan:
     tracks: dict[str, list[Track]]  # language -> tracks in stop order
     skipped: dict[str, list[str]] = field(default_factory=dict)  # language -> engines passed over, and why
     gaps: dict[str, list[str]] = field(default_factory=dict)  # language -> stops not translated, and why
+    unreachable: dict[str, str] = field(default_factory=dict)  # engine -> why, from a probe (check only)
 
     def items(self, track: Track) -> tuple[Speech | Silence, ...]:
         config = self.guide.config
@@ -74,9 +81,10 @@ class Plan:
         )
 
 
-def load_engines(guide: Guide, factories: Mapping[str, EngineFactory]) -> dict[str, Engine]:
-    used = {name for lang in guide.config.languages.values() for name in lang.engines}
-    return {name: factories[name](**guide.config.engine_options.get(name, {})) for name in sorted(used)}
+def load_engines(guide: Guide | GuideConfig, factories: Mapping[str, EngineFactory]) -> dict[str, Engine]:
+    config = guide.config if isinstance(guide, Guide) else guide
+    used = {name for lang in config.languages.values() for name in lang.engines}
+    return {name: factories[name](**config.engine_options.get(name, {})) for name in sorted(used)}
 
 
 def voices_for(code: str, names: Sequence[str], requested: Mapping[str, str], engines: Mapping[str, Engine],
@@ -100,10 +108,10 @@ def voices_for(code: str, names: Sequence[str], requested: Mapping[str, str], en
     return chain, reasons
 
 
-def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
-    """Choose the engines for each language and name every track. Raises GuideInvalid when a
-    language has no engine that can speak it here."""
-    config = guide.config
+def choose_voices(config: GuideConfig, engines: Mapping[str, Engine]
+                  ) -> tuple[dict[str, list[Voice]], dict[str, list[str]], list[Problem]]:
+    """Each language's engines, in order, with their voices; why others were passed over; and the
+    problems (a voice an engine lacks, a language no engine here can speak)."""
     problems: list[Problem] = []
     voices: dict[str, list[Voice]] = {}
     skipped: dict[str, list[str]] = {}
@@ -120,6 +128,14 @@ def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
                                     config_line(config, ("languages", code), "engines")))
         voices[code] = chain
         skipped[code] = reasons
+    return voices, skipped, problems
+
+
+def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
+    """Choose the engines for each language and name every track. Raises GuideInvalid when a
+    language has no engine that can speak it here."""
+    config = guide.config
+    voices, skipped, problems = choose_voices(config, engines)
     if problems:
         raise GuideInvalid(problems)
     width = max(3, len(str(max(s.number for stops in guide.stops.values() for s in stops))))
@@ -144,10 +160,81 @@ def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
     return Plan(guide, voices, tracks, skipped, gaps)
 
 
-def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES) -> Plan:
-    """Validate a guide completely without synthesising anything."""
-    guide = load_guide(root, engine_options(factories))
-    return plan_build(guide, load_engines(guide, factories))
+def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES, probe: float | None = None) -> Plan:
+    """Validate a guide completely without synthesising anything. Raises GuideInvalid with every
+    problem: guide.toml, folders, scripts and the engines' choice, in one go. With `probe` (seconds),
+    each online engine that some language would use is asked once whether its service answers now
+    (Plan.unreachable); a build does not ask, it finds out as it goes."""
+    try:
+        guide = load_guide(root, engine_options(factories))
+    except ScriptsInvalid as e:
+        if e.config is None:
+            raise
+        more = choose_voices(e.config, load_engines(e.config, factories))[2]
+        raise GuideInvalid([*e.problems, *more]) from None
+    plan = plan_build(guide, load_engines(guide, factories))
+    if probe is not None:
+        plan.unreachable = probe_engines((v.engine for chain in plan.voices.values() for v in chain), probe)
+    return plan
+
+
+def probe_engines(engines: Iterable[Engine], timeout: float = PROBE_SECONDS) -> dict[str, str]:
+    """engine name -> why, for each online engine whose service does not answer its probe now. All
+    are asked at once, so this takes about `timeout` seconds however many there are."""
+    probing = {e.name: e for e in engines if e.online and isinstance(e, Probing)}
+    found: dict[str, str | None | BaseException] = {}
+
+    def ask(name: str, engine: Probing) -> None:
+        try:
+            found[name] = engine.probe(timeout)
+        except BaseException as e:  # a bug: raised below, in the command's thread
+            found[name] = e
+
+    threads = [threading.Thread(target=ask, args=item, daemon=True) for item in probing.items()]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout + _PROBE_GRACE
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    unreachable: dict[str, str] = {}
+    for name in probing:
+        result = found.get(name, f"no answer within {timeout:g} s")  # still waiting: a DNS lookup, say
+        if isinstance(result, BaseException):
+            raise result
+        if result is not None:
+            unreachable[name] = result
+    return unreachable
+
+
+def first_usable(chain: Sequence[Voice], unreachable: Mapping[str, str]) -> Voice | None:
+    """The voice a build will use, as far as the probes know: the first whose engine was not found unreachable."""
+    return next((v for v in chain if v.engine.name not in unreachable), None)
+
+
+def unreachable_warnings(voices: Mapping[str, Sequence[Voice]], unreachable: Mapping[str, str]) -> list[str]:
+    """One line per engine found unreachable: why, and what each language that would use it uses instead."""
+    lines = []
+    for name, why in unreachable.items():
+        instead = []
+        for code, chain in voices.items():
+            if chain and chain[0].engine.name == name:
+                usable = first_usable(chain, unreachable)
+                instead.append(f"{code} uses {usable.engine.name}" if usable else
+                               f"{code} has no other engine: its tracks fail until the service answers")
+        lines.append(f"{name}: {why}; until it answers, builds use the next engine in each language's list"
+                     + (f" ({', '.join(instead)})" if instead else ""))
+    return lines
+
+
+def describe(chain: Sequence[Voice], unreachable: Mapping[str, str]) -> str:
+    """`gtts (en:com) (then espeak)`, or, when the probe found gtts unreachable, `espeak (en-gb) (gtts unreachable)`."""
+    usable = first_usable(chain, unreachable)
+    if usable is None:
+        return f"{chain[0].label} (unreachable, and no other engine)" if chain else "no engine"
+    after = [v.engine.name for v in chain[chain.index(usable) + 1:]]
+    dead = [v.engine.name for v in chain if v.engine.name in unreachable]
+    notes = ([f"then {', '.join(after)}"] if after else []) + [f"{n} unreachable" for n in dead]
+    return usable.label + "".join(f" ({note})" for note in notes)
 
 
 # --- keys: what decides whether a track must be made again ------------------------------------

@@ -22,7 +22,7 @@ source_language = "{lang}"
 
 # One table per language; its folder {lang}/ holds one Markdown script per stop.
 [languages.{lang}]
-title = {album}
+title = {album}{album_note}
 # Engines to try in order: the first that can run here and speaks the language wins.
 # "gtts" (online) falls back to the next one when Google cannot be reached.
 engines = ["espeak"]
@@ -73,17 +73,45 @@ Enjoy your visit.
 """
 
 
-def scaffold(directory: Path, title: str, language: str) -> list[Path]:
-    if parse_language(language) is None:
+# For a language other than English, the example stop has no narration: the English example is in
+# a comment (never spoken), so that no voice reads English as if it were its language, and check and
+# build say that the narration is missing until it is written.
+EXAMPLE_STOP_TO_WRITE = """\
+---
+stop: 1
+title: Welcome                 # write the title in {name}
+---
+<!-- Write this stop's narration in {name} here, in place of this comment: comments are never
+spoken, and the guide builds once the narration is written. An example, in English:
+
+{example}
+-->
+"""
+
+
+def scaffold(directory: Path, title: str, language: str) -> tuple[list[Path], str]:
+    """Write the new guide; returns the files written and what the user is to do next."""
+    spoken = parse_language(language)
+    if spoken is None:
         raise AudioguideError(f"'{language}' is not a known language code (such as en, az, ru)")
     config = directory / CONFIG_NAME
     if config.exists():
         raise AudioguideError("a guide is already here; not overwriting it", config)
     stop = directory / language / "01-welcome.md"
+    english = spoken.base == "en"
+    album = f"{title}: Audio Guide" if english else title
     write_text(config, GUIDE_TOML.format(title=json.dumps(title, ensure_ascii=False),
-                                         album=json.dumps(f"{title}: Audio Guide", ensure_ascii=False),
+                                         album=json.dumps(album, ensure_ascii=False),
+                                         album_note="" if english else f"  # the guide's title in {spoken.name}",
                                          plain=title, lang=language))
     (directory / "media").mkdir(exist_ok=True)
-    if not stop.exists():
-        write_text(stop, EXAMPLE_STOP.format(plain=title))
-    return [config, stop]
+    if stop.exists():
+        return [config], "edit it"
+    example = EXAMPLE_STOP.format(plain=title)
+    if english:
+        write_text(stop, example)
+        return [config, stop], "edit it"
+    body = example.split("---\n", 2)[2]
+    body = "\n".join(line for line in body.splitlines() if not line.startswith("<!--")).strip()
+    write_text(stop, EXAMPLE_STOP_TO_WRITE.format(name=spoken.name, example=body.replace("--", "- -")))
+    return [config, stop], f"write the narration of {stop} in {spoken.name} (its English example is a comment)"

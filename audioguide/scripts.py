@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -13,7 +14,15 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from audioguide.config import AudioConfig, GuideConfig, config_line, load_config
+from audioguide.config import (
+    CONFIG_NAME,
+    AudioConfig,
+    GuideConfig,
+    config_line,
+    declared_languages,
+    did_you_mean,
+    load_config,
+)
 from audioguide.errors import GuideInvalid, Problem
 from audioguide.languages import parse_language
 from audioguide.text import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
@@ -72,6 +81,15 @@ class Guide:
         return self.config.root.resolve().name
 
 
+class ScriptsInvalid(GuideInvalid):
+    """load_guide's problems, with guide.toml's settings when those were valid, so that the checks that
+    need them (the engines' choice) can still run and report in the same go."""
+
+    def __init__(self, problems: list[Problem], config: GuideConfig | None) -> None:
+        super().__init__(problems)
+        self.config = config
+
+
 def _read_script(path: Path) -> bytes:
     """The file's bytes, refused unread when it is larger than MAX_SCRIPT_BYTES."""
     try:
@@ -109,8 +127,24 @@ def _compose(front: str, path: Path, first_line: int) -> yaml.Node | None:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         problem = getattr(e, "problem", None) or "cannot be read"
+        if problem.startswith("mapping values are not allowed"):  # libyaml adds "in this context"
+            problem = "mapping values are not allowed here" + _colon_hint(front, mark.line if mark else -1)
         raise GuideInvalid([Problem(path, f"invalid front matter: {problem}",
                                     first_line + mark.line if mark else 1)]) from None
+
+
+_KEY_AND_VALUE = re.compile(r"(?P<key>[A-Za-z_]+)[ \t]*:[ \t]+(?P<value>[^\"'].*?)[ \t]*")
+
+
+def _colon_hint(front: str, line: int) -> str:
+    """The fix for YAML's "mapping values are not allowed here" on `title: A: B`: quote the value."""
+    lines = front.splitlines()
+    m = _KEY_AND_VALUE.fullmatch(lines[line]) if 0 <= line < len(lines) else None
+    if m is None:
+        return ""
+    key = m.group("key")
+    what = "the title" if key == "title" else "the value"
+    return f"; quote {what}: {key}: {json.dumps(m.group('value'), ensure_ascii=False)}"
 
 
 def _is_null(node: yaml.Node) -> bool:
@@ -250,7 +284,8 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
             continue
         seen[key.value] = line
         if key.value not in FRONT_MATTER_KEYS:
-            problems.append(Problem(path, f"unknown front matter key {quoted(key.value)} (allowed: "
+            problems.append(Problem(path, f"unknown front matter key {quoted(key.value)}"
+                                          f"{did_you_mean(key.value, FRONT_MATTER_KEYS)} (allowed: "
                                           f"{', '.join(FRONT_MATTER_KEYS)})", line))
             continue
         fields[key.value] = value
@@ -287,7 +322,8 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
         paragraphs = []
     else:
         if not any(p.text for p in paragraphs) and "source" not in fields:
-            problems.append(Problem(path, "no narration: write the text to speak after the front matter",
+            unspoken = " (HTML comments are not spoken)" if "<!--" in body else ""
+            problems.append(Problem(path, f"no narration: write the text to speak after the front matter{unspoken}",
                                     body_line))
     if problems:
         raise GuideInvalid(problems)
@@ -303,11 +339,14 @@ def load_guide(root: Path, engine_options: Mapping[str, Mapping[str, Any]]) -> G
     """Read and validate the whole guide: guide.toml and every script. Raises GuideInvalid listing
     every problem in every file, so that one run shows them all."""
     problems: list[Problem] = []
+    declared: Mapping[str, int | None] | None  # guide.toml's language tables and their lines, as far as known
     try:
         config = load_config(root, engine_options)
+        declared = dict.fromkeys(config.languages)
     except GuideInvalid as e:
         problems.extend(e.problems)
         config = None
+        declared = declared_languages(root)
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name != MEDIA_FOLDER
                      and not p.name.startswith((".", "_"))) if root.is_dir() else []
     stops: dict[str, tuple[Stop, ...]] = {}
@@ -318,7 +357,7 @@ def load_guide(root: Path, engine_options: Mapping[str, Mapping[str, Any]]) -> G
             problems.append(Problem(folder, f"{quoted(code)} is not a known language code: name language "
                                             "folders with ISO 639-1 codes such as en, az, ru"))
             continue
-        if config is not None and code not in config.languages:
+        if declared is not None and code not in declared:
             problems.append(Problem(folder, f"language folder {quoted(code)} has no [languages.{code}] in guide.toml"))
         found: dict[int, Stop] = {}
         for path in _stop_files(folder):
@@ -331,15 +370,21 @@ def load_guide(root: Path, engine_options: Mapping[str, Mapping[str, Any]]) -> G
                 problems.append(Problem(path, f"stop {stop.number} is already used by "
                                               f"{found[stop.number].path.name}", 2))
                 continue
+            if stop.untranslated and config is not None and code == config.source_language:
+                problems.append(Problem(path, f"no narration: {code} is the source language, whose stops are never "
+                                              "left out as untranslated: write the narration after the front matter"))
             found[stop.number] = stop
         stops[code] = tuple(found[n] for n in sorted(found))
     if config is not None:
-        for code in config.languages:
-            if not stops.get(code) and not any(p.path and p.path.name == code for p in problems):
-                problems.append(Problem(config.path, f"language '{code}' has no stop scripts: add {code}/*.md",
-                                        config_line(config, ("languages", code))))
+        declared = {code: config_line(config, ("languages", code)) for code in config.languages}
+    for code, line in (declared or {}).items():
+        folder = root / code
+        if parse_language(code) is not None and not stops.get(code) and not any(
+                p.path is not None and folder in (p.path, *p.path.parents) for p in problems):
+            problems.append(Problem(root / CONFIG_NAME, f"language '{code}' has no stop scripts: add {code}/*.md",
+                                    line))
     if problems:
-        raise GuideInvalid(problems)
+        raise ScriptsInvalid(problems, config)
     assert config is not None
     return Guide(config, stops, tuple(_coverage_warnings(config, stops)))
 

@@ -11,6 +11,9 @@ from click.testing import CliRunner
 
 from audioguide.cli import main
 from tests.conftest import SAMPLE
+from tests.fake_google import FakeGoogle, fake_google
+
+__all__ = ["fake_google"]  # the fixture, imported so pytest finds it
 
 
 def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> list[list[str]]:
@@ -65,30 +68,90 @@ def test_engines_lists_each_engine_with_its_languages() -> None:
     assert "az" not in lines[gtts + 1].split() and "en" in lines[gtts + 1].split()
 
 
-def test_check_the_sample_guide() -> None:
+def test_check_the_sample_guide(fake_google: FakeGoogle) -> None:
     code, out, err = invoke("check", str(SAMPLE))
     assert code == 0, err
     assert out.strip().endswith("ok (32 tracks in 4 languages)")
     assert "en: 8 stops, gtts (en:com) (then espeak)" in err
     assert "az: 8 stops, espeak (az)" in err
     assert "tr: 8 stops, gtts (tr:com) (then espeak)" in err
+    assert "warning" not in err
+    assert len(fake_google.requests) == 1  # one probe, not one per track or language
+
+
+def test_check_offline_says_what_a_build_will_use() -> None:
+    """Before issue 11 check said gtts even when Google could not be reached (the tests' proxy is a closed port)."""
+    code, out, err = invoke("check", str(SAMPLE))
+    assert code == 0, err
+    assert out.strip().endswith("ok (32 tracks in 4 languages)")
+    assert err.splitlines() == [
+        "warning: gtts: cannot reach Google TTS: unable to connect to proxy; until it answers, builds use the next "
+        "engine in each language's list (en uses espeak, ru uses espeak, tr uses espeak)",
+        "en: 8 stops, espeak (en) (gtts unreachable)",
+        "az: 8 stops, espeak (az)",
+        "ru: 8 stops, espeak (ru) (gtts unreachable)",
+        "tr: 8 stops, espeak (tr) (gtts unreachable)",
+    ]
 
 
 def test_init_makes_a_guide_that_builds_as_it_is(tmp_path: Path) -> None:
     target = tmp_path / "new-guide"
-    code, out, err = invoke("init", str(target), "--title", 'The "Quoted" Museum', "--language", "az")
+    code, out, err = invoke("init", str(target), "--title", 'The "Quoted" Museum')
     assert code == 0, err
-    assert (target / "az" / "01-welcome.md").is_file()
+    assert out == f"made {target}: edit it, then run `audioguide build {target}`\n"
+    assert (target / "en" / "01-welcome.md").is_file()
     code, out, err = invoke("check", str(target))
     assert code == 0, err
+    assert out == f"{target}: ok (1 track in 1 language)\n"
+    assert err == "en: 1 stop, espeak (en)\n"
     code, _, err = invoke("build", str(target), "-o", str(tmp_path / "out"), "-q")
     assert code == 0, err
-    assert err.startswith("1 tracks in 1 languages: 1 built, 0 re-tagged from the cache, 0 unchanged")
+    assert err.startswith("1 track in 1 language: 1 built, 0 re-tagged from the cache, 0 unchanged")
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["guide"]["title"] == 'The "Quoted" Museum'
-    assert manifest["languages"]["az"]["stops"][0]["transcript"] == (
+    assert manifest["languages"]["en"]["stops"][0]["transcript"] == (
         'Welcome to The "Quoted" Museum. This is the first stop of the audio guide.\n\n'
         "Type the number on a wall label into your keypad to hear that stop.\n\nEnjoy your visit.")
+
+
+def test_init_in_another_language_never_has_english_read_by_its_voice(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before issue 11, `init --language az` wrote English narration that the Azerbaijani voice read.
+    Now the English example is a comment (never spoken), and check and build ask for the narration."""
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke("init", "g", "--language", "az")
+    assert code == 0, err
+    assert out == ("made g: write the narration of g/az/01-welcome.md in Azerbaijani (its English example is a "
+                   "comment), then run `audioguide build g`\n")
+    script = (tmp_path / "g" / "az" / "01-welcome.md").read_text(encoding="utf-8")
+    assert script.startswith("---\nstop: 1\ntitle: Welcome                 # write the title in Azerbaijani\n---\n"
+                             "<!-- Write this stop's narration in Azerbaijani here")
+    assert "Welcome to My Museum." in script and script.endswith("\n-->\n")
+    assert 'title = "My Museum"  # the guide\'s title in Azerbaijani' in (tmp_path / "g" / "guide.toml").read_text(
+        encoding="utf-8")
+    for command in (["check", "g"], ["build", "g", "-o", "out"]):
+        code, out, err = invoke(*command)
+        assert code == 1, command
+        assert err == ("g/az/01-welcome.md:4: no narration: write the text to speak after the front matter "
+                       "(HTML comments are not spoken)\n"), command
+    assert not (tmp_path / "out").exists()  # nothing synthesised
+    script_path = tmp_path / "g" / "az" / "01-welcome.md"
+    script_path.write_text(script.split("---\n<!--")[0] + "---\nXoş gəlmisiniz.\n", encoding="utf-8")
+    code, _, err = invoke("build", "g", "-o", "out", "-q")
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["languages"]["az"]["stops"][0]["transcript"] == "Xoş gəlmisiniz."
+
+
+def test_a_source_language_stop_with_no_narration_is_an_error(guide: Path) -> None:
+    """A script with a `source` record and no narration is an untranslated translation; in the source
+    language nothing would stand in for it, so check says to write it (it built an empty guide before)."""
+    (guide / "en" / "01-welcome.md").write_text("---\nstop: 1\ntitle: Welcome\nsource:\n  file: en/x.md\n"
+                                                "  version: abc\n---\n<!-- write it -->\n", encoding="utf-8")
+    code, _, err = invoke("check", str(guide))
+    assert code == 1
+    assert err == (f"{guide}/en/01-welcome.md: no narration: en is the source language, whose stops are never left "
+                   "out as untranslated: write the narration after the front matter\n")
 
 
 def test_init_never_overwrites_a_guide(tmp_path: Path) -> None:
@@ -139,7 +202,7 @@ def test_build_logs_a_line_per_track_when_not_on_a_terminal(guide: Path, tmp_pat
     lines = [line for line in err.splitlines() if line.startswith("[")]
     assert len(lines) == 6
     assert {line.split("]")[0] for line in lines} == {f"[{n}/6" for n in range(1, 7)}
-    assert all(" built " in line and line.endswith(", espeak") for line in lines)
+    assert all(" built " in line and line.endswith(" s of audio, espeak") for line in lines), lines
     code, _, err = invoke("build", str(guide), "-o", str(tmp_path / "out"))
     assert err.splitlines()[-1].startswith("6 tracks in 3 languages: 0 built, 0 re-tagged from the cache, 6 unchanged")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from audioguide.config import Check
 
@@ -46,3 +46,12 @@ class Engine(Protocol):
     def synthesize(self, text: str, voice: str) -> Audio:
         """Speak text with a voice from voice_for. Raises EngineError, or EngineUnreachable when a
         network engine cannot reach its service at all."""
+
+
+@runtime_checkable
+class Probing(Protocol):
+    """What an online engine may add: a quick look at whether its service answers now."""
+
+    def probe(self, timeout: float) -> str | None:
+        """None when the service answers one request within `timeout` seconds in all (connecting and
+        the whole answer), else why it cannot be used now. Never retries; one request at most."""

@@ -21,6 +21,9 @@ way `stream()` does. For each piece:
 A dead endpoint (it never answers) therefore costs a worker process at most
 min(2, retries + 1) * timeout + backoff seconds, once: 31 s with the defaults.
 Proxies come from HTTPS_PROXY/NO_PROXY in the environment.
+
+`probe(timeout)` asks once, for one word, with that total deadline and no retry: `engines`, `check`
+and `translate status` use it to say whether Google answers now (a build finds out for itself).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ READ_SIZE = 1 << 16
 MIN_SECONDS_PER_LETTER = 0.02
 MAX_SECONDS_PER_CHARACTER = 1.0
 MAX_SECONDS_EXTRA = 3.0
+PROBE_TEXT = "Hello"  # what probe() asks Google to say
 
 
 class GTTSEngine:
@@ -77,7 +81,31 @@ class GTTSEngine:
         self.sleep = sleep
 
     def available(self) -> str | None:
-        return None  # a dependency; whether Google answers is only known when asked
+        """Whether gTTS is installed: cheap, no request. Whether Google answers is what probe() asks."""
+        import importlib.util
+
+        for module, package in (("gtts", "gTTS"), ("requests", "requests")):
+            if importlib.util.find_spec(module) is None:
+                return f"the Python package {package} is not installed (python3 -m pip install {package})"
+        return None
+
+    def probe(self, timeout: float) -> str | None:
+        """One request for a word of speech, with a total deadline of `timeout` seconds (connecting,
+        through a proxy and TLS, and the whole answer) and no retry: None when Google answers with
+        audio, else why it cannot be used now."""
+        import requests
+
+        tts, pieces = _prepare(PROBE_TEXT, "en", self.tld)
+        piece, request = pieces[0]
+        try:
+            with _no_insecure_warning(), requests.Session() as session:
+                _audio(self._send(session, tts, request, timeout), piece)
+        except _Retry as failure:
+            return f"cannot reach Google TTS: {failure.what}" if failure.unanswered else (
+                f"Google TTS does not work now: {failure.what}")
+        except EngineError as e:
+            return e.problem.message
+        return None
 
     def version(self) -> str:
         import gtts
@@ -138,26 +166,29 @@ class GTTSEngine:
                 self.sleep(wait)
         raise AssertionError("unreachable")
 
-    def _send(self, session: requests.Session, tts: gTTS, request: requests.PreparedRequest) -> bytes:
-        """One attempt: the answer's body, read by the deadline. Raises _Retry for what may pass."""
+    def _send(self, session: requests.Session, tts: gTTS, request: requests.PreparedRequest,
+              timeout: float | None = None) -> bytes:
+        """One attempt: the answer's body, read by the deadline (`timeout`, else the engine's). Raises
+        _Retry for what may pass."""
         import requests
         import urllib3
         from gtts.tts import gTTSError
 
-        deadline = time.monotonic() + self.timeout
+        timeout = self.timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
         try:
             # urllib3's total timeout bounds connecting (through the proxy, TLS) and the headers together;
             # verify=False as gTTS sends it (for networks that intercept TLS; the tests' fake relies on it).
-            response = session.send(request, stream=True, verify=False, timeout=urllib3.Timeout(total=self.timeout))
+            response = session.send(request, stream=True, verify=False, timeout=urllib3.Timeout(total=timeout))
         except requests.ConnectTimeout:
-            raise _Retry(f"no connection within {self.timeout:g} s", unanswered=True) from None
+            raise _Retry(f"no connection within {timeout:g} s", unanswered=True) from None
         except requests.Timeout:
-            raise _Retry(f"no answer within {self.timeout:g} s", unanswered=True) from None
+            raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
         except requests.ConnectionError as e:
             if _hung_up(e):
                 raise _Retry("the connection closed before an answer", unanswered=True) from None
             if "timed out" in str(e):
-                raise _Retry(f"no answer within {self.timeout:g} s", unanswered=True) from None
+                raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
             raise EngineUnreachable(f"cannot reach Google TTS: {_reason(e)}") from None
         except requests.RequestException as e:
             raise EngineError(f"Google TTS request failed: {_reason(e)}") from None
@@ -167,7 +198,7 @@ class GTTSEngine:
                 raise _Retry(f"HTTP {status}", retry_after=_retry_after(response.headers.get("Retry-After")))
             if status != 200:
                 raise EngineError(f"Google TTS refused: {gTTSError(tts=tts, response=response).msg}")
-            return _body(response, deadline, self.timeout)
+            return _body(response, deadline, timeout)
 
 
 class _Retry(Exception):
