@@ -89,7 +89,7 @@ def mark(out: Path, names: Iterable[str]) -> None:
         info = (out / name).stat()
         seen[name] = [info.st_size, info.st_mtime_ns, info.st_ino]
     write_text(out / MARK, json.dumps({"what": "made by audioguide, which rewrites and removes the files its "
-                                               "manifest lists here", "files": seen}, indent=0) + "\n")
+                                               "manifest lists here", "files": seen}, indent=0, sort_keys=True) + "\n")
 
 
 def marked(out: Path) -> dict[str, list[int]]:

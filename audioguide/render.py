@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,6 +75,12 @@ def init_worker(dead: Any, online: tuple[str, ...]) -> None:
     _dead, _online = dead, online
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
+    keep_freed_memory()
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this process when the one that started it dies."""
     if sys.platform == "linux":
         import ctypes
 
@@ -81,7 +89,6 @@ def init_worker(dead: Any, online: tuple[str, ...]) -> None:
             ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
         except (OSError, AttributeError):
             pass
-    keep_freed_memory()
 
 
 def _known_dead(name: str) -> bool:
@@ -157,8 +164,58 @@ def render(job: Job) -> Outcome:
     return outcome
 
 
+def _speak(job: Job, candidate: Candidate) -> AudioSegment:
+    """The track's raw audio: its speech, pauses and sounds. An offline engine speaks in a child
+    process forked for the track, so that every track starts from the engine's state as loaded:
+    espeak-ng carries state from one utterance to the next (its pitch flutter), and a track must
+    not sound different for what the same process said before it (--jobs, the order of tracks)."""
+    from audioguide.audio import AudioSegment, assemble
+
+    rate = job.audio.sample_rate
+    intro, outro = _sound(job.audio.intro, rate), _sound(job.audio.outro, rate)
+
+    def make() -> bytes:
+        return bytes(assemble(list(job.items), candidate.voice.speak, job.audio, intro, outro).raw_data)
+
+    pcm = make() if candidate.voice.engine.online or not hasattr(os, "fork") else _forked(make)
+    return AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=1)
+
+
+def _forked(make: Callable[[], bytes]) -> bytes:
+    """make() in a child process, its result or its exception sent back through a pipe."""
+    import pickle
+
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        status = 0
+        try:
+            os.close(read)
+            _die_with_parent()
+            try:
+                answer = pickle.dumps((True, make()))
+            except BaseException as e:  # noqa: BLE001  raised again in the parent
+                answer = pickle.dumps((False, e))
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(answer)
+        except BaseException:  # noqa: BLE001  nothing may escape a forked child
+            status = 1
+        finally:
+            os._exit(status)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    if not answer:
+        raise EngineError("the process that spoke the track ended without an answer")
+    ok, value = pickle.loads(answer)
+    if not ok:
+        raise value
+    return bytes(value)
+
+
 def _render(job: Job, outcome: Outcome) -> None:
-    from audioguide.audio import assemble, master, needs_verifying
+    from audioguide.audio import master, needs_verifying
 
     cache = Cache(job.cache) if job.cache is not None and job.cache not in _unwritable else None
     # Audio made before by any engine in the list (a fallback's too) is used before anyone is asked.
@@ -176,9 +233,7 @@ def _render(job: Job, outcome: Outcome) -> None:
         if _known_dead(name):
             continue
         try:
-            rate = job.audio.sample_rate
-            raw = assemble(list(job.items), candidate.voice.speak, job.audio,
-                           _sound(job.audio.intro, rate), _sound(job.audio.outro, rate))
+            raw = _speak(job, candidate)
         except EngineUnreachable as e:
             _found_dead(name, e.problem.message)
             outcome.unreachable[name] = e.problem.message
