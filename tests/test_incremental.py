@@ -24,23 +24,32 @@ from tests.conftest import decoded_seconds
 
 
 class Calls:
-    def __init__(self) -> None:
-        self.said: list[str] = []
+    """What espeak was asked to say (kept in a file: each track is spoken in a child process forked
+    for it) and how many MP3s were encoded (in this process)."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
         self.encoded = 0
+        self.reset()
+
+    @property
+    def said(self) -> list[str]:
+        return [json.loads(line) for line in self.log.read_text(encoding="utf-8").splitlines()]
 
     def reset(self) -> None:
-        self.said.clear()
+        self.log.write_text("", encoding="utf-8")
         self.encoded = 0
 
 
 @pytest.fixture
-def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
-    """Counts espeak syntheses and MP3 encodings (builds run serially, in this process)."""
-    counted = Calls()
+def calls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Calls:
+    """Counts espeak syntheses and MP3 encodings (builds run serially, from this process)."""
+    counted = Calls(tmp_path / "said.jsonl")
     synthesize, encode = EspeakEngine.synthesize, media.encode_mp3
 
     def counting_synthesize(self: EspeakEngine, text: str, voice: str) -> Any:
-        counted.said.append(text)
+        with counted.log.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(text) + "\n")
         return synthesize(self, text, voice)
 
     def counting_encode(*args: Any) -> bytes:
@@ -156,7 +165,7 @@ def test_an_edited_manifest_entry_is_made_again_not_trusted(guide: Path, tmp_pat
 def test_force_makes_everything_again(guide: Path, tmp_path: Path, calls: Calls) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(guide, out, cache)
-    calls.said.clear()
+    calls.reset()
     result = run(guide, out, cache, force=True)
     assert set(statuses(result).values()) == {"built"}
     assert len(calls.said) == 8  # every stretch of speech in the six scripts
@@ -179,7 +188,7 @@ def test_a_damaged_cache_entry_is_made_again(guide: Path, tmp_path: Path, calls:
     assert len(entries) == 6
     entries[0].write_bytes(entries[0].read_bytes()[:100])
     entries[1].with_name(entries[1].name.split(".")[0] + ".json").write_text("{not json", encoding="utf-8")
-    calls.said.clear()
+    calls.reset()
     with caplog.at_level(logging.WARNING, logger="audioguide"):
         result = run(guide, tmp_path / "second", cache)
     damaged = [r.getMessage() for r in caplog.records if "is damaged" in r.getMessage()]
@@ -208,7 +217,7 @@ def test_a_subset_builds_only_what_it_names(guide: Path, tmp_path: Path, calls: 
     for name, old, new in [("az/01-xos.md", "zalına", "zalımıza"), ("en/02-belongings.md", "Shoes", "Boots")]:
         path = guide / name
         path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
-    calls.said.clear()
+    calls.reset()
     result = run(guide, out, cache, languages=("az",), stops=(1,))
     assert statuses(result) == {"az/001-xos-gelmisiniz.mp3": "built"}
     assert calls.said == ["Xocalı zalımıza xoş gəlmisiniz."]

@@ -184,6 +184,7 @@ class EspeakEngine:
     name = "espeak"
     online = False
     verify_mp3 = False  # measured: see audio.needs_verifying and the README
+    stateful = True  # its pitch flutter carries on from one utterance to the next (README: Reproducible builds)
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
         "rate": (integer(80, 450), 160),  # words per minute
         "pitch": (integer(0, 99), 50),
