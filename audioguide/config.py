@@ -86,6 +86,25 @@ class GuideConfig:
         return self.root / CONFIG_NAME
 
 
+@dataclass(frozen=True)
+class EngineSettings:
+    """What choosing the engines needs of guide.toml: its valid language tables and engine options,
+    known even when other parts of guide.toml are wrong (ConfigInvalid), so that its problems are
+    reported in the same run."""
+
+    path: Path
+    languages: Mapping[str, LanguageConfig]
+    engine_options: Mapping[str, Mapping[str, Any]]
+
+
+class ConfigInvalid(GuideInvalid):
+    """guide.toml's problems, with the parts that choosing engines needs, as far as they are valid."""
+
+    def __init__(self, problems: list[Problem], settings: EngineSettings) -> None:
+        super().__init__(problems)
+        self.settings = settings
+
+
 # --- finding lines ------------------------------------------------------------------------------
 
 _HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]]+?)\s*\]")
@@ -120,6 +139,10 @@ class _Lines:
         key); else where the parent table names it (an inline table, or dotted keys)."""
         if key is None and table in self.headers:
             return self.headers[table][0]
+        if key is None:  # [lexicons.en] for the table 'lexicons'
+            inner = [first for name, (first, _) in self.headers.items() if name[:len(table)] == table]
+            if inner:
+                return min(inner)
         if key is not None and (table, key) in self.keys:
             return self.keys[(table, key)]
         if key is not None and table in self.headers:
@@ -129,7 +152,7 @@ class _Lines:
         return None
 
 
-def config_line(config: GuideConfig, table: tuple[str, ...], key: str | None = None) -> int | None:
+def config_line(config: GuideConfig | EngineSettings, table: tuple[str, ...], key: str | None = None) -> int | None:
     """The line of a table or key in the guide's guide.toml, for messages."""
     return _Lines(config.path.read_text(encoding="utf-8")).of(table, key)
 
@@ -518,7 +541,9 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
     elif cover is not None:
         cover_mime = v.cover(cover)
     if v.problems:
-        raise GuideInvalid(v.problems)
+        known = {code: language for code, language in languages.items()
+                 if all(name in engine_options for name in language.engines)}
+        raise ConfigInvalid(v.problems, EngineSettings(path, known, options))
     return GuideConfig(
         root=root,
         title=guide["title"],

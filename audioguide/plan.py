@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from audioguide.cache import CACHE_FORMAT, MASTERING
-from audioguide.config import AudioConfig, GuideConfig, config_line
+from audioguide.config import AudioConfig, EngineSettings, GuideConfig, config_line
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
 from audioguide.engines.base import Probing
 from audioguide.errors import EngineError, GuideInvalid, Problem
@@ -81,7 +81,8 @@ class Plan:
         )
 
 
-def load_engines(guide: Guide | GuideConfig, factories: Mapping[str, EngineFactory]) -> dict[str, Engine]:
+def load_engines(guide: Guide | GuideConfig | EngineSettings, factories: Mapping[str, EngineFactory]
+                 ) -> dict[str, Engine]:
     config = guide.config if isinstance(guide, Guide) else guide
     used = {name for lang in config.languages.values() for name in lang.engines}
     return {name: factories[name](**config.engine_options.get(name, {})) for name in sorted(used)}
@@ -108,7 +109,7 @@ def voices_for(code: str, names: Sequence[str], requested: Mapping[str, str], en
     return chain, reasons
 
 
-def choose_voices(config: GuideConfig, engines: Mapping[str, Engine]
+def choose_voices(config: GuideConfig | EngineSettings, engines: Mapping[str, Engine]
                   ) -> tuple[dict[str, list[Voice]], dict[str, list[str]], list[Problem]]:
     """Each language's engines, in order, with their voices; why others were passed over; and the
     problems (a voice an engine lacks, a language no engine here can speak)."""
@@ -168,9 +169,9 @@ def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES, probe: f
     try:
         guide = load_guide(root, engine_options(factories))
     except ScriptsInvalid as e:
-        if e.config is None:
+        if e.settings is None:
             raise
-        more = choose_voices(e.config, load_engines(e.config, factories))[2]
+        more = choose_voices(e.settings, load_engines(e.settings, factories))[2]
         raise GuideInvalid([*e.problems, *more]) from None
     plan = plan_build(guide, load_engines(guide, factories))
     if probe is not None:

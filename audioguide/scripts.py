@@ -17,6 +17,8 @@ from frontmatter.default_handlers import YAMLHandler
 from audioguide.config import (
     CONFIG_NAME,
     AudioConfig,
+    ConfigInvalid,
+    EngineSettings,
     GuideConfig,
     config_line,
     declared_languages,
@@ -82,12 +84,12 @@ class Guide:
 
 
 class ScriptsInvalid(GuideInvalid):
-    """load_guide's problems, with guide.toml's settings when those were valid, so that the checks that
-    need them (the engines' choice) can still run and report in the same go."""
+    """load_guide's problems, with what choosing the engines needs of guide.toml (all of it when it
+    was valid) when that could be read, so that that check can still run and report in the same go."""
 
-    def __init__(self, problems: list[Problem], config: GuideConfig | None) -> None:
+    def __init__(self, problems: list[Problem], settings: GuideConfig | EngineSettings | None) -> None:
         super().__init__(problems)
-        self.config = config
+        self.settings = settings
 
 
 def _read_script(path: Path) -> bytes:
@@ -343,10 +345,12 @@ def load_guide(root: Path, engine_options: Mapping[str, Mapping[str, Any]]) -> G
     try:
         config = load_config(root, engine_options)
         declared = dict.fromkeys(config.languages)
+        settings: EngineSettings | None = None
     except GuideInvalid as e:
         problems.extend(e.problems)
         config = None
         declared = declared_languages(root)
+        settings = e.settings if isinstance(e, ConfigInvalid) else None
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name != MEDIA_FOLDER
                      and not p.name.startswith((".", "_"))) if root.is_dir() else []
     stops: dict[str, tuple[Stop, ...]] = {}
@@ -384,7 +388,7 @@ def load_guide(root: Path, engine_options: Mapping[str, Mapping[str, Any]]) -> G
             problems.append(Problem(root / CONFIG_NAME, f"language '{code}' has no stop scripts: add {code}/*.md",
                                     line))
     if problems:
-        raise ScriptsInvalid(problems, config)
+        raise ScriptsInvalid(problems, config or settings)
     assert config is not None
     return Guide(config, stops, tuple(_coverage_warnings(config, stops)))
 

@@ -19,8 +19,9 @@ from click.testing import CliRunner, Result
 from audioguide import media
 from audioguide.cli import main
 from audioguide.engines.base import Audio
-from audioguide.engines.gtts import SAMPLE_RATE, GTTSEngine, mp3_seconds
+from audioguide.engines.gtts import PROBE_TEXT, SAMPLE_RATE, GTTSEngine, mp3_seconds
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
+from audioguide.plan import PROBE_SECONDS, probe_engines
 from tests.fake_google import SINE_RATE, FakeGoogle, closed_port, fake_google, silent_proxy, sine_mp3, use_proxy
 
 __all__ = ["fake_google"]  # the fixture, imported so pytest finds it
@@ -436,6 +437,156 @@ def test_unreachable_service_raises_at_once(monkeypatch: pytest.MonkeyPatch, sle
     assert caught.value.problem.message == "cannot reach Google TTS: unable to connect to proxy"
     assert sleeps == []  # not retried
     assert time.monotonic() - started < 1.5
+
+
+# --- the probe: `engines`, `check` and `translate status` ask once, within about a second ---------------------
+
+
+def test_the_probe_finds_google_answering(fake_google: FakeGoogle) -> None:
+    assert GTTSEngine().probe(PROBE_SECONDS) is None
+    assert fake_google.requests == [(PROBE_TEXT, "en")]  # one request, for one word
+
+
+def test_the_probe_finds_a_closed_port_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_proxy(monkeypatch, f"http://127.0.0.1:{closed_port()}")
+    started = time.monotonic()
+
+    assert GTTSEngine().probe(PROBE_SECONDS) == "cannot reach Google TTS: unable to connect to proxy"
+    assert time.monotonic() - started < 1.0
+
+
+@pytest.mark.parametrize(("silence", "message"), [
+    (("hang", 3600), "cannot reach Google TTS: no answer within 1 s"),
+    (("trickle", 0.05), "cannot reach Google TTS: answer incomplete after 1 s: "),
+    ("proxy", "cannot reach Google TTS: no answer within 1 s"),
+], ids=["server-never-answers", "trickle", "proxy-never-answers"])
+def test_the_probe_of_a_silent_google_ends_at_its_bound(fake_google: FakeGoogle, monkeypatch: pytest.MonkeyPatch,
+                                                        silence: object, message: str) -> None:
+    fake_google.script = [silence]
+    with silent_proxy() as url:
+        if silence == "proxy":
+            use_proxy(monkeypatch, url)
+        started = time.monotonic()
+        why = GTTSEngine(timeout=15).probe(PROBE_SECONDS)  # the probe's bound, not the builds' timeout
+        waited = time.monotonic() - started
+
+    assert why is not None and why.startswith(message), why
+    assert PROBE_SECONDS <= waited < PROBE_SECONDS + 0.5
+    assert len(fake_google.requests) == (0 if silence == "proxy" else 1)  # never retried
+
+
+@pytest.mark.parametrize(("action", "message"), [
+    (503, "Google TTS is not answering with speech now (HTTP 503)"),
+    ("garbage", "Google's answer is not audio (no MPEG audio frame at its start)"),
+    ("hangup", "cannot reach Google TTS: the connection closed before an answer"),
+])
+def test_the_probe_never_calls_a_google_that_cannot_speak_available(fake_google: FakeGoogle, action: object,
+                                                                    message: str) -> None:
+    fake_google.script = [action]
+
+    assert GTTSEngine().probe(PROBE_SECONDS) == message
+    assert len(fake_google.requests) == 1
+
+
+def test_probes_run_at_once_and_a_stuck_one_is_left_behind() -> None:
+    """probe_engines bounds the whole look, also where a request's own deadline cannot (a DNS lookup)."""
+    import threading
+
+    release = threading.Event()
+
+    class Stuck:
+        online = True
+
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def probe(self, timeout: float) -> str | None:
+            release.wait(30)
+            return None
+
+    started = time.monotonic()
+    found = probe_engines([Stuck("a"), Stuck("b")], 0.3)  # type: ignore[list-item]
+    waited = time.monotonic() - started
+    release.set()
+
+    assert found == {"a": "no answer within 0.3 s", "b": "no answer within 0.3 s"}
+    assert 0.3 <= waited < 1.3  # both together: the timeout and the grace, once
+
+
+def invoke_engines() -> tuple[Result, float]:
+    started = time.monotonic()
+    result = CliRunner(mix_stderr=False).invoke(main, ["engines"])
+    return result, time.monotonic() - started
+
+
+def gtts_line(result: Result) -> str:
+    assert result.exit_code == 0, result.stderr
+    return next(line for line in result.stdout.splitlines() if line.startswith("gtts "))
+
+
+def test_engines_says_gtts_is_available_when_google_answers(fake_google: FakeGoogle) -> None:
+    result, _ = invoke_engines()
+
+    line = gtts_line(result)
+    assert re.fullmatch(r"gtts     available    gTTS 2\.5\.\d+, online, \d+ languages", line), line
+    assert len(fake_google.requests) == 1
+
+
+def test_engines_says_gtts_is_unreachable_behind_a_closed_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_proxy(monkeypatch, f"http://127.0.0.1:{closed_port()}")
+    result, waited = invoke_engines()
+
+    line = gtts_line(result)
+    assert line.startswith("gtts     unreachable  cannot reach Google TTS: unable to connect to proxy; builds use "
+                           "the next engine (gTTS 2.5."), line
+    assert "available" not in line
+    assert waited < 1.0
+
+
+def test_engines_says_gtts_is_unreachable_when_google_never_answers(fake_google: FakeGoogle) -> None:
+    fake_google.script = [("hang", 3600)]
+    result, waited = invoke_engines()
+
+    line = gtts_line(result)
+    assert line.startswith("gtts     unreachable  cannot reach Google TTS: no answer within 1 s; builds use the next "
+                           "engine (gTTS 2.5."), line
+    assert PROBE_SECONDS <= waited < PROBE_SECONDS + 1.0  # one probe, whatever gTTS's timeout and retries
+    assert len(fake_google.requests) == 1
+
+
+def test_check_when_google_never_answers_says_espeak_within_the_probes_bound(fake_google: FakeGoogle,
+                                                                            tmp_path: Path) -> None:
+    fake_google.script = [("hang", 3600)]
+    guide = make_guide(tmp_path, en_stops=2)
+    started = time.monotonic()
+
+    result = CliRunner(mix_stderr=False).invoke(main, ["check", str(guide)])
+
+    waited = time.monotonic() - started
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning: az: stop 2 (missing): left out of the playlist",
+        "warning: gtts: cannot reach Google TTS: no answer within 1 s; until it answers, builds use the next engine "
+        "in each language's list (en uses espeak)",
+        "en: 2 stops, espeak (en) (gtts unreachable)",
+        "az: 1 stop, espeak (az)",
+    ]
+    assert PROBE_SECONDS <= waited < PROBE_SECONDS + 1.0  # not the 2 s timeout, not once per stop
+    assert len(fake_google.requests) == 1
+
+
+def test_check_says_gtts_when_google_answers(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    result = CliRunner(mix_stderr=False).invoke(main, ["check", str(make_guide(tmp_path))])
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines() == ["en: 1 stop, gtts (en:com) (then espeak)", "az: 1 stop, espeak (az)"]
+
+
+def test_a_build_does_not_probe(fake_google: FakeGoogle, tmp_path: Path) -> None:
+    """A build finds out as it goes (and reuses what gTTS made before without asking): no extra request."""
+    run_build(make_guide(tmp_path), tmp_path / "out")
+
+    assert fake_google.texts == ["Hello and welcome."]
 
 
 # --- whole builds through the command line ------------------------------------------------------------

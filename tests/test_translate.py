@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,9 @@ from click.testing import CliRunner
 from audioguide.cli import main
 from audioguide.translate import add_language
 from tests.conftest import need
+from tests.fake_google import FakeGoogle, fake_google
+
+__all__ = ["fake_google"]  # the fixture, imported so pytest finds it
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -65,13 +69,47 @@ def test_the_whole_life_of_a_translation(guide: Path) -> None:
 
     code, out, err = invoke("translate", "done", str(guide), "tr", "1")
     assert code == 0, err
-    assert out.strip() == "tr: 1 translations marked as matching the current source"
+    assert out.strip() == "tr: 1 translation marked as matching the current source"  # "1 translations" before issue 11
     assert states(guide, "tr") == {"1": "ok", "2": "untranslated"}
     reviewed = (guide / "tr" / "01-welcome.md").read_text(encoding="utf-8")
     assert reviewed.endswith("---\nHocalı salonuna hoş geldiniz.\n") and "title: Hoş geldiniz\n" in reviewed
 
     translate(guide / "tr" / "02-belongings.md", "Kişisel eşyalar", "Ayakkabılar ve mektuplar.")
     assert invoke("translate", "status", str(guide), "--strict")[0] == 0
+
+
+def gtts_first(guide: Path) -> None:
+    """The source language asks for gTTS first, and so does the translation `translate add` makes."""
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('engines = ["espeak"]\n\n[languages.az]',
+                                                              'engines = ["gtts", "espeak"]\n\n[languages.az]'),
+                    encoding="utf-8")
+    assert invoke("translate", "add", str(guide), "tr")[0] == 0
+    assert 'engines = ["gtts", "espeak"]' in toml.read_text(encoding="utf-8").split("[languages.tr]")[1]
+
+
+def test_status_offline_names_the_engine_a_build_will_use(guide: Path) -> None:
+    """Before issue 11, status said gtts for tr with Google out of reach (the tests' proxy is a closed port)."""
+    gtts_first(guide)
+    started = time.monotonic()
+    code, out, err = invoke("translate", "status", str(guide))
+    assert code == 0, err
+    assert time.monotonic() - started < 1.5
+    assert re.search(r"^\s+engine\s+espeak\s+espeak\s+espeak\s*$", out, re.M), out
+    assert err == ("warning: gtts: cannot reach Google TTS: unable to connect to proxy; until it answers, builds use "
+                   "the next engine in each language's list (en uses espeak, tr uses espeak)\n")
+    code, out, _ = invoke("translate", "status", str(guide), "--format", "json")
+    assert json.loads(out)["languages"]["tr"]["engine"] == "espeak"
+
+
+def test_status_names_gtts_when_google_answers(guide: Path, fake_google: FakeGoogle) -> None:
+    gtts_first(guide)
+    code, out, err = invoke("translate", "status", str(guide), "--format", "json")
+    assert code == 0, err
+    assert err == ""
+    assert {c: language["engine"] for c, language in json.loads(out)["languages"].items()} == {
+        "az": "espeak", "ru": "espeak", "tr": "gtts"}
+    assert len(fake_google.requests) == 1  # one probe
 
 
 def test_done_refuses_what_is_not_translated(guide: Path) -> None:
@@ -191,7 +229,7 @@ def test_po_round_trip_keeps_azerbaijani_and_russian_exactly(guide: Path, tmp_pa
     assert "# the translation has a different number of paragraphs" in text
     code, out, err = invoke("translate", "import", str(guide), str(po))
     assert code == 0, err
-    assert out.strip() == f"{po}: 0 scripts updated, 1 entries or stops not placed"
+    assert out.strip() == f"{po}: 0 scripts updated, 1 entry or stop not placed"
     assert "stop 1: paragraph 1 has no translation" in err
     assert {p.name: p.read_bytes() for p in (guide / language).iterdir()} == before
 
@@ -215,7 +253,7 @@ def test_a_po_file_edited_by_hand_fills_in_the_translation(guide: Path, tmp_path
     code, out, err = invoke("translate", "import", str(guide), str(po))
     assert code == 0, err
     assert "stop 2: the title has no translation; script not changed" in err
-    assert out.strip() == f"{po}: 1 scripts updated, 1 entries or stops not placed"
+    assert out.strip() == f"{po}: 1 script updated, 1 entry or stop not placed"
     script = (guide / "tr" / "01-welcome.md").read_text(encoding="utf-8")
     assert script.endswith("---\n*Hocalı* salonuna hoş geldiniz.\n\nBir numara yazın. [pause 500ms] Dinleyin.\n")
     assert states(guide, "tr") == {"1": "ok", "2": "untranslated"}

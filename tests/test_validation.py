@@ -406,6 +406,102 @@ def test_every_problem_is_reported_in_one_run(guide: Path, monkeypatch: pytest.M
     assert err.splitlines()[-1] == "error: 3 problem(s) in the guide"
 
 
+def test_every_problem_is_reported_in_one_run_whatever_else_is_wrong(guide: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before issue 11 an error in guide.toml hid a language folder without a [languages.x] table, and
+    a script's error hid an engine's ("4 problem(s)" for 5 mistakes)."""
+    cases = ("unknown config key", "language folder without a table", "missing title", "duplicate stop",
+             "voice the engine lacks")
+    for case in cases:
+        CASES[case][0](guide)
+    monkeypatch.chdir(guide)
+    for command in ("check", "build"):
+        code, err = run(command, ".")
+        assert code == 1
+        assert err.splitlines() == [
+            "guide.toml:4: unknown key 'author' in [guide] (allowed: title, publisher, source_language, cover, "
+            "copyright)",
+            "az/03-copy.md:2: stop 2 is already used by 02-esyalar.md",
+            "de: language folder 'de' has no [languages.de] in guide.toml",
+            "en/02-belongings.md:1: the front matter needs 'title: ...'",
+            "guide.toml:18: ru: espeak has no voice 'no-such-voice' (see `audioguide engines`)",
+            "error: 5 problem(s) in the guide",
+        ], command
+    assert not (guide / "output").exists()
+
+
+def test_a_toml_syntax_error_still_lets_the_folders_be_checked(guide: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    CASES["TOML syntax"][0](guide)
+    CASES["language folder without a table"][0](guide)
+    monkeypatch.chdir(guide)
+    code, err = run("check", ".")
+    assert code == 1
+    assert err.splitlines()[1:] == ["de: language folder 'de' has no [languages.de] in guide.toml",
+                                    "error: 2 problem(s) in the guide"]
+
+
+# --- hints: the fix for the usual cause of a parser's error ---------------------------------------------------
+
+
+def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _replace("en/02-belongings.md", 'title: "Personal belongings: a hall"', "title: Personal belongings: a hall")(guide)
+    monkeypatch.chdir(guide)
+    code, err = run("check", ".")
+    assert code == 1
+    assert err == ("en/02-belongings.md:3: invalid front matter: mapping values are not allowed here; quote the "
+                   'title: title: "Personal belongings: a hall"\n')
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (_replace("guide.toml", 'cover = "media/cover.png"\n', 'cover = "media/cover.png"\ncopyrigth = "2026"\n'),
+     "guide.toml:6: unknown key 'copyrigth' in [guide]: did you mean 'copyright'? (allowed: title, publisher, "
+     "source_language, cover, copyright)"),
+    (_replace("guide.toml", "[lexicon.en]", "[lexicons.en]"),
+     "guide.toml:19: unknown table or key 'lexicons': did you mean 'lexicon'? (allowed: guide, languages, lexicon, "
+     "audio, tags, engines)"),
+    (_replace("guide.toml", 'engines = ["espeak"]\n\n[languages.az]', 'engines = ["espeek"]\n\n[languages.az]'),
+     "guide.toml:9: unknown engine 'espeek' for en: did you mean 'espeak'? (engines: espeak, gtts)"),
+    (_replace("guide.toml", "[lexicon.en]", "[engines.gtts]\ntimout = 5\n\n[lexicon.en]"),
+     "guide.toml:20: unknown key 'timout' in [engines.gtts]: did you mean 'timeout'? (allowed: timeout, retries, "
+     "backoff, max_wait, tld)"),
+    (_replace("en/01-welcome.md", "title: Welcome", "titel: Welcome"),
+     "en/01-welcome.md:3: unknown front matter key 'titel': did you mean 'title'? (allowed: stop, title, source)"),
+], ids=["guide", "table", "engine", "engine-option", "front-matter"])
+def test_a_misspelt_key_gets_a_did_you_mean(guide: Path, monkeypatch: pytest.MonkeyPatch,
+                                            change: Callable[[Path], None], expected: str) -> None:
+    change(guide)
+    monkeypatch.chdir(guide)
+    code, err = run("check", ".")
+    assert code == 1
+    assert expected in err.splitlines(), err
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("title = Test Museum", 'guide.toml:2: not valid TOML: Invalid value; put text in double quotes: '
+                            'title = "Test Museum"'),
+    ("copyright = 2026 Test Museum  # the year", 'guide.toml:2: not valid TOML: Expected newline or end of document '
+                                                 'after a statement; put text in double quotes: '
+                                                 'copyright = "2026 Test Museum"'),
+    ("title = Müze", 'guide.toml:2: not valid TOML: Invalid value; put text in double quotes: title = "Müze"'),
+], ids=["bare-words", "number-then-words", "non-ascii"])
+def test_unquoted_toml_text_is_told_to_use_double_quotes(guide: Path, monkeypatch: pytest.MonkeyPatch, line: str,
+                                                         expected: str) -> None:
+    _replace("guide.toml", 'title = "Test Museum"\n', line + "\n")(guide)
+    monkeypatch.chdir(guide)
+    code, err = run("check", ".")
+    assert code == 1
+    assert err.splitlines()[0] == expected, err
+
+
+def test_no_quoting_hint_where_quotes_would_not_help(guide: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tail = 1.0 s` wants a number: quoting it would only trade one error for another."""
+    _replace("guide.toml", "[lexicon.en]", "[audio]\ntail = 1.0 s\n\n[lexicon.en]")(guide)
+    monkeypatch.chdir(guide)
+    code, err = run("check", ".")
+    assert code == 1
+    assert err.splitlines()[0] == "guide.toml:20: not valid TOML: Expected newline or end of document after a statement"
+
+
 def test_not_a_guide_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "empty" / "readme.txt", "")

@@ -102,7 +102,7 @@ class GTTSEngine:
                 _audio(self._send(session, tts, request, timeout), piece)
         except _Retry as failure:
             return f"cannot reach Google TTS: {failure.what}" if failure.unanswered else (
-                f"Google TTS does not work now: {failure.what}")
+                f"Google TTS is not answering with speech now ({failure.what})")
         except EngineError as e:
             return e.problem.message
         return None
