@@ -37,9 +37,9 @@ class _PipeClosed(Exception):
     """What read our output went away (`audioguide engines | head -1`)."""
 
 
-def _echo(text: str, err: bool = False, nl: bool = True) -> None:
+def _echo(text: str, err: bool = False, nl: bool = True, color: bool | None = None) -> None:
     try:
-        click.echo(text, err=err, nl=nl)
+        click.echo(text, err=err, nl=nl, color=color)
     except BrokenPipeError:
         raise _PipeClosed from None
 
@@ -65,7 +65,7 @@ class _Echo(logging.Handler):
         prefix = "warning: " if record.levelno == logging.WARNING else ""
         bar = _Echo.bar
         if bar is not None:
-            _echo(_CLEAR_LINE, err=True, nl=False)
+            _echo(_CLEAR_LINE, err=True, nl=False, color=True)  # color: click would strip it off a non-terminal
         say(prefix + record.getMessage(), err=True)
         if bar is not None:
             bar._last_line = None  # click draws only a line that changed: make it draw this one again
