@@ -32,7 +32,7 @@ log = logging.getLogger("audioguide")
 CACHE_FORMAT = 3  # 2: MP3s named by content, with their sha256 in the entry; 3: the true peak as measured
 # What audio.master makes of the same speech: part of every audio key, so that tracks are made again
 # when the loudness stage, the limiter or the encoder changes what comes out. Bump it with them.
-MASTERING = 3  # 2: in-process LAME, the limiter on 2 ms blocks; 3: espeak's MP3s not decoded again
+MASTERING = 4  # 2: in-process LAME, the limiter on 2 ms blocks; 3: espeak's MP3s not decoded again; 4: LAME's Info tag
 # what an entry's JSON must hold
 MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp")
 MARKER = "audioguide-cache.json"

@@ -1,5 +1,6 @@
-"""The in-process encoder and the Info frame written in front of LAME's frames, read back by the
-programs that read it: mutagen, ffmpeg, miniaudio, mp3val and mpv."""
+"""The in-process encoder and the Info frame written in front of LAME's frames: what LAME's own program
+and ffmpeg write, and read back by mutagen, ffmpeg, miniaudio, mp3val and mpv (tests/test_clients.py
+has the rest of Debian's programs)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from tests.conftest import ffmpeg, need
 
 # (sample rate, bitrate): MPEG-2 and MPEG-1, and bitrates whose frames are too small for the tag
 CASES = [(22050, 64), (16000, 8), (24000, 160), (44100, 128), (48000, 32)]
+# the Info frame's bitrate: the stream's, else the smallest whose frame holds the tag (as ffmpeg's)
+INFO_KBPS = {(22050, 64): 64, (16000, 8): 40, (24000, 160): 160, (44100, 128): 128, (48000, 32): 64}
+KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+        False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
 
 
 def tone(rate: int, seconds: float) -> bytes:
@@ -60,7 +65,8 @@ def test_mp3val_and_mpv_accept_it(tmp_path: Path) -> None:
     report = subprocess.run([mp3val, str(path)], capture_output=True, text=True, check=True).stdout
     problems = [line for line in report.splitlines() if line.startswith(("WARNING", "ERROR"))]
     assert problems == [f'WARNING: "{path}": No supported tags in the file']  # untagged on purpose
-    assert "Xing header" in report
+    # as for LAME's own files; an Info frame at another bitrate than the stream's made it "Xing header" (VBR)
+    assert "(MPEG 2 Layer III), no tags, CBR" in report
     played = subprocess.run([mpv, "--no-config", "--vo=null", "--ao=null", "--ao-null-untimed", "--no-video",
                              "--term-playing-msg=DURATION ${=duration}", str(path)],
                             capture_output=True, text=True, timeout=60)
@@ -77,3 +83,71 @@ def test_every_quality_makes_a_valid_file(tmp_path: Path) -> None:
         assert len(media.decode_mp3(data)[0]) == len(pcm)
         sizes.add(len(data))
     assert len(sizes) == 1  # CBR: the quality changes the sound, never the size
+
+
+def crc16(data: bytes) -> int:
+    """CRC-16/ARC, bit by bit: the LAME tag's checksum, written out again here to check media's."""
+    crc = 0
+    for byte in data:
+        for bit in range(8):
+            crc = (crc >> 1) ^ (0xA001 if (crc ^ byte >> bit) & 1 else 0)
+    return crc
+
+
+def info_frame(data: bytes) -> dict[str, int]:
+    """The fields of a mono MP3's Info frame and LAME tag (http://gabriel.mp3-tech.org/mp3infotag.html)."""
+    data = data[media.id3v2_size(data):]
+    header = int.from_bytes(data[:4], "big")
+    mpeg1 = header >> 19 & 3 == 3
+    rate = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000)}[header >> 19 & 3][header >> 10 & 3]
+    size = (144 if mpeg1 else 72) * KBPS[mpeg1][header >> 12 & 15] * 1000 // rate
+    xing = 4 + (17 if mpeg1 else 9)
+    lame = xing + 120
+    assert data[xing:xing + 4] == b"Info" and data[xing + 4:xing + 8] == bytes([0, 0, 0, 15])
+    number = lambda at, n: int.from_bytes(data[at:at + n], "big")  # noqa: E731
+    return {"header": header, "size": size, "kbps": KBPS[mpeg1][header >> 12 & 15], "padding_bit": header >> 9 & 1,
+            "frames": number(xing + 8, 4), "bytes": number(xing + 12, 4), "quality": number(xing + 116, 4),
+            "revision_and_method": data[lame + 9], "abr": data[lame + 20], "delay": number(lame + 21, 3) >> 12,
+            "padding": number(lame + 21, 3) & 0xFFF, "music_length": number(lame + 28, 4),
+            "music_crc": number(lame + 32, 2), "tag_crc": number(lame + 34, 2),
+            "tag_crc_expected": crc16(data[:lame + 34]), "music_crc_expected": crc16(data[size:]),
+            "first_audio_header": number(size, 4), "encoder": int(data[lame:lame + 9] == b"LAME3.100")}
+
+
+@pytest.mark.parametrize(("rate", "kbps"), CASES)
+def test_the_info_frame_is_what_lame_writes(rate: int, kbps: int) -> None:
+    pcm = tone(rate, 2.5)
+    data = media.encode_mp3(pcm, rate, kbps, 5)
+    info = info_frame(data)
+    per_frame = 1152 if rate >= 32000 else 576
+    frames = round((len(data) - info["size"]) * 8 * rate / (per_frame * kbps * 1000))  # CBR: the frames' bytes
+    # the stream's header but for the bitrate and the padding bit (LAME's own program keeps the rest)
+    assert (info["header"] ^ info["first_audio_header"]) & ~0xF200 == 0
+    assert (info["kbps"], info["padding_bit"], info["encoder"]) == (INFO_KBPS[rate, kbps], 0, 1)
+    assert (info["frames"], info["bytes"], info["music_length"]) == (frames, len(data), len(data))
+    assert (info["delay"], info["padding"]) == (576, frames * per_frame - 576 - len(pcm) // 2)
+    assert (info["revision_and_method"], info["abr"], info["quality"]) == (0x01, kbps, 100 - 10 * 4 - 5)
+    assert info["music_crc"] == info["music_crc_expected"] != 0
+    assert info["tag_crc"] == info["tag_crc_expected"]
+
+
+def test_the_info_frame_agrees_with_ffmpegs(tmp_path: Path) -> None:
+    """ffmpeg with libmp3lame writes its own Info frame (as "Lavc"): every field that describes the
+    stream is the same in both, and ffmpeg's music CRC is media's CRC of ffmpeg's frames."""
+    pcm = tone(22050, 7.3)
+    (tmp_path / "in.pcm").write_bytes(pcm)
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "s16le", "-ar", "22050", "-ac", "1", "-i", str(tmp_path / "in.pcm"),
+                    "-c:a", "libmp3lame", "-b:a", "64k", "-ar", "22050", "-ac", "1", str(tmp_path / "ff.mp3")],
+                   check=True)
+    theirs = (tmp_path / "ff.mp3").read_bytes()
+    ours, reference = info_frame(media.encode_mp3(pcm, 22050, 64, 7)), info_frame(theirs)
+    same = ("kbps", "padding_bit", "size", "frames", "bytes", "delay", "padding", "music_length")
+    assert {k: ours[k] for k in same} == {k: reference[k] for k in same}
+    assert ours["header"] & ~0b1100 == reference["header"] & ~0b1100  # but LAME's "original" bit, which ffmpeg clears
+    assert reference["music_crc"] == media._music_crc(theirs[media.id3v2_size(theirs) + reference["size"]:])
+
+
+def test_the_music_crc_in_numpy_is_the_crc_of_every_byte() -> None:
+    noise = np.random.default_rng(7).integers(0, 256, 70_000, dtype=np.uint8).tobytes()
+    for n in (0, 1, 127, 128, 129, 128 * 3, 128 * 5 + 7, 70_000):  # lanes of 128 bytes, odd lane counts, a rest
+        assert media._music_crc(noise[:n]) == crc16(noise[:n]) == media._crc16(noise[:n]), n
