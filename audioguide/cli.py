@@ -233,7 +233,8 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
         if bar is not None:
             bar.render_finish()
     minutes, seconds = divmod(round(result.duration), 60)
-    say(f"{plural(len(result.outcomes), 'track')} in {plural(len(result.plan.tracks), 'language')}: "
+    built_in = {o.file.split("/", 1)[0] for o in result.outcomes}  # with --lang, only those
+    say(f"{plural(len(result.outcomes), 'track')} in {plural(len(built_in), 'language')}: "
         f"{result.count('built')} built, {result.count('retagged')} re-tagged from the cache, "
         f"{result.count('reused')} unchanged; {minutes} min {seconds} s of audio; into {out} "
         f"in {time.monotonic() - started:.1f} s", err=True)

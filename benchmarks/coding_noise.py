@@ -11,21 +11,27 @@ DIR/out, or on any build, after changing an engine or the audio settings. Needs 
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
-from scipy.signal import resample_poly
-
-from audioguide.audio import loudness_lufs, samples
-from audioguide.media import decode_mp3
-
 
 def main() -> None:
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    out = Path(sys.argv[1])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("output", type=Path, metavar="OUTPUT_FOLDER", help="a build's output folder")
+    out = parser.parse_args().output
+    if not (out / "manifest.json").is_file():
+        sys.exit(f"{out}: no manifest.json here: give the output folder of a build")
+    try:  # the test extras; loaded after the arguments, so that --help always answers
+        import numpy as np
+        from scipy.signal import resample_poly
+    except ImportError as e:
+        sys.exit(f"benchmarks/coding_noise.py needs {e.name}: python3 -m pip install -e '.[test]'")
+
+    from audioguide.audio import loudness_lufs, samples
+    from audioguide.media import decode_mp3
+
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     lifts, peaks, loudness = [], [], []
     for language in manifest["languages"].values():

@@ -12,6 +12,7 @@ closer to the original), and times the encoder (CPU seconds per minute of audio)
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -44,12 +45,14 @@ def at_16k(pcm: bytes) -> np.ndarray:
 
 
 def main() -> None:
-    from pesq import pesq
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=40.0)
-    parser.add_argument("--bitrates", default="32,48,64,96")
+    parser.add_argument("--seconds", type=float, default=40.0, help="seconds of speech per language (default 40)")
+    parser.add_argument("--bitrates", default="32,48,64,96", help="kbps to compare, comma-separated")
     args = parser.parse_args()
+    try:  # after the arguments, so that --help answers without it
+        from pesq import pesq
+    except ImportError:
+        sys.exit("benchmarks/quality.py needs pesq: python3 -m pip install pesq (it compiles C)")
     qualities = range(2, 8)
     print("| language | kbps | " + " | ".join(f"-q {q}" for q in qualities) + " |")
     print("|---|---|" + "---|" * len(qualities))
