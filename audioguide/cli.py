@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -55,6 +55,9 @@ def plural(count: int, noun: str, many: str | None = None) -> str:
     return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
+_CLEAR_LINE = "\r\033[K"  # to the start of the line, and erase it
+
+
 class _Echo(logging.Handler):
     """Log records as lines on stderr. While a progress bar is drawn on the terminal's last line, a
     line goes above it: the bar's line is cleared first, and the bar drawn again below."""
@@ -72,9 +75,6 @@ class _Echo(logging.Handler):
             bar.render_progress()
 
 
-_CLEAR_LINE = "\r\033[K"  # to the start of the line, and erase it
-
-
 def _clock(seconds: float) -> str:
     """0:07, 12:30, 1:02:03."""
     minutes, secs = divmod(round(seconds), 60)
@@ -82,7 +82,7 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def _quiet_exit() -> None:
+def _quiet_exit() -> NoReturn:
     """End as `head` expects of a program whose reader left: quietly, with exit code 0. Output still
     buffered goes nowhere (not a second broken pipe at exit)."""
     for stream in (sys.stdout, sys.stderr):
