@@ -49,11 +49,13 @@ class AudioguideError(Exception):
 class _Several(AudioguideError):
     """Several problems at once, each printed on its own line; the summary says how many."""
 
-    summary = "{} problem(s)"
+    summary = "{n} {problems}"
 
     def __init__(self, problems: list[Problem]) -> None:
         self._problems = problems
-        super().__init__(self.summary.format(len(problems)))
+        n = len(problems)
+        super().__init__(self.summary.format(n=n, problems="problem" if n == 1 else "problems",
+                                             tracks="track" if n == 1 else "tracks"))
 
     @property
     def problems(self) -> list[Problem]:
@@ -63,7 +65,7 @@ class _Several(AudioguideError):
 class GuideInvalid(_Several):
     """The guide (configuration or scripts) has one or more problems; nothing was built."""
 
-    summary = "{} problem(s) in the guide"
+    summary = "{n} {problems} in the guide"
 
 
 class EngineError(AudioguideError):
@@ -77,4 +79,4 @@ class EngineUnreachable(EngineError):
 class BuildError(_Several):
     """Some tracks failed; the rest were built."""
 
-    summary = "{} track(s) failed"
+    summary = "{n} {tracks} failed"

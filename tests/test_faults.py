@@ -124,7 +124,7 @@ def test_a_full_disk_names_the_track_and_its_file(guide: Path, tmp_path: Path) -
                           preexec_fn=_limit_file_size(20_000))
     assert done.returncode == 1
     lines = done.stderr.splitlines()
-    assert lines[-1] == "error: 6 track(s) failed"
+    assert lines[-1] == "error: 6 tracks failed"
     failed = [line for line in lines if ": cannot write " in line]
     assert len(failed) == 6
     assert any(line.endswith(f"en/01-welcome.md: stop 1 (en): cannot write {out / 'en' / '001-welcome.mp3'}: "

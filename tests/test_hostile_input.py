@@ -47,7 +47,7 @@ HOSTILE = settings.get_profile("hostile")
 EXAMPLE_SECONDS = 10  # a hang fails the example (SIGALRM) instead of stalling the suite
 EXAMPLE_MEGABYTES = 64  # Python memory one example may take at its peak (an alias bomb took 5.5 GB)
 EXAMPLE_KEEPS_MEGABYTES = 16  # and keep when it is done
-_LINE = re.compile(r"[^\s:][^:]*(?::\d+)?: \S.*")  # `path:line: problem`, `path: problem`, `error: N problem(s)`
+_LINE = re.compile(r"[^\s:][^:]*(?::\d+)?: \S.*")  # `path:line: problem`, `path: problem`, `error: N problems`
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -403,13 +403,13 @@ def test_every_problem_is_reported_in_one_run(guide: Path, monkeypatch: pytest.M
     assert code == 1
     for case in ("missing title", "duplicate stop", "unknown config key"):
         assert CASES[case][1] in err
-    assert err.splitlines()[-1] == "error: 3 problem(s) in the guide"
+    assert err.splitlines()[-1] == "error: 3 problems in the guide"
 
 
 def test_every_problem_is_reported_in_one_run_whatever_else_is_wrong(guide: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """Before issue 11 an error in guide.toml hid a language folder without a [languages.x] table, and
-    a script's error hid an engine's ("4 problem(s)" for 5 mistakes)."""
+    a script's error hid an engine's ("4 problems" for 5 mistakes)."""
     cases = ("unknown config key", "language folder without a table", "missing title", "duplicate stop",
              "voice the engine lacks")
     for case in cases:
@@ -425,7 +425,7 @@ def test_every_problem_is_reported_in_one_run_whatever_else_is_wrong(guide: Path
             "de: language folder 'de' has no [languages.de] in guide.toml",
             "en/02-belongings.md:1: the front matter needs 'title: ...'",
             "guide.toml:18: ru: espeak has no voice 'no-such-voice' (see `audioguide engines`)",
-            "error: 5 problem(s) in the guide",
+            "error: 5 problems in the guide",
         ], command
     assert not (guide / "output").exists()
 
@@ -437,7 +437,7 @@ def test_a_toml_syntax_error_still_lets_the_folders_be_checked(guide: Path, monk
     code, err = run("check", ".")
     assert code == 1
     assert err.splitlines()[1:] == ["de: language folder 'de' has no [languages.de] in guide.toml",
-                                    "error: 2 problem(s) in the guide"]
+                                    "error: 2 problems in the guide"]
 
 
 # --- hints: the fix for the usual cause of a parser's error ---------------------------------------------------
@@ -592,3 +592,11 @@ def test_an_intro_that_names_a_web_address_reaches_nothing(guide: Path, monkeypa
         server.shutdown()
     assert code == 1 and "'intro' names intro.m3u8, which is not a sound ffmpeg can read" in err
     assert asked == []
+
+
+def test_summaries_count_in_plain_english() -> None:
+    from audioguide.errors import BuildError, GuideInvalid, Problem
+
+    one, two = [Problem(None, "x")], [Problem(None, "x"), Problem(None, "y")]
+    assert (str(GuideInvalid(one)), str(GuideInvalid(two))) == ("1 problem in the guide", "2 problems in the guide")
+    assert (str(BuildError(one)), str(BuildError(two))) == ("1 track failed", "2 tracks failed")
