@@ -71,6 +71,11 @@ def sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
+def is_temp(name: str) -> bool:
+    """Whether a file name is one replacing() makes."""
+    return _TEMP.match(name) is not None
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from audioguide.errors import AudioguideError
-from audioguide.files import sha256, write_text
+from audioguide.files import is_temp, sha256, write_text
 
 MARK = ".audioguide"  # in every output folder a build made: the folder is audioguide's
 LOCK = ".audioguide.lock"  # held while a build writes the folder
@@ -49,7 +49,8 @@ def _foreign(out: Path, has_manifest: bool) -> list[str]:
         return [out.name]
     if (out / MARK).is_file() or has_manifest:
         return []
-    return sorted(p.name for p in out.iterdir() if p.name not in OWN)
+    # our own names: the mark and the lock, and the temp file of a mark another build is writing now
+    return sorted(p.name for p in out.iterdir() if p.name not in OWN and not is_temp(p.name))
 
 
 @contextmanager
