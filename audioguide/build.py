@@ -269,10 +269,15 @@ def _run(jobs: list[Job], workers: int, plan: Plan) -> Generator[Outcome, None, 
     rendering._unreachable.clear()
     rendering._unwritable.clear()
     workers = min(workers or os.cpu_count() or 1, len(jobs))
-    if jobs:
-        rendering.keep_freed_memory()
+    if not jobs:
+        return
+    rendering.keep_freed_memory()
     if workers <= 1:
-        yield from map(render, jobs)
+        rendering.start_speaker()
+        try:
+            yield from map(render, jobs)
+        finally:
+            rendering.stop_speaker()
         return
     import audioguide.audio  # noqa: F401  loaded once here, shared by the forked workers
 

@@ -9,13 +9,13 @@ import math
 import os
 import signal
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audioguide.cache import MEASURED, Cache
 from audioguide.config import AudioConfig
+from audioguide.engines.base import Audio
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable, Problem, display_path
 from audioguide.files import replacing
 from audioguide.plan import Voice
@@ -78,6 +78,7 @@ def init_worker(dead: Any, online: tuple[str, ...]) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
     keep_freed_memory()
+    start_speaker()
 
 
 def _die_with_parent() -> None:
@@ -166,62 +167,124 @@ def render(job: Job) -> Outcome:
 
 
 def _speak(job: Job, candidate: Candidate) -> AudioSegment:
-    """The track's raw audio: its speech, pauses and sounds. A stateful engine speaks in a child
-    process forked for the track, so that every track starts from the engine's state as loaded:
-    espeak-ng carries state from one utterance to the next (its pitch flutter), and a track must
-    not sound different for what the same process said before it (--jobs, the order of tracks)."""
-    from audioguide.audio import AudioSegment, assemble
+    """The track's raw audio: its speech, pauses and sounds. A stateful engine speaks through this
+    process's speaker (see _Speaker), so that every track starts from the engine's state as loaded:
+    espeak-ng carries state from one utterance to the next (its pitch flutter), and a track must not
+    sound different for what the same process said before it (--jobs, the order of tracks)."""
+    from audioguide.audio import assemble
 
     rate = job.audio.sample_rate
     intro, outro = _sound(job.audio.intro, rate), _sound(job.audio.outro, rate)
+    speak = candidate.voice.speak
+    if getattr(candidate.voice.engine, "stateful", False) and _speaker is not None:
+        spoken = iter(_speaker.speak(candidate.voice.engine, candidate.voice.voice,
+                                     [i.text for i in job.items if isinstance(i, Speech)]))
+        speak = lambda text: next(spoken)  # noqa: E731  in the order assemble asks
+    return assemble(list(job.items), speak, job.audio, intro, outro)
 
-    def make() -> bytes:
-        return bytes(assemble(list(job.items), candidate.voice.speak, job.audio, intro, outro).raw_data)
 
-    stateful = getattr(candidate.voice.engine, "stateful", False)
-    pcm = _forked(make) if stateful and hasattr(os, "fork") else make()
-    return AudioSegment(data=pcm, sample_width=2, frame_rate=rate, channels=1)
+class _Speaker:
+    """A small process, forked when a build starts (before this one holds a track's arrays), that
+    forks a child to speak each track: the child starts from the engine's state as loaded and ends
+    with the track. Forking this process itself per track would make the kernel mark all of its
+    memory copy-on-write each time, and the next track's mastering then faulted on every page."""
 
+    def __init__(self) -> None:
+        import mmap
+        import multiprocessing
 
-def _forked(make: Callable[[], bytes]) -> bytes:
-    """make() in a child process; its bytes come back through a pipe (a length, then the bytes: 13 ms
-    for a three-minute track's 8 MB, where pickling them took twice that), or its exception, pickled."""
-    import fcntl  # where there is fork, there is fcntl
-    import pickle
-    import struct
+        # Shared with the speaker's children, who write the speech here: only the pages written are
+        # ever backed by memory. A track's speech that does not fit comes through the pipe instead.
+        self.shared = mmap.mmap(-1, _SHARED_BYTES)
+        self.connection, theirs = multiprocessing.Pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the speaker: never returns
+            status = 0
+            try:
+                self.connection.close()
+                _die_with_parent()
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                _serve(theirs, self.shared)
+            except BaseException:  # noqa: BLE001  nothing may escape a forked process
+                status = 1
+            finally:
+                os._exit(status)
+        theirs.close()
 
-    read, write = os.pipe()
-    with contextlib.suppress(OSError, AttributeError):  # Linux: a 1 MB pipe, fewer switches between the two
-        fcntl.fcntl(write, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
-    pid = os.fork()
-    if pid == 0:  # the child: never returns
-        status = 0
+    def speak(self, engine: Any, voice: str, texts: list[str]) -> list[Audio]:
         try:
-            os.close(read)
-            _die_with_parent()
-            with os.fdopen(write, "wb") as pipe:
+            self.connection.send((engine, voice, texts))
+            ok, answer = self.connection.recv()
+        except (EOFError, OSError):
+            raise EngineError("the process that speaks the tracks has ended") from None
+        if not ok:
+            raise answer
+        return [Audio(self.shared[start:end], rate) if isinstance(start, int) else start
+                for start, end, rate in answer]
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.send(None)
+        self.connection.close()
+        self.shared.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _serve(connection: Any, shared: Any) -> None:
+    """The speaker's loop: a child for each request, which writes the speech into `shared` and
+    answers through the same connection with where each piece is (or the piece itself, where it
+    does not fit)."""
+    while True:
+        request = connection.recv()
+        if request is None:
+            return
+        pid = os.fork()
+        if pid == 0:
+            status = 0
+            try:
+                engine, voice, texts = request
                 try:
-                    data = make()
-                    pipe.write(struct.pack("<?Q", True, len(data)))
-                except BaseException as e:  # noqa: BLE001  raised again in the parent
-                    data = pickle.dumps(e)
-                    pipe.write(struct.pack("<?Q", False, len(data)))
-                pipe.write(data)
-        except BaseException:  # noqa: BLE001  nothing may escape a forked child
-            status = 1
-        finally:
-            os._exit(status)
-    os.close(write)
-    with os.fdopen(read, "rb") as pipe:
-        header = pipe.read(struct.calcsize("<?Q"))
-        ok, size = struct.unpack("<?Q", header) if len(header) == struct.calcsize("<?Q") else (False, 0)
-        data = pipe.read(size)
-    os.waitpid(pid, 0)
-    if len(data) != size or not (ok or size):
-        raise EngineError("the process that spoke the track ended without an answer")
-    if not ok:
-        raise pickle.loads(data)
-    return data
+                    places: list[tuple[Any, Any, Any]] = []
+                    position = 0
+                    for text in texts:
+                        audio = engine.synthesize(text, voice)
+                        end = position + len(audio.pcm)
+                        if end <= len(shared):
+                            shared[position:end] = audio.pcm
+                            places.append((position, end, audio.sample_rate))
+                        else:
+                            places.append((audio, None, None))
+                        position = end
+                    answer: tuple[bool, Any] = (True, places)
+                except BaseException as e:  # noqa: BLE001  raised again in the worker
+                    answer = (False, e)
+                connection.send(answer)
+            except BaseException:  # noqa: BLE001
+                status = 1
+            finally:
+                os._exit(status)
+        os.waitpid(pid, 0)
+
+
+_SHARED_BYTES = 256 << 20  # 50 minutes of speech at 44 100 Hz: more than a stop may hold
+
+
+_speaker: _Speaker | None = None
+
+
+def start_speaker() -> None:
+    """Start this process's speaker (where there is fork), when a build starts and before a track."""
+    global _speaker
+    if hasattr(os, "fork") and _speaker is None:
+        _speaker = _Speaker()
+
+
+def stop_speaker() -> None:
+    global _speaker
+    if _speaker is not None:
+        _speaker.close()
+        _speaker = None
 
 
 def _render(job: Job, outcome: Outcome) -> None:
