@@ -176,7 +176,7 @@ def _speak(job: Job, candidate: Candidate) -> AudioSegment:
     rate = job.audio.sample_rate
     intro, outro = _sound(job.audio.intro, rate), _sound(job.audio.outro, rate)
     speak = candidate.voice.speak
-    if getattr(candidate.voice.engine, "stateful", False) and _speaker is not None:
+    if candidate.voice.engine.stateful and _speaker is not None:
         spoken = iter(_speaker.speak(candidate.voice.engine, candidate.voice.voice,
                                      [i.text for i in job.items if isinstance(i, Speech)]))
         speak = lambda text: next(spoken)  # noqa: E731  in the order assemble asks

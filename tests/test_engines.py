@@ -53,6 +53,7 @@ class Recorder:
     name = "fake"
     online = True
     verify_mp3 = True
+    stateful = False
     options: ClassVar[dict[str, Any]] = {}
     said: ClassVar[list[str]] = []
     unreachable = False

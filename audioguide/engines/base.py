@@ -29,9 +29,11 @@ class Engine(Protocol):
     # what the cache holds: bump cache.MASTERING.
     verify_mp3: bool
     options: ClassVar[Mapping[str, tuple[Check, Any]]]  # [engines.<name>] keys in guide.toml: (check, default)
-    # An engine may also say `stateful = True`: it carries state from one utterance to the next, so the
-    # same text can come out differently after other text. Each track is then spoken in a child process
-    # forked for it (render._speak), which keeps builds reproducible. Absent means False.
+    # True for an engine that carries state from one utterance to the next, so that the same text can
+    # come out differently after other text (espeak-ng's pitch flutter). Each track is then spoken in a
+    # child process that starts from the engine's state as loaded (render._Speaker): builds stay
+    # reproducible.
+    stateful: bool
 
     def available(self) -> str | None:
         """None when the engine can run here, else the reason it cannot."""

@@ -63,6 +63,7 @@ class GTTSEngine:
     name = "gtts"
     online = True
     verify_mp3 = True  # Google's voices were never measured here (no network)
+    stateful = False
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
         "timeout": (number(1, 300), 15.0),  # seconds per request, in all: connecting and the whole answer
         "retries": (integer(0, 10), 3),
