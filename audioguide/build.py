@@ -26,6 +26,7 @@ from audioguide.errors import AudioguideError, BuildError, display_path
 from audioguide.files import remove_leftovers, write_bytes
 from audioguide.ownership import claimed, mark, marked, removable, unchanged
 from audioguide.package import (
+    MADE_FIELDS,
     MANIFEST,
     MANIFEST_VERSION,
     PLAYLIST,
@@ -41,12 +42,6 @@ from audioguide.plan import Plan, Track, audio_key, audio_settings, check, track
 from audioguide.render import Candidate, Job, Outcome, render
 
 log = logging.getLogger("audioguide")
-
-# What a track's manifest entry holds from making it (the rest comes from its script).
-_MADE = ("duration", "engine", "engine_version", "voice", "loudness_lufs", "true_peak_dbtp",
-         "encoder_input_true_peak_dbtp", "verified", "bytes",
-         "sha256", "key", "audio_key")
-
 
 @dataclass(frozen=True)
 class Options:
@@ -328,7 +323,7 @@ def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[s
                 "stop": track.stop.number,
                 "title": track.stop.title,
                 "file": track.file,
-                **{k: measured[k] for k in _MADE},
+                **{k: measured[k] for k in MADE_FIELDS},
                 "script": track.stop.path.relative_to(config.root).as_posix(),
                 "transcript": track.stop.transcript,
                 **({"fallback": track.stop.language} if track.fallback else {}),

@@ -108,6 +108,9 @@ STOP_FIELDS = {"stop": _whole, "title": _text, "file": _text, "duration": _numbe
                "true_peak_dbtp": _optional_number, "encoder_input_true_peak_dbtp": _optional_number,
                "verified": lambda v: isinstance(v, bool), "bytes": _whole,
                "sha256": _digest, "key": _text, "audio_key": _text, "script": _text, "transcript": _text}
+# What a stop's entry holds from making its track (the rest comes from its script).
+MADE_FIELDS = tuple(k for k in STOP_FIELDS if k not in ("stop", "title", "file", "script", "transcript"))
+_NEW_IN = {"encoder_input_true_peak_dbtp": 3}  # fields a manifest of an earlier version lacks
 _RECORD = {"bytes": _whole, "sha256": _digest}
 
 
@@ -120,13 +123,18 @@ def _table_problem(value: Any, fields: Mapping[str, Callable[[Any], bool]], wher
     return None
 
 
+def _first_problem(tables: Iterable[tuple[str, Any]], fields: Mapping[str, Callable[[Any], bool]]) -> str | None:
+    return next((p for where, table in tables if (p := _table_problem(table, fields, where))), None)
+
+
 def manifest_problem(data: Any) -> str | None:
-    """Why `data` is not a manifest audioguide wrote (None when it could be)."""
+    """Why `data` is not a manifest audioguide wrote (None when it could be). A manifest of an earlier
+    version is one, checked for what that version wrote."""
     if not isinstance(data, dict) or not isinstance(data.get("generator"), str) or \
             not data["generator"].startswith("audioguide"):
         return "was not written by audioguide"
     version = data.get("manifest_version")
-    if version not in (1, 2, MANIFEST_VERSION):
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MANIFEST_VERSION:
         return f"is of manifest version {version!r}, not {MANIFEST_VERSION}"
     problem = _table_problem(data.get("guide"), _GUIDE, "guide") or _table_problem(data.get("audio"), _AUDIO, "audio")
     if problem:
@@ -136,6 +144,7 @@ def manifest_problem(data: Any) -> str | None:
     languages = data.get("languages")
     if not isinstance(languages, dict):
         return "languages is not an object"
+    stop_fields = {k: valid for k, valid in STOP_FIELDS.items() if _NEW_IN.get(k, 1) <= version}
     for code, language in languages.items():
         problem = _table_problem(language, _LANGUAGE, f"languages.{code}")
         if problem:
@@ -143,18 +152,13 @@ def manifest_problem(data: Any) -> str | None:
         stops = language.get("stops")
         if not isinstance(stops, list):
             return f"languages.{code}.stops is not a list"
-        for i, stop in enumerate(stops):
-            problem = _table_problem(stop, STOP_FIELDS, f"languages.{code}.stops[{i}]")
-            if problem:
-                return problem
+        problem = _first_problem(((f"languages.{code}.stops[{i}]", s) for i, s in enumerate(stops)), stop_fields)
+        if problem:
+            return problem
     files = data.get("files", {} if version == 1 else None)
     if not isinstance(files, dict):
         return "files is not an object"
-    for name, record in files.items():
-        problem = _table_problem(record, _RECORD, f"files[{name!r}]")
-        if problem:
-            return problem
-    return None
+    return _first_problem(((f"files[{name!r}]", record) for name, record in files.items()), _RECORD)
 
 
 def manifest_files(manifest: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

@@ -381,3 +381,28 @@ def test_files_get_the_permissions_cp_would_give(guide: Path, tmp_path: Path, ma
             mode = stat.S_IMODE(path.stat().st_mode)
             assert mode == (folder_mode if path.is_dir() else file_mode), (path, oct(mode))
         shutil.rmtree(out)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_output_of_an_earlier_audioguide_is_still_ours(guide: Path, tmp_path: Path, version: int) -> None:
+    """A folder an earlier version built (no mark then, and a manifest of its own version): the
+    build takes it without a warning, makes its tracks again from the cache, and removes what that
+    manifest says it made and the guide no longer has."""
+    out = tmp_path / "out"
+    assert build(guide, out).exit_code == 0
+    data = manifest(out)
+    data["manifest_version"] = version
+    for language in data["languages"].values():
+        for stop in language["stops"]:
+            del stop["encoder_input_true_peak_dbtp"]
+    if version == 1:
+        del data["files"]
+    (out / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    (out / MARK).unlink()
+    (guide / "az" / "02-esyalar.md").unlink()
+    result = build(guide, out)
+    assert result.exit_code == 0, result.stderr
+    assert "warning" not in result.stderr.replace("warning: az: stop 2 (missing)", "")
+    assert "5 re-tagged from the cache" in result.stderr
+    assert not (out / "az" / "002-sexsi-esyalar.mp3").exists()
+    assert manifest(out)["manifest_version"] == 3
