@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from audioguide.files import remove_leftovers, replacing, write_text
+from audioguide.files import is_temp, remove_leftovers, replacing, write_text
 
 log = logging.getLogger("audioguide")
 
@@ -61,7 +61,8 @@ def open_cache(root: Path) -> None:
         try:
             found = json.loads(marker.read_bytes()[:_MAX_ENTRY_BYTES]).get("format")
         except FileNotFoundError:
-            if root.is_dir() and any(root.iterdir()):
+            # (another build's marker, being written under a temp name, leaves the folder as new as it was)
+            if root.is_dir() and any(not is_temp(p.name) for p in root.iterdir()):
                 raise CacheUnusable(f"{root} is not an audioguide cache (it has files but no {MARKER}); "
                                     "give --cache a new or empty folder") from None
             found = None
