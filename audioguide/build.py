@@ -1,47 +1,40 @@
-"""build(): plan -> (reuse | re-tag from cache | synthesise -> assemble -> master -> tag) -> package.
+"""build(): plan -> (reuse | re-tag from cache | render) -> outputs -> prune -> mark.
 
 Phase one reads and validates everything (scripts, guide.toml, the engines each language will use,
 the media) and decides, from content keys, which tracks must be made; nothing is written and no
 engine speaks until it has passed. Then the output folder is claimed (it must be audioguide's,
-and it is locked: ownership.py) and phase two makes those tracks, in worker processes when
-jobs > 1, each into a temp file renamed into place when complete. Playlists and the manifest are
-written last, then the mark that lets the next build trust what it finds.
+and it is locked: ownership.py) and phase two makes those tracks (render.py), in worker processes
+when jobs > 1 (workers.py), each into a temp file renamed into place when complete. Then the
+outputs write what they make of the tracks (outputs/: the cover, playlists, the manifest last), what
+an earlier build made and this one did not is removed, and the mark lets the next build trust what
+it finds.
 """
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
+import re
 from collections.abc import Callable, Generator, Iterable, Mapping
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from audioguide import render as rendering
+from audioguide import manifest, workers
 from audioguide.cache import CacheUnusable, cache_folders, open_cache
 from audioguide.engines import ENGINES, EngineFactory
 from audioguide.errors import AudioguideError, BuildError, display_path
-from audioguide.files import remove_leftovers, write_bytes
+from audioguide.files import remove_leftovers
+from audioguide.manifest import MANIFEST, FileRecord, Made, Manifest
+from audioguide.manifest import Stop as ManifestStop
+from audioguide.outputs import OUTPUTS, Files, OutputFactory, Package
+from audioguide.outputs.playlists import PLAYLIST
 from audioguide.ownership import claimed, mark, marked, removable, unchanged
-from audioguide.package import (
-    MADE_FIELDS,
-    MANIFEST,
-    MANIFEST_VERSION,
-    PLAYLIST,
-    Entry,
-    file_record,
-    generator,
-    manifest_files,
-    playlist,
-    read_manifest,
-    write_manifest,
-)
-from audioguide.plan import Plan, Track, audio_key, audio_settings, check, track_key
+from audioguide.plan import TRACK_NAMES, Plan, Track, audio_key, audio_settings, check, gap_warnings, track_key
 from audioguide.render import Candidate, Job, Outcome, render
 
 log = logging.getLogger("audioguide")
+
 
 @dataclass(frozen=True)
 class Options:
@@ -63,18 +56,17 @@ class BuildResult:
 
     @property
     def duration(self) -> float:
-        return sum(float(o.entry.get("duration", 0)) for o in self.outcomes)
+        return sum(o.made.duration for o in self.outcomes if o.made is not None)
 
 
 Progress = Callable[[Outcome, int, int], None]  # (outcome, done, total)
 
 
 def build(root: Path, out: Path, options: Options = Options(), factories: Mapping[str, EngineFactory] = ENGINES,
-          progress: Progress | None = None) -> BuildResult:
+          progress: Progress | None = None, outputs: Mapping[str, OutputFactory] = OUTPUTS) -> BuildResult:
     """Build the guide at `root` into `out`. Raises GuideInvalid before writing anything when the
     guide has problems, and BuildError after the other tracks when some tracks fail."""
-    plan = check(root, factories)
-    config = plan.guide.config
+    plan = check(root, factories, outputs=outputs)
     _check_subset(plan, options)
     for warning in plan.guide.warnings:
         log.warning("%s", warning)
@@ -85,62 +77,84 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         passed = f"; passed over {'; '.join(plan.skipped[code])}" if plan.skipped[code] else ""
         log.info("%s: %s%s%s", code, chain[0].label, fallback, passed)
 
+    config = plan.guide.config
     cover = config.cover.read_bytes() if config.cover else None
-    old, why = read_manifest(out)
+    old, why = manifest.read(out)
     with claimed(out, root, has_manifest=old is not None):
         if why is not None:
             log.warning("%s %s: nothing in it is trusted (its tracks are made again, from the cache where they "
                         "can be, and no file it lists is removed)", display_path(out / MANIFEST), why)
-        cache = options.cache
-        if cache is not None:
-            try:
-                for folder, what in ((root, "the guide"), (out, "the output folder")):
-                    if folder.resolve() in (cache.resolve(), *cache.resolve().parents):
-                        raise CacheUnusable(f"cache {cache} is in {what}")
-                open_cache(cache)
-            except CacheUnusable as e:
-                log.warning("%s; building without a cache", e)
-                cache = None
+        cache = _usable_cache(options.cache, root, out)
         folders = [out, *(out / code for code in plan.tracks)]
         if remove_leftovers(folders):
             log.info("removed the temp files of an interrupted build")
         try:
-            return _build(plan, out, options, cache, progress, cover, old)
+            result, kept = _make_tracks(plan, out, options, cache, progress, cover, old)
+            made = {o.file: o.made for o in result.outcomes if o.made is not None}
+            made |= {name: stop.made for name, stop in kept.items()}
+            files = Files(out, {name: m.file for name, m in made.items()})
+            package = Package(out, plan.guide, _describe(plan, made, kept), cover)
+            for name, factory in outputs.items():
+                factory(**config.output_options.get(name, {})).write(package, files)
+            if old is not None:
+                kinds = [TRACK_NAMES, *(factory.names for factory in outputs.values())]  # type: ignore[attr-defined]
+                _remove_stale(out, old.owned(), files.written, kinds)
+            mark(out, files.written)
+            return result
         except BaseException:  # interrupted, say: the workers are gone, and so are their temp files
             remove_leftovers(folders + (cache_folders(cache) if cache is not None else []))
             raise
 
 
-def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress: Progress | None,
-           cover: bytes | None, old: dict[str, Any] | None) -> BuildResult:
+def _usable_cache(cache: Path | None, root: Path, out: Path) -> Path | None:
+    """The cache folder, ready; None (and a warning) when there is none or it cannot be used."""
+    if cache is None:
+        return None
+    try:
+        for folder, what in ((root, "the guide"), (out, "the output folder")):
+            if folder.resolve() in (cache.resolve(), *cache.resolve().parents):
+                raise CacheUnusable(f"cache {cache} is in {what}")
+        open_cache(cache)
+    except CacheUnusable as e:
+        log.warning("%s; building without a cache", e)
+        return None
+    return cache
+
+
+def _make_tracks(plan: Plan, out: Path, options: Options, cache: Path | None, progress: Progress | None,
+                 cover: bytes | None, old: Manifest | None) -> tuple[BuildResult, dict[str, ManifestStop]]:
+    """Every selected track of the plan, reused, re-tagged from the cache or rendered; and the
+    previous manifest's entries of the tracks a --lang or --stop build leaves alone, where they are
+    still there as the last build made them."""
     config = plan.guide.config
-    previous = {} if options.force or old is None else _entries(old)
+    previous = old.tracks() if old is not None and old.version == manifest.VERSION and not options.force else {}
     seen = marked(out)
     settings = audio_settings(config.audio)
     result = BuildResult(out, plan)
+    kept: dict[str, ManifestStop] = {}
     jobs: list[Job] = []
-    kept: dict[str, dict[str, Any]] = {}
     for code, tracks in plan.tracks.items():
         for track in tracks:
             if track.fallback:  # the source language's own track, made there
                 continue
             entry = previous.get(track.file)
-            if entry is not None and not unchanged(out, track.file, entry, seen):
-                entry = None  # not the file the manifest describes (a killed build's, say)
+            made = entry.made if entry is not None else None
+            if made is not None and not unchanged(out, track.file, made.file, seen):
+                made = None  # not the file the manifest describes (a killed build's, say)
             if not _selected(track, options):
-                if entry is not None:
+                if entry is not None and made is not None:
                     kept[track.file] = entry
                 continue
-            items = plan.items(track)
+            timeline = plan.timeline(track)
             candidates = []
             for voice in plan.voices[code]:
-                akey = audio_key(items, voice, settings)
+                akey = audio_key(timeline, voice, settings)
                 tags = plan.tags(track, voice, cover)
                 candidates.append(Candidate(voice, akey, track_key(akey, tags, config.id3_version), tags))
-            if entry is not None and entry["key"] in {c.key for c in candidates}:
-                result.outcomes.append(Outcome(track.file, "reused", entry))
+            if made is not None and made.key in {c.key for c in candidates}:
+                result.outcomes.append(Outcome(track.file, "reused", made))
                 continue
-            jobs.append(Job(track.file, out / track.file, track.stop.path, track.stop.number, code, items,
+            jobs.append(Job(track.file, out / track.file, track.stop.path, track.stop.number, code, timeline,
                             tuple(candidates), config.audio, config.id3_version, cache, not options.force))
 
     total = len(result.outcomes) + len(jobs)
@@ -156,7 +170,7 @@ def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress
                 if warning not in warned:
                     warned.add(warning)
                     log.warning("%s", warning)
-            peak = outcome.entry.get("true_peak_dbtp")
+            peak = outcome.made.true_peak_dbtp if outcome.made is not None else None
             if peak is not None and peak > config.audio.true_peak:
                 log.warning("%s: true peak %.2f dBTP is over the ceiling of %.1f", outcome.file, peak,
                             config.audio.true_peak)
@@ -166,61 +180,7 @@ def _build(plan: Plan, out: Path, options: Options, cache: Path | None, progress
     failures = [o.error for o in result.outcomes if o.error is not None]
     if failures:
         raise BuildError(failures)
-
-    entries = {o.file: o.entry for o in result.outcomes} | kept
-    manifest = _manifest(plan, entries, kept)
-    files = {name: {"bytes": e["bytes"], "sha256": e["sha256"]} for name, e in entries.items()}
-    if cover is not None:
-        write_bytes(out / manifest["guide"]["cover"], cover)
-        files[manifest["guide"]["cover"]] = file_record(cover)
-    for code, tracks in plan.tracks.items():
-        present = [t for t in tracks if t.file in entries]
-        missing = [t for t in tracks if t.file not in entries]
-        if not present:  # no playlist and no manifest entry for a language with nothing built yet
-            log.warning("%s: nothing built yet, so no playlist (build without --lang/--stop)", code)
-            continue
-        if missing:
-            log.warning("%s: %s not built yet and left out of the playlist (build without --lang/--stop)",
-                        code, ", ".join(f"stop {t.stop.number}" for t in missing))
-        lines = [Entry(t.stop.number, _playlist_title(plan, t, kept), _relative(code, t.file),
-                       entries[t.file]["duration"]) for t in present]
-        data = playlist(config.languages[code].title, lines).encode("utf-8")
-        write_bytes(out / code / PLAYLIST, data)
-        files[f"{code}/{PLAYLIST}"] = file_record(data)
-    manifest["files"] = dict(sorted(files.items()))
-    write_manifest(out, manifest)
-    if old is not None:
-        _remove_stale(out, manifest_files(old), files)
-    mark(out, files)
-    return result
-
-
-def gap_warnings(plan: Plan) -> list[str]:
-    """One line per language with stops not (yet) translated, saying what the build does about them."""
-    config = plan.guide.config
-    source = config.languages[config.source_language].language.name
-    lines = []
-    for code, gaps in plan.gaps.items():
-        if gaps:
-            instead = (f"the {source} track plays instead" if config.languages[code].missing == "source"
-                       else "left out of the playlist")
-            lines.append(f"{code}: {', '.join(gaps)}: {instead}")
-    return lines
-
-
-def _relative(code: str, file: str) -> str:
-    """A track's path from its language's playlist: `003-x.mp3`, or `../en/003-x.mp3` for a stand-in."""
-    folder, name = file.split("/", 1)
-    return name if folder == code else f"../{file}"
-
-
-def _playlist_title(plan: Plan, track: Track, kept: Mapping[str, dict[str, Any]]) -> str:
-    title = kept[track.file]["title"] if track.file in kept else track.stop.title
-    if track.fallback:
-        title += f" ({plan.guide.config.languages[track.stop.language].language.name})"
-    return title
-
-
+    return result, kept
 def _fallbacks(plan: Plan, dead: set[str]) -> str:
     """`en uses espeak, ru uses espeak`: what each language affected by dead engines falls back to."""
     said = []
@@ -248,53 +208,35 @@ def _selected(track: Track, options: Options) -> bool:
             and (not options.stops or track.stop.number in options.stops))
 
 
-def _entries(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The previous build's (validated) manifest entries by file; none from another manifest version.
-    A stand-in's entry is left out: its language's own entry describes the file."""
-    if manifest["manifest_version"] != MANIFEST_VERSION:
-        return {}
-    return {stop["file"]: stop for language in manifest["languages"].values() for stop in language["stops"]
-            if "fallback" not in stop}
-
-
-def _run(jobs: list[Job], workers: int, plan: Plan) -> Generator[Outcome, None, None]:
+def _run(jobs: list[Job], count: int, plan: Plan) -> Generator[Outcome, None, None]:
     """Render the jobs: in this process when one worker is asked for (the plain serial path), else
-    in a pool of processes (espeak-ng is not thread-safe; each process has its own). Interrupted,
-    the pool's workers are terminated before this returns."""
-    rendering._unreachable.clear()
-    rendering._unwritable.clear()
-    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    in a pool of processes. Interrupted, the pool's workers are terminated before this returns."""
+    count = min(count or os.cpu_count() or 1, len(jobs))
     if not jobs:
         return
-    rendering.keep_freed_memory()
-    if workers <= 1:
-        rendering.start_speaker()
-        try:
+    if count <= 1:
+        with workers.serial():
             yield from map(render, jobs)
-        finally:
-            rendering.stop_speaker()
         return
-    import audioguide.audio  # noqa: F401  loaded once here, shared by the forked workers
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     online = tuple(sorted({v.engine.name for chain in plan.voices.values() for v in chain if v.engine.online}))
-    dead = context.Value("Q", 0)
-    with context.Pool(workers, initializer=rendering.init_worker, initargs=(dead, online)) as pool:
+    with workers.pool(count, online) as pool:
         yield from pool.imap_unordered(render, _longest_first(jobs))
 
 
 def _longest_first(jobs: Iterable[Job]) -> list[Job]:
     """Start the longest tracks first, so that no worker is left alone with a long one at the end."""
-    return sorted(jobs, key=lambda j: -sum(len(i.text) for i in j.items if hasattr(i, "text")))
+    return sorted(jobs, key=lambda j: -sum(len(text) for text in j.timeline.spoken))
 
 
-def _remove_stale(out: Path, before: Mapping[str, dict[str, Any]], now: Mapping[str, Any]) -> None:
-    """Delete what an earlier build made and this one did not (a removed stop or language): only
-    files of the kinds a build writes, and only when they are still exactly as it wrote them."""
+def _remove_stale(out: Path, before: Mapping[str, FileRecord], now: Mapping[str, FileRecord],
+                  kinds: Iterable[re.Pattern[str]]) -> None:
+    """Delete what an earlier build made and this one did not (a removed stop or language, an output
+    no longer written): only files named as a track or an output names its files, and only when
+    they are still exactly as that build wrote them."""
+    kinds = list(kinds)
     for name in sorted(set(before) - set(now)):
         path = out / name
-        if removable(out, name, before[name]):
+        if removable(out, name, before[name], kinds):
             path.unlink()
             log.info("removed %s (no longer in the guide)", name)
             if path.parent != out and not any(path.parent.iterdir()):
@@ -303,11 +245,20 @@ def _remove_stale(out: Path, before: Mapping[str, dict[str, Any]], now: Mapping[
             log.info("left %s: the last build listed it, but it is not as that build wrote it", name)
 
 
-def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
-    """The manifest: tracks made or reused now are described from their scripts; tracks a --lang or
-    --stop build left alone keep the previous manifest's description, which matches their audio."""
+def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestStop]) -> Manifest:
+    """The manifest of this build (its files are added by the manifest output): tracks made or
+    reused now are described from their scripts; tracks a --lang or --stop build left alone keep the
+    previous manifest's description, which matches their audio. A language with nothing built yet
+    has no entry (and so no playlist)."""
     config = plan.guide.config
-    languages: dict[str, Any] = {}
+    for code, tracks in plan.tracks.items():
+        missing = [t for t in tracks if t.file not in made]
+        if len(missing) == len(tracks):
+            log.warning("%s: nothing built yet, so no playlist (build without --lang/--stop)", code)
+        elif missing:
+            log.warning("%s: %s not built yet and left out of the playlist (build without --lang/--stop)",
+                        code, ", ".join(f"stop {t.stop.number}" for t in missing))
+    languages: dict[str, manifest.Language] = {}
     order = [config.source_language] + [c for c in config.languages if c != config.source_language]
     for code in order:
         language = config.languages[code]
@@ -315,49 +266,18 @@ def _manifest(plan: Plan, entries: Mapping[str, dict[str, Any]], kept: Mapping[s
         for track in plan.tracks[code]:
             if track.file in kept and not track.fallback:
                 stops.append(kept[track.file])
-                continue
-            if track.file not in entries:
-                continue
-            measured = entries[track.file]
-            stops.append({
-                "stop": track.stop.number,
-                "title": track.stop.title,
-                "file": track.file,
-                **{k: measured[k] for k in MADE_FIELDS},
-                "script": track.stop.path.relative_to(config.root).as_posix(),
-                "transcript": track.stop.transcript,
-                **({"fallback": track.stop.language} if track.fallback else {}),
-            })
+            elif track.file in made:
+                stops.append(ManifestStop(track.stop.number, track.stop.title, track.file, made[track.file],
+                                          track.stop.path.relative_to(config.root).as_posix(),
+                                          track.stop.transcript, track.stop.language if track.fallback else None))
         if not stops:
             continue
-        languages[code] = {
-            "name": language.language.name,
-            "iso639_2": language.language.iso639_2,
-            "title": language.title,
-            "playlist": f"{code}/{PLAYLIST}",
-            "engines": list(language.engines),
-            "stops": stops,
-        }
+        languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,
+                                            f"{code}/{PLAYLIST}", tuple(language.engines), tuple(stops))
     audio = config.audio
-    return {
-        "generator": generator(),
-        "manifest_version": MANIFEST_VERSION,
-        "guide": {
-            "name": plan.guide.name,
-            "title": config.title,
-            "publisher": config.publisher,
-            "source_language": config.source_language,
-            "copyright": config.copyright,
-            "cover": f"cover{config.cover.suffix.lower()}" if config.cover else None,
-        },
-        "audio": {
-            "format": "mp3",
-            "channels": 1,
-            "sample_rate": audio.sample_rate,
-            "bitrate_kbps": audio.bitrate,
-            "target_lufs": audio.target_lufs,
-            "true_peak_dbtp": audio.true_peak,
-            "id3_version": f"2.{config.id3_version}",
-        },
-        "languages": languages,
-    }
+    return Manifest(
+        manifest.Guide(plan.guide.name, config.title, config.publisher, config.source_language, config.copyright,
+                       f"cover{config.cover.suffix.lower()}" if config.cover else None),
+        manifest.Audio(audio.sample_rate, audio.bitrate, audio.target_lufs, audio.true_peak,
+                       f"2.{config.id3_version}"),
+        languages)

@@ -19,22 +19,17 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from audioguide.files import is_temp, remove_leftovers, replacing, write_text
+from audioguide.manifest import measured_problem
 
 log = logging.getLogger("audioguide")
 
 CACHE_FORMAT = 3  # 2: MP3s named by content, with their sha256 in the entry; 3: the true peak as measured
-# What audio.master makes of the same speech: part of every audio key, so that tracks are made again
-# when the loudness stage, the limiter or the encoder changes what comes out. Bump it with them.
-MASTERING = 4  # 2: in-process LAME, the limiter on 2 ms blocks; 3: espeak's MP3s not decoded again; 4: LAME's Info tag
-# what an entry's JSON must hold
-MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp")
 MARKER = "audioguide-cache.json"
 _ENTRIES = "audio"
 _MAX_ENTRY_BYTES = 64 << 10  # an entry's JSON is about 200 bytes
@@ -95,21 +90,11 @@ def _remove_entries(entries: Path) -> None:
             folder.rmdir()
 
 
-def _measured_problem(meta: Any) -> str | None:
-    if not isinstance(meta, dict):
-        return "its description is not an object"
-    for key in MEASURED:
-        if key not in meta:
-            return f"its {key} is missing"
-        value = meta[key]
-        ok = isinstance(value, bool) if key == "verified" else (
-            value is None and key != "duration" or isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
-        if not ok:
-            return f"its {key} is missing or not a number"
-    if not isinstance(meta.get("sha256"), str) or not re.fullmatch(r"[0-9a-f]{64}", meta["sha256"]):
+def _entry_problem(meta: Any) -> str | None:
+    problem = measured_problem(meta)
+    if problem is None and not (isinstance(meta.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", meta["sha256"])):
         return "its sha256 is missing"
-    return None
+    return problem
 
 
 class Cache:
@@ -127,7 +112,7 @@ class Cache:
             if path.stat().st_size > _MAX_ENTRY_BYTES:
                 raise ValueError("its description is too large")
             meta = json.loads(path.read_bytes(), parse_constant=_no_constant)
-            problem = _measured_problem(meta)
+            problem = _entry_problem(meta)
             if problem:
                 raise ValueError(problem)
             mp3 = path.with_name(f"{key}.{meta['sha256'][:16]}.mp3")

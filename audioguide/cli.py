@@ -20,12 +20,7 @@ from audioguide import __version__
 from audioguide.errors import AudioguideError, display_path
 
 if TYPE_CHECKING:
-    from audioguide.scripts import Guide
-
-# One thread per process for numpy's BLAS: parallelism comes from worker processes, and OpenBLAS's
-# own threads (one per core in every worker) only fight over the same cores.
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+    from audioguide.guide.stops import Guide
 
 log = logging.getLogger("audioguide")
 
@@ -219,12 +214,12 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
                 _Echo.bar = bar
             bar.update(1, outcome.file)
             return
-        e = outcome.entry
-        if outcome.status == "failed":
+        made = outcome.made
+        if made is None:
             log.info("[%d/%d] %s failed", done, total, outcome.file)
         else:
             log.info("[%d/%d] %s %s %.1f s of audio, %s", done, total, outcome.file, outcome.status,
-                     e["duration"], e["engine"])
+                     made.duration, made.engine)
 
     try:
         result = run(guide_dir, out, options, progress=progress)
@@ -245,8 +240,7 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
 @_common
 def check(guide_dir: Path) -> None:
     """Validate the scripts and guide.toml in GUIDE_DIR without synthesising anything."""
-    from audioguide.build import gap_warnings
-    from audioguide.plan import PROBE_SECONDS, describe, unreachable_warnings
+    from audioguide.plan import PROBE_SECONDS, describe, gap_warnings, unreachable_warnings
     from audioguide.plan import check as run
 
     plan = run(guide_dir, probe=PROBE_SECONDS)
@@ -262,23 +256,20 @@ def check(guide_dir: Path) -> None:
 @_common
 def engines() -> None:
     """List the speech engines, whether each can run here (online ones are asked once), and their languages."""
-    from audioguide.engines import ENGINES
-    from audioguide.plan import PROBE_SECONDS, probe_engines
+    from audioguide.plan import survey
 
-    found = {name: factory() for name, factory in ENGINES.items()}
-    missing = {name: why for name, engine in found.items() if (why := engine.available()) is not None}
-    unreachable = probe_engines([e for name, e in found.items() if name not in missing], PROBE_SECONDS)
-    for name, engine in found.items():
-        if name in missing:
-            say(f"{name:8} unavailable  {missing[name]}")
+    for engine in survey():
+        name = engine.name
+        if engine.missing is not None:
+            say(f"{name:8} unavailable  {engine.missing}")
             continue
-        languages = sorted(engine.languages())
-        what = f"{engine.version()}, {'online' if engine.online else 'offline'}, {plural(len(languages), 'language')}"
-        if name in unreachable:
-            say(f"{name:8} unreachable  {unreachable[name]}; builds use the next engine ({what})")
+        what = (f"{engine.version}, {'online' if engine.online else 'offline'}, "
+                f"{plural(len(engine.languages), 'language')}")
+        if engine.unreachable is not None:
+            say(f"{name:8} unreachable  {engine.unreachable}; builds use the next engine ({what})")
         else:
             say(f"{name:8} available    {what}")
-        say("         " + " ".join(languages))
+        say("         " + " ".join(engine.languages))
 
 
 @main.command()
@@ -298,10 +289,9 @@ def init(directory: Path, title: str, language: str) -> None:
 
 def _load_guide(guide_dir: Path) -> Guide:
     """The guide, read and validated (without choosing engines: a translation may not have one yet)."""
-    from audioguide.engines import ENGINES, engine_options
-    from audioguide.scripts import load_guide
+    from audioguide.plan import load
 
-    return load_guide(guide_dir, engine_options(ENGINES))
+    return load(guide_dir)
 
 
 @main.group()
@@ -315,7 +305,7 @@ def translate() -> None:
 @_common
 def translate_add(guide_dir: Path, language: str) -> None:
     """Add LANGUAGE: one untranslated script per source stop, and its table in guide.toml."""
-    from audioguide.translate import add_language
+    from audioguide.translate.workflow import add_language
 
     written, note = add_language(guide_dir, language)
     for path in written:
@@ -332,33 +322,14 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
     """Show a stop x language matrix: ok, missing, untranslated or stale, and each language's engine."""
     import json
 
-    from audioguide.engines import ENGINES
-    from audioguide.plan import (
-        PROBE_SECONDS,
-        Voice,
-        first_usable,
-        load_engines,
-        probe_engines,
-        unreachable_warnings,
-        voices_for,
-    )
-    from audioguide.translate import OK, status, status_json
+    from audioguide.plan import first_engines
+    from audioguide.translate.workflow import OK, status, status_json
 
     guide = _load_guide(guide_dir)
     matrix = status(guide)
-    engines = load_engines(guide, ENGINES)
-    chains: dict[str, list[Voice]] = {}
-    for code, language in guide.config.languages.items():
-        try:
-            chains[code], _ = voices_for(code, language.engines, language.voices, engines,
-                                         guide.config.engine_options)
-        except AudioguideError:
-            chains[code] = []
-    unreachable = probe_engines((v.engine for chain in chains.values() for v in chain), PROBE_SECONDS)
-    for warning in unreachable_warnings(chains, unreachable):
+    chosen, warnings = first_engines(guide)
+    for warning in warnings:
         log.warning("%s", warning)
-    chosen = {code: voice.engine.name if (voice := first_usable(chain, unreachable)) else "none"
-              for code, chain in chains.items()}
     if form == "json":
         _echo(json.dumps(status_json(guide, matrix, chosen), ensure_ascii=False, indent=2))
     else:
@@ -384,7 +355,7 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
 @_common
 def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every: bool) -> None:
     """Mark the translations of STOPS as reviewed against the current source."""
-    from audioguide.translate import mark_done
+    from audioguide.translate.workflow import mark_done
 
     if not stops and not every:
         raise click.UsageError("name the stops, or give --all")
@@ -402,7 +373,7 @@ def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every
 def translate_export(guide_dir: Path, language: str, output: Path) -> None:
     """Write LANGUAGE's titles and paragraphs, with their source, to a gettext PO file."""
     from audioguide.files import write_text
-    from audioguide.po import export
+    from audioguide.translate.po import export
 
     po = export(_load_guide(guide_dir), language)
     write_text(output, str(po))
@@ -416,7 +387,7 @@ def translate_export(guide_dir: Path, language: str, output: Path) -> None:
 @_common
 def translate_import(guide_dir: Path, po_file: Path) -> None:
     """Write the translations in PO_FILE into the guide's scripts (untranslated entries change nothing)."""
-    from audioguide.po import import_po
+    from audioguide.translate.po import import_po
 
     result = import_po(_load_guide(guide_dir), po_file)
     for line in result.skipped:

@@ -19,13 +19,11 @@ from typing import Any
 
 from audioguide.errors import AudioguideError
 from audioguide.files import is_temp, sha256, write_text
+from audioguide.manifest import FileRecord
 
 MARK = ".audioguide"  # in every output folder a build made: the folder is audioguide's
 LOCK = ".audioguide.lock"  # held while a build writes the folder
 OWN = frozenset({MARK, LOCK})
-# The kinds of file a build writes, as paths inside the output folder (the manifest aside): a
-# previous manifest's file list is trusted for nothing else.
-_KINDS = re.compile(r"(cover\.(png|jpe?g)|[a-z]{2,3}(-[A-Za-z]{2})?/(playlist\.m3u8|\d+-[a-z0-9-]+\.mp3))")
 
 
 def _refusal(out: Path, guide: Path) -> str | None:
@@ -102,7 +100,7 @@ def marked(out: Path) -> dict[str, list[int]]:
     return files if isinstance(files, dict) else {}
 
 
-def unchanged(out: Path, name: str, record: Mapping[str, Any], seen: Mapping[str, Any]) -> bool:
+def unchanged(out: Path, name: str, record: FileRecord, seen: Mapping[str, Any]) -> bool:
     """Whether `name` is still the file `record` (its bytes and sha256 in the manifest) describes:
     at once when it is as the mark saw it (size, mtime, inode: a file rewritten since, by a killed
     build say, is not), else by its content."""
@@ -111,20 +109,21 @@ def unchanged(out: Path, name: str, record: Mapping[str, Any], seen: Mapping[str
         info = path.stat()
         if seen.get(name) == [info.st_size, info.st_mtime_ns, info.st_ino]:
             return True
-        return info.st_size == record.get("bytes") and sha256(path) == record.get("sha256")
+        return info.st_size == record.bytes and sha256(path) == record.sha256
     except OSError:
         return False
 
 
-def removable(out: Path, name: str, record: Mapping[str, Any]) -> bool:
-    """Whether `name`, listed with `record` (bytes, sha256) by a previous manifest, is a file
-    audioguide wrote there and nobody has changed since: the only files a build removes."""
-    if not _KINDS.fullmatch(name):
+def removable(out: Path, name: str, record: FileRecord, kinds: Iterable[re.Pattern[str]]) -> bool:
+    """Whether `name`, listed with `record` by a previous manifest, is a file audioguide wrote there
+    and nobody has changed since: named as one of the `kinds` of file a build writes (its tracks',
+    its outputs'), a regular file, with the recorded size and sha256. The only files a build removes:
+    a manifest's file list is trusted for nothing else."""
+    if not any(kind.fullmatch(name) for kind in kinds):
         return False
     path = out / name
     try:
         info = path.lstat()
-        return (stat.S_ISREG(info.st_mode) and info.st_size == record.get("bytes")
-                and sha256(path) == record.get("sha256"))
+        return stat.S_ISREG(info.st_mode) and info.st_size == record.bytes and sha256(path) == record.sha256
     except OSError:
         return False

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,16 +17,24 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from audioguide.cache import CACHE_FORMAT, MASTERING
-from audioguide.config import AudioConfig, EngineSettings, GuideConfig, config_line
+from slugify import slugify
+
+from audioguide.audio.master import MASTERING
+from audioguide.audio.timeline import Sound, Timeline, narration
+from audioguide.cache import CACHE_FORMAT
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
 from audioguide.engines.base import Probing
-from audioguide.errors import EngineError, GuideInvalid, Problem
-from audioguide.package import track_filename
-from audioguide.scripts import Guide, ScriptsInvalid, Stop, load_guide
-from audioguide.tags import TrackTags
-from audioguide.text import Silence, Speech, timeline
+from audioguide.errors import AudioguideError, EngineError, GuideInvalid, Problem
+from audioguide.guide.config import AudioConfig, EngineSettings, GuideConfig, config_line
+from audioguide.guide.languages import LANGUAGE_FOLDER
+from audioguide.guide.stops import Guide, ScriptsInvalid, Stop, load_guide
+from audioguide.mp3.tags import TrackTags, engine_comment
+from audioguide.outputs import OUTPUTS, OutputFactory, output_options
 
+# A track's file: its language's folder, the zero-padded stop number and an ASCII slug of its title.
+TRACK_NAMES = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+\.mp3")
+# Letters unidecode spells badly (ə -> "@"), as their everyday Latin transliteration.
+_TRANSLITERATION = [["ə", "e"], ["Ə", "E"]]
 PROBE_SECONDS = 1.0  # how long `engines`, `check` and `translate status` wait for an online engine's answer
 _PROBE_GRACE = 0.5  # beyond it, for what a request's deadline cannot cover (a DNS lookup)
 
@@ -63,11 +72,14 @@ class Plan:
     skipped: dict[str, list[str]] = field(default_factory=dict)  # language -> engines passed over, and why
     gaps: dict[str, list[str]] = field(default_factory=dict)  # language -> stops not translated, and why
     unreachable: dict[str, str] = field(default_factory=dict)  # engine -> why, from a probe (check only)
+    intro: Sound | None = None
+    outro: Sound | None = None
 
-    def items(self, track: Track) -> tuple[Speech | Silence, ...]:
+    def timeline(self, track: Track) -> Timeline:
         config = self.guide.config
         lexicon = config.languages[track.stop.language].lexicon
-        return tuple(timeline(list(track.stop.paragraphs), config.audio.paragraph_pause, lexicon))
+        spoken = narration(track.stop.paragraphs, config.audio.paragraph_pause, lexicon)
+        return Timeline(tuple(spoken), self.intro, self.outro)
 
     def tags(self, track: Track, voice: Voice, cover: bytes | None) -> TrackTags:
         config = self.guide.config
@@ -76,9 +88,22 @@ class Plan:
         return TrackTags(
             title=stop.title, stop=stop.number, position=track.position, total=track.total,
             album=language.title, publisher=config.publisher, language=language.language.iso639_2,
-            transcript=stop.transcript, comment=f"{voice.engine.version()}, voice {voice.voice}",
+            transcript=stop.transcript, comment=engine_comment(voice.engine.version(), voice.voice),
             copyright=config.copyright, cover=cover, cover_mime=config.cover_mime or "image/png",
         )
+
+
+def track_filename(stop: int, title: str, width: int) -> str:
+    """`003-personal-belongings.mp3`: zero-padded stop number, then an ASCII slug of the title."""
+    slug = slugify(title, replacements=_TRANSLITERATION, max_length=40, word_boundary=True) or "stop"
+    return f"{stop:0{width}d}-{slug}.mp3"
+
+
+def load(root: Path, factories: Mapping[str, EngineFactory] = ENGINES,
+         outputs: Mapping[str, OutputFactory] = OUTPUTS) -> Guide:
+    """The guide, read and validated with these engines' and outputs' options, without choosing
+    engines (a translation may not have one yet)."""
+    return load_guide(root, engine_options(factories), output_options(outputs))
 
 
 def load_engines(guide: Guide | GuideConfig | EngineSettings, factories: Mapping[str, EngineFactory]
@@ -158,16 +183,32 @@ def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
                 stops += [(source[n], True) for n in sorted(source) if n not in present or present[n].untranslated]
         stops.sort(key=lambda pair: pair[0].number)
         tracks[code] = [Track(stop, file(stop), i, len(stops), fallback) for i, (stop, fallback) in enumerate(stops, 1)]
-    return Plan(guide, voices, tracks, skipped, gaps)
+    audio = config.audio
+    return Plan(guide, voices, tracks, skipped, gaps, intro=Sound.of(audio.intro) if audio.intro else None,
+                outro=Sound.of(audio.outro) if audio.outro else None)
 
 
-def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES, probe: float | None = None) -> Plan:
+def gap_warnings(plan: Plan) -> list[str]:
+    """One line per language with stops not (yet) translated, saying what the build does about them."""
+    config = plan.guide.config
+    source = config.languages[config.source_language].language.name
+    lines = []
+    for code, gaps in plan.gaps.items():
+        if gaps:
+            instead = (f"the {source} track plays instead" if config.languages[code].missing == "source"
+                       else "left out of the playlist")
+            lines.append(f"{code}: {', '.join(gaps)}: {instead}")
+    return lines
+
+
+def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES, probe: float | None = None,
+          outputs: Mapping[str, OutputFactory] = OUTPUTS) -> Plan:
     """Validate a guide completely without synthesising anything. Raises GuideInvalid with every
     problem: guide.toml, folders, scripts and the engines' choice, in one go. With `probe` (seconds),
     each online engine that some language would use is asked once whether its service answers now
     (Plan.unreachable); a build does not ask, it finds out as it goes."""
     try:
-        guide = load_guide(root, engine_options(factories))
+        guide = load(root, factories, outputs)
     except ScriptsInvalid as e:
         if e.settings is None:
             raise
@@ -238,6 +279,47 @@ def describe(chain: Sequence[Voice], unreachable: Mapping[str, str]) -> str:
     return usable.label + "".join(f" ({note})" for note in notes)
 
 
+def first_engines(guide: Guide, factories: Mapping[str, EngineFactory] = ENGINES,
+                  timeout: float = PROBE_SECONDS) -> tuple[dict[str, str], list[str]]:
+    """The engine a build would use now for each language of the guide ("none" where none can speak
+    it), after asking the online ones whether they answer; and a warning for each that does not."""
+    config = guide.config
+    engines = load_engines(guide, factories)
+    chains: dict[str, list[Voice]] = {}
+    for code, language in config.languages.items():
+        try:
+            chains[code], _ = voices_for(code, language.engines, language.voices, engines, config.engine_options)
+        except AudioguideError:
+            chains[code] = []
+    unreachable = probe_engines((v.engine for chain in chains.values() for v in chain), timeout)
+    chosen = {code: voice.engine.name if (voice := first_usable(chain, unreachable)) else "none"
+              for code, chain in chains.items()}
+    return chosen, unreachable_warnings(chains, unreachable)
+
+
+@dataclass(frozen=True)
+class EngineState:
+    """What `audioguide engines` says of one engine."""
+
+    name: str
+    missing: str | None  # why it cannot run here
+    unreachable: str | None  # why its service does not answer now
+    version: str = ""
+    online: bool = False
+    languages: tuple[str, ...] = ()
+
+
+def survey(factories: Mapping[str, EngineFactory] = ENGINES, timeout: float = PROBE_SECONDS) -> list[EngineState]:
+    """Every engine: whether it can run here and, for an online one, whether its service answers."""
+    found = {name: factory() for name, factory in factories.items()}
+    missing = {name: why for name, engine in found.items() if (why := engine.available()) is not None}
+    unreachable = probe_engines([e for name, e in found.items() if name not in missing], timeout)
+    return [EngineState(name, missing[name], None) if name in missing else
+            EngineState(name, None, unreachable.get(name), engine.version(), engine.online,
+                        tuple(sorted(engine.languages())))
+            for name, engine in found.items()]
+
+
 # --- keys: what decides whether a track must be made again ------------------------------------
 
 
@@ -245,29 +327,22 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-def file_digest(path: Path | None) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else None
-
-
 def audio_settings(audio: AudioConfig) -> dict[str, Any]:
-    """The audio settings with intro and outro as content hashes (a changed sound file counts)."""
-    settings = dataclasses.asdict(audio)
-    settings["intro"] = file_digest(audio.intro)
-    settings["outro"] = file_digest(audio.outro)
-    return settings
+    """The audio settings, as part of every audio key."""
+    return dataclasses.asdict(audio)
 
 
-def audio_key(items: tuple[Speech | Silence, ...], voice: Voice, settings: Mapping[str, Any]) -> str:
-    """Everything that changes the untagged MP3: prepared text, engine and version, voice, engine
-    settings, audio settings, the mastering's version and the cache format."""
+def audio_key(timeline: Timeline, voice: Voice, settings: Mapping[str, Any]) -> str:
+    """Everything that changes the untagged MP3: the timeline's items (the prepared text, the
+    sounds' content), engine and version, voice, engine settings, audio settings, the mastering's
+    version and the cache format."""
     return _digest({
         "cache": CACHE_FORMAT,
         "mastering": MASTERING,
-        "items": [(type(i).__name__, i.text if isinstance(i, Speech) else i.seconds) for i in items],
+        **timeline.key(settings),
         "engine": voice.engine.version(),
         "voice": voice.voice,
         "options": dict(voice.options),
-        "audio": dict(settings),
     })
 
 

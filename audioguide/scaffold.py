@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from audioguide.config import CONFIG_NAME
 from audioguide.errors import AudioguideError
 from audioguide.files import write_text
-from audioguide.languages import parse_language
+from audioguide.guide.config import CONFIG_NAME
+from audioguide.guide.languages import parse_language
 
 GUIDE_TOML = """\
 # audioguide guide: every key is described in the README.

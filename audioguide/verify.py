@@ -12,16 +12,19 @@ from __future__ import annotations
 import math
 import os
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from audioguide import media
+from audioguide import manifest as manifests
 from audioguide.errors import AudioguideError, Problem
 from audioguide.files import TEMP_PREFIX, TEMP_SUFFIX, sha256
+from audioguide.manifest import MANIFEST, FileRecord, Language, Manifest, Stop
+from audioguide.mp3 import frames
+from audioguide.mp3.tags import TrackTags, covers, differences, engine_comment, read_tags
+from audioguide.outputs.playlists import one_line, shown_title
 from audioguide.ownership import LOCK, MARK
-from audioguide.package import MANIFEST, read_manifest
 
 DURATION_TOLERANCE = 0.002  # seconds: the Info frame makes a decoder return exactly the encoded samples
 LOUDNESS_TOLERANCE = 1.0  # LU from the target, as the build promises
@@ -54,15 +57,15 @@ def check_package(out: Path, audio: bool = False) -> Report:
     if not out.is_dir():
         report.problems.append(Problem(out, "does not exist" if not out.exists() else "is not a folder"))
         return report
-    manifest, why = read_manifest(out)
+    manifest, why = manifests.read(out)
     if manifest is None:
         report.problems.append(Problem(out / MANIFEST, why or "is missing: not a package audioguide built"))
         return report
-    if "files" not in manifest:  # version 1 listed only the tracks' sizes and hashes
+    if manifest.files is None:  # version 1 listed only the tracks' sizes and hashes
         report.problems.append(Problem(out / MANIFEST, "made by an older audioguide: build it again to verify it"))
         return report
     problems = report.problems
-    files: dict[str, dict[str, Any]] = manifest["files"]
+    files = manifest.files
     report.files = len(files)
     problems += _names(out, manifest)
     present = set()  # the listed files that are there: their contents are checked even when changed
@@ -74,23 +77,22 @@ def check_package(out: Path, audio: bool = False) -> Report:
             if _regular(out / name):
                 present.add(name)
     problems += _strays(out, {n for n in files if _inside(n)})
-    cover = manifest["guide"].get("cover")
+    cover = manifest.guide.cover
     cover_data = None
-    if isinstance(cover, str) and cover in present:
+    if cover is not None and cover in present:
         try:
             cover_data = (out / cover).read_bytes()
         except OSError:
             pass  # _file said why
-    for language in manifest["languages"].values():
-        stops = language["stops"]
-        for position, stop in enumerate(stops, 1):
-            if "fallback" in stop or stop["file"] not in present:
+    for language in manifest.languages.values():
+        for position, stop in enumerate(language.stops, 1):
+            if stop.fallback is not None or stop.file not in present:
                 continue
             report.tracks += 1
-            problems += _track(out, manifest, language, stop, position, len(stops), cover_data, audio)
-    for language in manifest["languages"].values():
+            problems += _track(out, manifest, language, stop, position, cover_data, audio)
+    for language in manifest.languages.values():
         report.playlists += 1
-        if language["playlist"] in present:
+        if language.playlist in present:
             problems += _playlist(out, manifest, language)
     return report
 
@@ -105,31 +107,30 @@ def _inside(name: str) -> bool:
         all(part not in ("", ".", "..") for part in parts)
 
 
-def _names(out: Path, manifest: Mapping[str, Any]) -> Iterator[Problem]:
+def _names(out: Path, manifest: Manifest) -> Iterator[Problem]:
     """What the manifest itself gets wrong: names outside the package, tracks, playlists or a cover
     it describes but does not list in "files", a stand-in for a language it does not have."""
     where = out / MANIFEST
-    files = manifest["files"]
+    files = manifest.files or {}
     for name in files:
         if not _inside(name):
             yield Problem(where, f"lists {_short(name)}, which is not a file inside the package")
-    languages = manifest["languages"]
-    cover = manifest["guide"].get("cover")
+    languages = manifest.languages
+    cover = manifest.guide.cover
     if cover is not None and cover not in files:
         yield Problem(where, f"guide.cover {_short(cover)} is not in its files")
     for code, language in languages.items():
-        if language["playlist"] not in files:
-            yield Problem(where, f"languages.{code}.playlist {_short(language['playlist'])} is not in its files")
-        for stop in language["stops"]:
-            fallback = stop.get("fallback")
-            if fallback is not None and (not isinstance(fallback, str) or fallback not in languages):
-                yield Problem(where, f"languages.{code}: stop {stop['stop']} stands in for {_short(fallback)}, "
+        if language.playlist not in files:
+            yield Problem(where, f"languages.{code}.playlist {_short(language.playlist)} is not in its files")
+        for stop in language.stops:
+            if stop.fallback is not None and stop.fallback not in languages:
+                yield Problem(where, f"languages.{code}: stop {stop.stop} stands in for {_short(stop.fallback)}, "
                                      "a language it does not have")
-            elif stop["file"] not in files:
-                yield Problem(where, f"languages.{code}: stop {stop['stop']}'s file {_short(stop['file'])} "
+            elif stop.file not in files:
+                yield Problem(where, f"languages.{code}: stop {stop.stop}'s file {_short(stop.file)} "
                                      "is not in its files")
-    if manifest["audio"].get("id3_version") not in ("2.3", "2.4"):
-        yield Problem(where, f"audio.id3_version is {_short(manifest['audio'].get('id3_version'))}, "
+    if manifest.audio.id3_version not in ("2.3", "2.4"):
+        yield Problem(where, f"audio.id3_version is {_short(manifest.audio.id3_version)}, "
                              "not \"2.3\" or \"2.4\"")
 
 
@@ -140,7 +141,7 @@ def _regular(path: Path) -> bool:
     return path.is_file() and not path.is_symlink()
 
 
-def _file(out: Path, name: str, record: Mapping[str, Any]) -> Problem | None:
+def _file(out: Path, name: str, record: FileRecord) -> Problem | None:
     path = out / name
     try:
         info = path.lstat()
@@ -150,14 +151,14 @@ def _file(out: Path, name: str, record: Mapping[str, Any]) -> Problem | None:
         return Problem(path, f"cannot be read: {e.strerror or e}")
     if not _regular(path):
         return Problem(path, "is not a regular file: the manifest lists a file")
-    if info.st_size != record["bytes"]:
-        return Problem(path, f"is {info.st_size} bytes, the manifest says {record['bytes']}")
+    if info.st_size != record.bytes:
+        return Problem(path, f"is {info.st_size} bytes, the manifest says {record.bytes}")
     try:
         digest = sha256(path)
     except OSError as e:
         return Problem(path, f"cannot be read: {e.strerror or e}")
-    if digest != record["sha256"]:
-        return Problem(path, f"has sha256 {digest[:12]}..., the manifest says {record['sha256'][:12]}...")
+    if digest != record.sha256:
+        return Problem(path, f"has sha256 {digest[:12]}..., the manifest says {record.sha256[:12]}...")
     return None
 
 
@@ -194,9 +195,9 @@ def _stray_walk(out: Path, folder: str, listed: set[str], folders: set[str]) -> 
 # --- tracks --------------------------------------------------------------------------------------
 
 
-def _track(out: Path, manifest: Mapping[str, Any], language: Mapping[str, Any], stop: Mapping[str, Any],
-           position: int, total: int, cover: bytes | None, audio: bool) -> list[Problem]:
-    path = out / stop["file"]
+def _track(out: Path, manifest: Manifest, language: Language, stop: Stop, position: int, cover: bytes | None,
+           audio: bool) -> list[Problem]:
+    path = out / stop.file
     try:
         data = path.read_bytes()
     except OSError as e:
@@ -204,39 +205,38 @@ def _track(out: Path, manifest: Mapping[str, Any], language: Mapping[str, Any], 
     problems = [Problem(path, message) for message in frame_problems(data)]
     if problems and problems[0].message == _NOT_MP3:
         return problems  # not an MP3 audioguide made: its tags and audio say nothing more
-    problems += [Problem(path, message) for message in _tag_problems(path, manifest, language, stop, position, total,
-                                                                      cover)]
-    from audioguide import media
+    problems += [Problem(path, message) for message in _tag_problems(path, manifest, language, stop, position, cover)]
+    from audioguide.mp3 import codec
 
     try:
-        pcm, rate = media.decode_mp3(data)
+        pcm, rate = codec.decode_mp3(data)
     except AudioguideError as e:
         return [*problems, Problem(path, e.problem.message)]
     seconds = len(pcm) / 2 / rate
-    if abs(seconds - stop["duration"]) > DURATION_TOLERANCE:
-        problems.append(Problem(path, f"lasts {seconds:.3f} s, the manifest says {stop['duration']:.3f} s"))
-    if rate != manifest["audio"]["sample_rate"]:
-        problems.append(Problem(path, f"is at {rate} Hz, the manifest says {manifest['audio']['sample_rate']} Hz"))
+    if abs(seconds - stop.made.duration) > DURATION_TOLERANCE:
+        problems.append(Problem(path, f"lasts {seconds:.3f} s, the manifest says {stop.made.duration:.3f} s"))
+    if rate != manifest.audio.sample_rate:
+        problems.append(Problem(path, f"is at {rate} Hz, the manifest says {manifest.audio.sample_rate} Hz"))
     elif audio:
-        problems += [Problem(path, message) for message in _audio_problems(pcm, rate, manifest["audio"], stop)]
+        problems += [Problem(path, message) for message in _audio_problems(pcm, rate, manifest.audio, stop)]
     return problems
 
 
 def frame_problems(data: bytes) -> list[str]:
     """Why `data` is not an ID3v2 tag followed by whole MPEG Layer III frames and nothing else (an
     ID3v1 tag included: audioguide never writes one). Empty when it is."""
-    start = media.id3v2_size(data)
+    start = frames.id3v2_size(data)
     if not start:
         return [_NOT_MP3]
     if data[-_ID3V1_BYTES:-_ID3V1_BYTES + 3] == b"TAG" and len(data) - _ID3V1_BYTES >= start:
         try:
-            media.read_frames(data, start, len(data) - _ID3V1_BYTES)
+            frames.read_frames(data, start, len(data) - _ID3V1_BYTES)
             return ["ends in an ID3v1 tag: audioguide never writes one"]
-        except media.BadFrames:
+        except frames.BadFrames:
             pass  # "TAG" inside the audio, then: the whole is walked below
     try:
-        media.read_frames(data, start)
-    except media.BadFrames as e:
+        frames.read_frames(data, start)
+    except frames.BadFrames as e:
         if e.kind == "cut":
             return [f"the last frame is incomplete: {e.have} of its {e.need} bytes (the file is cut short)"]
         if e.position == len(data):
@@ -247,43 +247,31 @@ def frame_problems(data: bytes) -> list[str]:
     return []
 
 
-def _tag_problems(path: Path, manifest: Mapping[str, Any], language: Mapping[str, Any], stop: Mapping[str, Any],
-                  position: int, total: int, cover: bytes | None) -> Iterator[str]:
-    from mutagen import MutagenError
-    from mutagen.id3 import ID3
-
+def _tag_problems(path: Path, manifest: Manifest, language: Language, stop: Stop, position: int,
+                  cover: bytes | None) -> Iterator[str]:
     try:
-        tags = ID3(path, load_v1=False)
-    except (MutagenError, OSError) as e:
-        yield f"its ID3 tag cannot be read: {e}"
+        tag = read_tags(path)
+    except AudioguideError as e:
+        yield e.problem.message
         return
-    guide = manifest["guide"]
-    version, wanted = f"2.{tags.version[1]}", manifest["audio"].get("id3_version")
+    guide = manifest.guide
+    version, wanted = f"2.{tag.version[1]}", manifest.audio.id3_version
     if wanted in ("2.3", "2.4") and version != wanted:  # else _names said so
         yield f"has an ID3v{version} tag, the manifest says ID3v{wanted}"
-    iso = language["iso639_2"]
-    expected: dict[str, Any] = {
-        "TIT2": stop["title"], "TRCK": f"{position}/{total}", "TXXX:STOP": str(stop["stop"]),
-        "TALB": language["title"], "TPE1": guide["publisher"], "TPE2": guide["publisher"], "TLAN": iso,
-        "TCON": "Speech", "TCOP": guide.get("copyright") or None,
-        f"COMM:audioguide:{iso}": f"{stop['engine_version']}, voice {stop['voice']}",
-    }
-    for key, want in expected.items():
-        frame = tags.get(key)
-        have = None if frame is None else "\x00".join(str(t) for t in frame.text)
-        if have != want:
-            yield _disagreement(key, have, want)
-    lyrics = [frame.text for frame in tags.getall("USLT") if frame.lang == iso]
-    if lyrics != [stop["transcript"]]:
-        yield _disagreement(f"USLT ({iso})", "; ".join(lyrics) if lyrics else None, stop["transcript"])
-    pictures = tags.getall("APIC")
-    if guide.get("cover") is None:
+    expected = TrackTags(title=stop.title, stop=stop.stop, position=position, total=len(language.stops),
+                         album=language.title, publisher=guide.publisher, language=language.iso639_2,
+                         transcript=stop.transcript, comment=engine_comment(stop.made.engine_version, stop.made.voice),
+                         copyright=guide.copyright)
+    for frame, have, want in differences(tag, expected):
+        yield _disagreement(frame, have, want)
+    pictures = covers(tag)
+    if guide.cover is None:
         if pictures:
             yield "has a cover (APIC), the manifest's guide has none"
     elif not pictures:
-        yield f"has no cover (APIC), the manifest's guide has {_short(guide['cover'])}"
-    elif cover is not None and [p.data for p in pictures] != [cover]:
-        yield f"its cover (APIC) is not {_short(guide['cover'])}"
+        yield f"has no cover (APIC), the manifest's guide has {_short(guide.cover)}"
+    elif cover is not None and pictures != [cover]:
+        yield f"its cover (APIC) is not {_short(guide.cover)}"
 
 
 def _disagreement(frame: str, have: str | None, want: str | None) -> str:
@@ -299,36 +287,33 @@ def _short(value: Any) -> str:
     return repr(text if len(text) <= _SHOWN else text[:_SHOWN - 3] + "...")
 
 
-def _audio_problems(pcm: bytes, rate: int, settings: Mapping[str, Any], stop: Mapping[str, Any]) -> Iterator[str]:
+def _audio_problems(pcm: bytes, rate: int, settings: manifests.Audio, stop: Stop) -> Iterator[str]:
     """Loudness and true peak as a player decodes the MP3, against the targets and, for an entry the
     build measured on the decoded MP3 ("verified"), against what it recorded."""
-    from audioguide import audio as meter
+    from audioguide.audio.measure import decibels, loudness_lufs, samples, true_peak_envelope
 
-    def decibels(amplitude: float) -> float:
-        return 20 * math.log10(amplitude) if amplitude > 0 else -math.inf
-
-    x = meter.samples(pcm)
-    lufs = meter.loudness_lufs(x, rate)
-    peak_db = decibels(float(meter.true_peak_envelope(x).max())) if len(x) else -math.inf  # between every two samples
+    x = samples(pcm)
+    lufs = loudness_lufs(x, rate)
+    peak_db = decibels(float(true_peak_envelope(x).max())) if len(x) else -math.inf  # between every two samples
     # A track under 0.4 s (one BS.1770 block), or silent, has no loudness (-inf): the build leaves it
     # at the engine's level, so there is nothing to hold against the target.
-    if math.isfinite(lufs) and abs(lufs - settings["target_lufs"]) > LOUDNESS_TOLERANCE:
+    if math.isfinite(lufs) and abs(lufs - settings.target_lufs) > LOUDNESS_TOLERANCE:
         yield (f"loudness {lufs:.2f} LUFS, more than {LOUDNESS_TOLERANCE:g} LU from the target of "
-               f"{settings['target_lufs']:.1f}")
-    if peak_db > settings["true_peak_dbtp"] + PEAK_TOLERANCE:
-        yield f"true peak {peak_db:.2f} dBTP, over the ceiling of {settings['true_peak_dbtp']:.1f}"
-    if stop["verified"]:
-        recorded = stop["loudness_lufs"]
+               f"{settings.target_lufs:.1f}")
+    if peak_db > settings.true_peak_dbtp + PEAK_TOLERANCE:
+        yield f"true peak {peak_db:.2f} dBTP, over the ceiling of {settings.true_peak_dbtp:.1f}"
+    if stop.made.verified:
+        recorded = stop.made.loudness_lufs
         if math.isfinite(lufs) and recorded is not None and abs(lufs - recorded) > RECORDED_LOUDNESS_TOLERANCE:
             yield f"loudness {lufs:.2f} LUFS, the manifest says {recorded:.2f}"
-    recorded = stop["true_peak_dbtp"]  # measured on the decoded MP3, between every two samples, or None
+    recorded = stop.made.true_peak_dbtp  # measured on the decoded MP3, between every two samples, or None
     if math.isfinite(peak_db) and recorded is not None and abs(peak_db - recorded) > RECORDED_PEAK_TOLERANCE:
         yield f"true peak {peak_db:.2f} dBTP, the manifest says {recorded:.2f}"
 
 
-def _playlist(out: Path, manifest: Mapping[str, Any], language: Mapping[str, Any]) -> Iterator[Problem]:
+def _playlist(out: Path, manifest: Manifest, language: Language) -> Iterator[Problem]:
     """The playlist lists the language's stops in order, each as the build names it, and nothing else."""
-    name = language["playlist"]
+    name = language.playlist
     path = out / name
     folder = posixpath.dirname(name)
     try:
@@ -342,17 +327,13 @@ def _playlist(out: Path, manifest: Mapping[str, Any], language: Mapping[str, Any
     lines = text.splitlines()
     if not lines or lines[0] != "#EXTM3U":
         yield Problem(path, "does not start with #EXTM3U")
-    title = " ".join(language["title"].split())
+    title = one_line(language.title)
     if f"#PLAYLIST:{title}" not in lines:
         yield Problem(path, f"has no #PLAYLIST line with the language's title {_short(title)}")
     expected: dict[str, tuple[int, str]] = {}  # path from the playlist -> (stop, #EXTINF line)
-    for stop in language["stops"]:
-        shown = stop["title"]
-        source = stop.get("fallback")
-        if isinstance(source, str) and source in manifest["languages"]:  # see build._playlist_title
-            shown += f" ({manifest['languages'][source]['name']})"
-        line = f"#EXTINF:{max(1, round(stop['duration']))},{stop['stop']}. {' '.join(shown.split())}"
-        expected[posixpath.relpath(stop["file"], folder or ".")] = (stop["stop"], line)
+    for stop in language.stops:
+        line = f"#EXTINF:{max(1, round(stop.made.duration))},{stop.stop}. {one_line(shown_title(manifest, stop))}"
+        expected[posixpath.relpath(stop.file, folder or ".")] = (stop.stop, line)
     entries: list[tuple[str, str | None]] = []  # (path, its #EXTINF line)
     info: str | None = None
     for line in lines[1:]:

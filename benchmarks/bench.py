@@ -127,10 +127,11 @@ def timed_build(guide: Path, out: Path, cache: Path, jobs: int, watch_memory: bo
 def _synthesised(guide: Path) -> Iterator[tuple[Any, str, Any, bytes, float]]:
     """Each track of the guide as the engine makes it: (plan, language, track, its PCM, the seconds the
     engine took). The same audio as audioguide's track: lead-in, speech and pauses, tail."""
-    from audioguide.config import AudioConfig
+    from audioguide.audio.timeline import Speech
+    from audioguide.audio.timeline import narration as timeline
     from audioguide.engines.espeak import EspeakEngine
+    from audioguide.guide.config import AudioConfig
     from audioguide.plan import check
-    from audioguide.text import Speech, timeline
 
     plan = check(guide)
     engine = EspeakEngine()
@@ -154,8 +155,9 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
     the total does not include the time spent encoding a second time with audioguide's encoder."""
     from mutagen.id3 import ID3, TALB, TIT2, TRCK
 
-    from audioguide import media
-    from audioguide.config import AudioConfig
+    from audioguide.audio import ffmpeg
+    from audioguide.guide.config import AudioConfig
+    from audioguide.mp3 import codec as media
 
     ours = AudioConfig()
     rate = ours.sample_rate
@@ -165,7 +167,7 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
         t1 = time.perf_counter()
         dest = out / track.file
         dest.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([media.ffmpeg(), "-nostdin", "-loglevel", "error", "-f", "s16le", "-ar", str(rate),
+        subprocess.run([ffmpeg.executable(), "-nostdin", "-loglevel", "error", "-f", "s16le", "-ar", str(rate),
                         "-ac", "1", "-i", "pipe:0", "-c:a", "libmp3lame", "-b:a", f"{ours.bitrate}k", "-y",
                         str(dest)],
                        input=pcm, check=True)
@@ -187,8 +189,8 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
 def limit_pass(guide: Path) -> tuple[float, float]:
     """The limit measured again, without the baseline's ffmpeg and tags: (synthesis, audioguide's
     encoding), in seconds, serial."""
-    from audioguide import media
-    from audioguide.config import AudioConfig
+    from audioguide.guide.config import AudioConfig
+    from audioguide.mp3 import codec as media
 
     ours = AudioConfig()
     synth = encode = 0.0
@@ -285,7 +287,7 @@ def main() -> None:
 
 def _one_track_synthesis(guide: Path, script: Path, code: str) -> float:
     from audioguide.engines.espeak import EspeakEngine
-    from audioguide.scripts import read_stop
+    from audioguide.guide.stops import read_stop
 
     stop = read_stop(script, code)
     engine = EspeakEngine()

@@ -29,8 +29,8 @@ def main() -> None:
     except ImportError as e:
         sys.exit(f"benchmarks/coding_noise.py needs {e.name}: python3 -m pip install -e '.[test]'")
 
-    from audioguide.audio import loudness_lufs, samples
-    from audioguide.media import decode_mp3
+    from audioguide.audio.measure import loudness_lufs, samples
+    from audioguide.mp3.codec import decode_mp3
 
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     lifts, peaks, loudness = [], [], []

@@ -18,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from audioguide import media
-from audioguide.audio import assemble, samples
-from audioguide.config import AudioConfig
+from audioguide.audio import ffmpeg
+from audioguide.audio.assemble import assemble
+from audioguide.audio.measure import samples
+from audioguide.audio.timeline import Timeline, narration
 from audioguide.engines.espeak import EspeakEngine
-from audioguide.scripts import read_stop
-from audioguide.text import timeline
+from audioguide.guide.config import AudioConfig
+from audioguide.guide.stops import read_stop
+from audioguide.mp3 import codec as media
 
 SAMPLE = Path(__file__).resolve().parent.parent / "scripts" / "khojaly-museum"
 RATE = 22050
@@ -33,15 +35,15 @@ def speech(code: str, seconds: float) -> bytes:
     engine, pcm = EspeakEngine(), b""
     for script in sorted((SAMPLE / code).glob("*.md")):
         stop = read_stop(script, code)
-        items = timeline(list(stop.paragraphs), AudioConfig().paragraph_pause, {})
-        pcm += assemble(items, lambda text: engine.synthesize(text, code), AudioConfig()).raw_data
+        timeline = Timeline(tuple(narration(stop.paragraphs, AudioConfig().paragraph_pause, {})))
+        pcm += assemble(timeline, lambda text: engine.synthesize(text, code), AudioConfig())
         if len(pcm) >= seconds * RATE * 2:
             break
     return pcm[: int(seconds * RATE) * 2]
 
 
 def at_16k(pcm: bytes) -> np.ndarray:
-    return samples(media.resample(pcm, RATE, 16000))
+    return samples(ffmpeg.resample(pcm, RATE, 16000))
 
 
 def main() -> None:

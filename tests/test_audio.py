@@ -10,16 +10,8 @@ import numpy as np
 import pyloudnorm
 import pytest
 
-from audioguide.audio import (
-    _apply,
-    _moving_average,
-    _running,
-    _smooth,
-    block_peaks,
-    loudness_lufs,
-    normalize,
-    true_peak_envelope,
-)
+from audioguide.audio.limit import _apply, _moving_average, _running, _smooth, normalize
+from audioguide.audio.measure import block_peaks, loudness_lufs, true_peak_envelope
 from audioguide.engines.espeak import EspeakEngine
 
 TEXT = {
@@ -72,7 +64,7 @@ def test_normalize_meets_the_target_under_the_ceiling(language: str) -> None:
 
     x = speech(language)
     y = normalize(x, 22050, -16.0, -2.5)
-    from audioguide import media
+    from audioguide.mp3 import codec as media
 
     assert reference_lufs(y, 22050) == pytest.approx(-16.0 - media.ENCODER_GAIN_DB, abs=0.35)
     peak = 20 * np.log10(np.abs(resample_poly(y.astype(np.float64), 8, 1)).max())
@@ -146,8 +138,9 @@ def test_master_turns_down_the_peaks_mp3_coding_lifted(monkeypatch: pytest.Monke
     from pydub import AudioSegment
     from scipy.signal import resample_poly  # reference only: 8x oversampling
 
-    from audioguide import audio, media
-    from audioguide.config import AudioConfig
+    from audioguide.audio import master as audio
+    from audioguide.guide.config import AudioConfig
+    from audioguide.mp3 import codec as media
 
     monkeypatch.setattr(audio, "PEAK_MARGIN_DB", 0.0)
     encodes: list[int] = []
@@ -156,7 +149,7 @@ def test_master_turns_down_the_peaks_mp3_coding_lifted(monkeypatch: pytest.Monke
     settings = AudioConfig()
     pcm = (np.clip(speech("en") * 32768, -32768, 32767)).astype("<i2").tobytes()
     raw = AudioSegment(data=pcm, sample_width=2, frame_rate=22050, channels=1)
-    mastered = audio.master(raw, settings, tmp_path / "t.mp3", verify=True)
+    mastered = audio.master(raw.raw_data, settings, tmp_path / "t.mp3", verify=True)
     assert len(encodes) > 1
     decoded = np.frombuffer(media.decode_mp3(tmp_path / "t.mp3")[0], dtype="<i2") / 32768
     assert 20 * np.log10(np.abs(resample_poly(decoded, 8, 1)).max()) <= settings.true_peak + 0.1
@@ -172,8 +165,9 @@ def test_master_without_verification(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     from pydub import AudioSegment
     from scipy.signal import resample_poly  # reference only: 8x oversampling
 
-    from audioguide import audio, media
-    from audioguide.config import AudioConfig
+    from audioguide.audio import master as audio
+    from audioguide.guide.config import AudioConfig
+    from audioguide.mp3 import codec as media
 
     encodes: list[int] = []
     encode = media.encode_mp3
@@ -182,7 +176,7 @@ def test_master_without_verification(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     settings = AudioConfig()
     pcm = (np.clip(speech(language) * 32768, -32768, 32767)).astype("<i2").tobytes()
     raw = AudioSegment(data=pcm, sample_width=2, frame_rate=22050, channels=1)
-    mastered = audio.master(raw, settings, tmp_path / "t.mp3", verify=False)
+    mastered = audio.master(raw.raw_data, settings, tmp_path / "t.mp3", verify=False)
     assert encodes == [1]
     monkeypatch.undo()
     decoded = np.frombuffer(media.decode_mp3(tmp_path / "t.mp3")[0], dtype="<i2") / 32768
@@ -198,8 +192,8 @@ def test_master_without_verification(monkeypatch: pytest.MonkeyPatch, tmp_path: 
 def test_which_tracks_are_verified() -> None:
     from dataclasses import replace
 
-    from audioguide.audio import needs_verifying
-    from audioguide.config import AudioConfig
+    from audioguide.audio.master import needs_verifying
+    from audioguide.guide.config import AudioConfig
 
     measured = AudioConfig()
     assert not needs_verifying(measured, engine_verify_mp3=False)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from mutagen.mp3 import MP3, BitrateMode
 
-from audioguide import media
+from audioguide.mp3 import codec as media
+from audioguide.mp3.frames import id3v2_size
 from tests.conftest import ffmpeg, need
 
 # (sample rate, bitrate): MPEG-2 and MPEG-1, and bitrates whose frames are too small for the tag
@@ -96,7 +97,7 @@ def crc16(data: bytes) -> int:
 
 def info_frame(data: bytes) -> dict[str, int]:
     """The fields of a mono MP3's Info frame and LAME tag (http://gabriel.mp3-tech.org/mp3infotag.html)."""
-    data = data[media.id3v2_size(data):]
+    data = data[id3v2_size(data):]
     header = int.from_bytes(data[:4], "big")
     mpeg1 = header >> 19 & 3 == 3
     rate = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000)}[header >> 19 & 3][header >> 10 & 3]
@@ -144,7 +145,7 @@ def test_the_info_frame_agrees_with_ffmpegs(tmp_path: Path) -> None:
     same = ("kbps", "padding_bit", "size", "frames", "bytes", "delay", "padding", "music_length")
     assert {k: ours[k] for k in same} == {k: reference[k] for k in same}
     assert ours["header"] & ~0b1100 == reference["header"] & ~0b1100  # but LAME's "original" bit, which ffmpeg clears
-    assert reference["music_crc"] == media._music_crc(theirs[media.id3v2_size(theirs) + reference["size"]:])
+    assert reference["music_crc"] == media._music_crc(theirs[id3v2_size(theirs) + reference["size"]:])
 
 
 def test_the_music_crc_in_numpy_is_the_crc_of_every_byte() -> None:

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from audioguide import media
+from audioguide.audio import ffmpeg
 from audioguide.cli import main
 from audioguide.engines.base import Audio
 from audioguide.engines.gtts import PROBE_TEXT, SAMPLE_RATE, GTTSEngine, mp3_seconds
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
+from audioguide.mp3 import codec as media
 from audioguide.plan import PROBE_SECONDS, probe_engines
 from tests.fake_google import SINE_RATE, FakeGoogle, closed_port, fake_google, silent_proxy, sine_mp3, use_proxy
 
@@ -378,7 +379,7 @@ def test_a_decoding_failure_is_an_engine_error(fake_google: FakeGoogle, sleeps: 
     def broken(source: bytes, sample_rate: int) -> bytes:
         raise AudioguideError("ffmpeg could not decode audio: Invalid data found when processing input")
 
-    monkeypatch.setattr(media, "decode", broken)
+    monkeypatch.setattr(ffmpeg, "decode", broken)
 
     with pytest.raises(EngineError) as caught:
         engine(sleeps).synthesize("Hello museum", "en:com")

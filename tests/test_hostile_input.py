@@ -29,10 +29,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from audioguide.audio.timeline import Silence
+from audioguide.audio.timeline import narration as timeline
 from audioguide.cli import main
 from audioguide.errors import GuideInvalid
-from audioguide.scripts import MAX_STOP, MAX_TITLE_CHARACTERS, read_stop
-from audioguide.text import MAX_SILENCE, MAX_SPOKEN_CHARACTERS, Silence, timeline
+from audioguide.guide.narration import MAX_SILENCE, MAX_SPOKEN_CHARACTERS
+from audioguide.guide.stops import MAX_STOP, MAX_TITLE_CHARACTERS, read_stop
 from tests.conftest import SAMPLE, decoded_seconds, drop_language, ffmpeg, write
 
 settings.register_profile(
@@ -400,10 +402,9 @@ def test_any_guide_toml_is_a_guide_or_a_clean_error(media_guide: Path, traced: N
         if f"'{key}'" in err or f"the {key} " in err:
             event(f"a problem with the {key}")
     if code == 0:
-        from audioguide.engines import engine_options
-        from audioguide.scripts import load_guide
+        from audioguide.plan import load
 
-        config = load_guide(media_guide, engine_options()).config
+        config = load(media_guide).config
         inside = media_guide.resolve()
         for path in (config.cover, config.audio.intro, config.audio.outro):
             assert path is None or path.resolve().is_relative_to(inside)

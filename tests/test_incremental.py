@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from mutagen.id3 import ID3
 
-from audioguide import media
 from audioguide.build import BuildResult, Options, build
 from audioguide.cache import CACHE_FORMAT, MARKER
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.errors import AudioguideError
+from audioguide.mp3 import codec as media
 from tests.conftest import decoded_seconds
 
 
@@ -138,8 +138,8 @@ def test_a_new_cover_retags_every_track(guide: Path, tmp_path: Path, calls: Call
 def test_a_new_mastering_makes_every_track_again(guide: Path, tmp_path: Path, calls: Calls,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Audio mastered by an older audioguide is neither reused from the output nor from the cache."""
-    from audioguide import cache as caching
     from audioguide import plan
+    from audioguide.audio import master as caching
 
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(guide, out, cache)

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import main
-from audioguide.translate import add_language
+from audioguide.translate.workflow import add_language
 from tests.conftest import need
 from tests.fake_google import FakeGoogle, fake_google
 

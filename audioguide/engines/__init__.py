@@ -1,7 +1,7 @@
 """Speech engines behind one interface (`Engine` in base.py), registered by name.
 
-Adding an engine (Piper, human recordings) is one module with a class that follows `Engine`
-and one line in ENGINES.
+Adding an engine (Piper, a cloud voice) is one module with a class that follows `Engine` and one
+line in ENGINES.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from audioguide.config import Check
 from audioguide.engines.base import Audio, Engine
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.engines.gtts import GTTSEngine
+from audioguide.schema import Options
 
 __all__ = ["ENGINES", "Audio", "Engine", "EngineFactory", "engine_options"]
 
@@ -21,6 +21,6 @@ EngineFactory = Callable[..., Engine]  # called with the engine's options from g
 ENGINES: dict[str, EngineFactory] = {"espeak": EspeakEngine, "gtts": GTTSEngine}
 
 
-def engine_options(engines: Mapping[str, Any] = ENGINES) -> dict[str, Mapping[str, tuple[Check, Any]]]:
+def engine_options(engines: Mapping[str, Any] = ENGINES) -> dict[str, Options]:
     """Each engine's guide.toml options: name -> option -> (check, default)."""
     return {name: factory.options for name, factory in engines.items()}

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from audioguide.config import Check
+from audioguide.schema import Check
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Engine(Protocol):
     online: bool
     # False only for an engine whose speech was measured to keep its true peaks under the ceiling
     # through MP3 coding (audio.needs_verifying says where); True for any other. Changing it changes
-    # what the cache holds: bump cache.MASTERING.
+    # what the cache holds: bump audio.master.MASTERING.
     verify_mp3: bool
     options: ClassVar[Mapping[str, tuple[Check, Any]]]  # [engines.<name>] keys in guide.toml: (check, default)
     # True for an engine that carries state from one utterance to the next, so that the same text can

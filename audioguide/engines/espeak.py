@@ -17,9 +17,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from audioguide.config import Check, integer
 from audioguide.engines.base import Audio
 from audioguide.errors import EngineError
+from audioguide.schema import Check, integer
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1

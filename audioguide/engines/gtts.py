@@ -33,10 +33,11 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from audioguide import media
-from audioguide.config import Check, integer, nonempty_text, number
+from audioguide.audio import ffmpeg
 from audioguide.engines.base import Audio
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
+from audioguide.mp3.frames import BadFrames, id3v2_size, read_frames
+from audioguide.schema import Check, integer, nonempty_text, number
 
 if TYPE_CHECKING:  # gTTS and requests load only for guides that use them
     import requests
@@ -136,7 +137,7 @@ class GTTSEngine:
         with _no_insecure_warning(), requests.Session() as session:
             mp3 = b"".join(self._ask(session, tts, request, piece) for piece, request in pieces)
         try:
-            audio = Audio(media.decode(mp3, SAMPLE_RATE), SAMPLE_RATE)
+            audio = Audio(ffmpeg.decode(mp3, SAMPLE_RATE), SAMPLE_RATE)
         except AudioguideError as e:
             raise EngineError(f"Google's MP3 does not decode: {e.problem.message}") from None
         _check_length(audio.duration, text)
@@ -313,14 +314,14 @@ def _check_length(seconds: float, text: str) -> None:
 
 
 def mp3_seconds(data: bytes) -> float:
-    """The length of an MP3 stream, after walking every frame header (media.read_frames): ID3 tags at
+    """The length of an MP3 stream, after walking every frame header (read_frames): ID3 tags at
     either end skipped, and where a Xing/Info header counts the frames, that many frames. Raises
     EngineError saying what is wrong."""
-    start = media.id3v2_size(data)
+    start = id3v2_size(data)
     end = len(data) - 128 if data[-128:-125] == b"TAG" else len(data)
     try:
-        frames = media.read_frames(data, start, end)
-    except media.BadFrames as e:
+        found = read_frames(data, start, end)
+    except BadFrames as e:
         if e.kind == "cut":
             raise EngineError("Google's MP3 is cut short (the last frame is incomplete)") from None
         if e.kind == "changed":
@@ -329,12 +330,12 @@ def mp3_seconds(data: bytes) -> float:
             raise EngineError(f"Google's MP3 is broken at byte {e.position} (no valid frame header)") from None
         what = "no MPEG audio frame at its start" if e.position < end else "no MPEG audio frames"
         raise EngineError(f"Google's answer is not audio ({what})") from None
-    if not frames.sound:
+    if not found.sound:
         raise EngineError("Google's answer is not audio (no MPEG audio frames)")
-    if frames.counted is not None and frames.counted != frames.sound:
-        what = "is cut short:" if frames.sound < frames.counted else "has"
-        raise EngineError(f"Google's MP3 {what} {frames.sound} frames where its Xing header counts {frames.counted}")
-    return frames.seconds
+    if found.counted is not None and found.counted != found.sound:
+        what = "is cut short:" if found.sound < found.counted else "has"
+        raise EngineError(f"Google's MP3 {what} {found.sound} frames where its Xing header counts {found.counted}")
+    return found.seconds
 
 
 def _hung_up(error: BaseException) -> bool:

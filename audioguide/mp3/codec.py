@@ -1,58 +1,21 @@
-"""Compressed audio in and out. MP3s are encoded in this process by LAME (lameenc) and decoded by
-miniaudio; anything else (an engine's MP3, intro and outro sounds, resampling) goes through ffmpeg
-from the PyPI package imageio-ffmpeg, never from the system."""
+"""MP3 in and out of this process: encoding by LAME (lameenc), with an Info frame in front, and
+decoding by miniaudio (dr_mp3). Anything else audio (an engine's answer, intro and outro sounds,
+resampling) goes through ffmpeg: audio/ffmpeg.py."""
 
 from __future__ import annotations
 
 import math
 import struct
-import subprocess
-from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from audioguide.errors import AudioguideError
+from audioguide.mp3.frames import KBPS, RATES, read_frames
 
 # LAME scales its input by 0.95 in CBR mode (about -0.45 dB), so a track normalised before
 # encoding comes out quieter by this much. The loudness stage aims higher by the same amount.
 ENCODER_GAIN_DB = 20 * math.log10(0.95)
-
-
-@lru_cache(maxsize=1)
-def ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def _run(args: list[str], data: bytes | None, what: str, path: Path | None) -> bytes:
-    try:
-        done = subprocess.run([ffmpeg(), "-nostdin", "-hide_banner", "-loglevel", "error", *args],
-                              input=data, capture_output=True, check=False)
-    except OSError as e:
-        raise AudioguideError(f"cannot run ffmpeg to {what}: {e}", path) from None
-    if done.returncode != 0:
-        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise AudioguideError(f"ffmpeg could not {what}: {detail[-1] if detail else 'no detail'}", path)
-    return done.stdout
-
-
-def decode(source: bytes | Path, sample_rate: int, max_seconds: float | None = None) -> bytes:
-    """Any audio ffmpeg reads (MP3 bytes from an engine, a WAV/MP3 file) -> mono s16le PCM, at most
-    max_seconds of it. ffmpeg may open nothing but the file or the pipe it is given: no network,
-    whatever a playlist-like input names."""
-    path = source if isinstance(source, Path) else None
-    args = ["-protocol_whitelist", "file" if path else "pipe", "-i", str(path) if path else "pipe:0",
-            *(["-t", f"{max_seconds:g}"] if max_seconds is not None else []),
-            "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "pipe:1"]
-    return _run(args, None if path else source, "decode audio", path)  # type: ignore[arg-type]
-
-
-def resample(pcm: bytes, rate: int, to: int) -> bytes:
-    """Mono s16le PCM from one sample rate to another (ffmpeg's resampler)."""
-    return _run(["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", "-ar", str(to), "-f", "s16le", "pipe:1"],
-                pcm, "resample audio", None)
 
 
 def decode_mp3(source: Path | bytes) -> tuple[bytes, int]:
@@ -98,21 +61,19 @@ def encode_mp3(pcm: bytes, sample_rate: int, bitrate: int, quality: int) -> byte
 
 ENCODER_DELAY = 576  # samples LAME puts before the first input sample
 VBR_QUALITY = 4  # LAME's -V, which its tag records for CBR streams too: its default, which lameenc keeps
-_KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),  # MPEG-1 Layer III
-         False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}  # MPEG-2 and 2.5
 
 
 def _info_frame(frames: bytes, samples: int, quality: int) -> bytes:
     """The Info frame for LAME's CBR mono `frames`, the encoding of `samples` samples at -q `quality`."""
     header = int.from_bytes(frames[:4], "big")  # LAME's frames differ only in their padding bit
     version, stream = header >> 19 & 3, header >> 12 & 15
-    mpeg1, rate = version == 3, _RATES[version][header >> 10 & 3]
+    mpeg1, rate = version == 3, RATES[version][header >> 10 & 3]
     per_frame, side_info, scale = (1152, 17, 144) if mpeg1 else (576, 9, 72)
     offset = 4 + side_info  # a mono frame's header and side information come first
     # The stream's bitrate, as LAME and ffmpeg write it. Where that frame cannot hold the tag (below
     # 56 kbps at 22 050 Hz), the next bitrate that can, as ffmpeg does; LAME writes no tag then.
-    index = next(i for i in range(stream, 15) if scale * _KBPS[mpeg1][i] * 1000 // rate >= offset + 156)
-    size = scale * _KBPS[mpeg1][index] * 1000 // rate
+    index = next(i for i in range(stream, 15) if scale * KBPS[mpeg1][i] * 1000 // rate >= offset + 156)
+    size = scale * KBPS[mpeg1][index] * 1000 // rate
     header = header & ~0xF200 | index << 12 | 1 << 16  # that bitrate, no padding, no CRC (LAME keeps the rest)
     count = read_frames(frames).sound  # about 1.5 ms a minute of audio
     padding = count * per_frame - ENCODER_DELAY - samples
@@ -125,89 +86,12 @@ def _info_frame(frames: bytes, samples: int, quality: int) -> bytes:
     lame = offset + 120
     tag[lame:lame + 9] = b"LAME3.100"
     tag[lame + 9] = 0x01  # tag revision 0, CBR
-    tag[lame + 20] = min(_KBPS[mpeg1][stream], 255)
+    tag[lame + 20] = min(KBPS[mpeg1][stream], 255)
     tag[lame + 21:lame + 24] = (ENCODER_DELAY << 12 | padding).to_bytes(3, "big")
     tag[lame + 28:lame + 32] = total.to_bytes(4, "big")  # "music length": this frame and the stream
     tag[lame + 32:lame + 34] = _music_crc(frames).to_bytes(2, "big")
     tag[lame + 34:lame + 36] = _crc16(bytes(tag[:lame + 34])).to_bytes(2, "big")  # the tag's own, as LAME's
     return bytes(tag)
-
-
-# --- reading MP3s that audioguide did not just make ---------------------------------------------
-# Layer III only (every MP3): sample rates by the header's version bits (3: MPEG-1, 2: MPEG-2,
-# 0: MPEG-2.5; 1 is reserved); bitrate indexes 0 (free format) and 15 are refused.
-_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-_SAME_STREAM = 0xFFFE0C00  # sync, version, layer and sample rate: equal in every frame of one stream
-
-
-class BadFrames(ValueError):
-    """Not whole MPEG Layer III frames: `kind` is "none" (no frame header where one must be, the
-    first one included), "changed" (another format mid-stream) or "cut" (the last frame incomplete),
-    at byte `position`, after `frames` whole frames; for "cut", `have` of `need` bytes."""
-
-    def __init__(self, kind: str, position: int, frames: int, have: int = 0, need: int = 0) -> None:
-        super().__init__(f"{kind} at byte {position}")
-        self.kind, self.position, self.frames, self.have, self.need = kind, position, frames, have, need
-
-
-@dataclass(frozen=True)
-class Frames:
-    sound: int  # frames of sound: a Xing/Info frame is not one
-    counted: int | None  # the frames of sound a Xing/Info frame says there are
-    sample_rate: int
-    per_frame: int  # samples
-
-    @property
-    def seconds(self) -> float:
-        return self.sound * self.per_frame / self.sample_rate
-
-
-def id3v2_size(data: bytes) -> int:
-    """The bytes an ID3v2 tag at the start of data takes (0 when there is none)."""
-    if len(data) < 10 or data[:3] != b"ID3" or any(b >= 0x80 for b in data[6:10]):
-        return 0
-    footer = 10 if data[3] == 4 and data[5] & 0x10 else 0
-    return 10 + footer + (data[6] << 21 | data[7] << 14 | data[8] << 7 | data[9])
-
-
-def read_frames(data: bytes, start: int = 0, end: int | None = None) -> Frames:
-    """Walk the frame headers of the MPEG stream in data[start:end]: every one valid, one format
-    throughout, the last frame complete. Raises BadFrames; an empty stream is kind "none"."""
-    end = len(data) if end is None else end
-    position, first, frames, tagged, counted = start, 0, 0, False, None
-    while position < end:
-        if end - position < 4:
-            raise BadFrames("cut", position, frames, end - position, 4)
-        header = int.from_bytes(data[position:position + 4], "big")
-        version, layer, bitrate, rate = header >> 19 & 3, header >> 17 & 3, header >> 12 & 15, header >> 10 & 3
-        if not (header >> 21 == 0x7FF and version != 1 and layer == 1 and bitrate not in (0, 15) and rate != 3):
-            raise BadFrames("none", position, frames)
-        if first and header & _SAME_STREAM != first & _SAME_STREAM:
-            raise BadFrames("changed", position, frames)
-        mpeg1 = version == 3
-        size = (144 if mpeg1 else 72) * _KBPS[mpeg1][bitrate] * 1000 // _RATES[version][rate] + (header >> 9 & 1)
-        if position + size > end:
-            raise BadFrames("cut", position, frames, end - position, size)
-        if not first:
-            first = header
-            tagged, counted = _xing(data[position:position + size], mpeg1, header)
-        position += size
-        frames += 1
-    if not frames:
-        raise BadFrames("none", position, 0)
-    version = first >> 19 & 3
-    return Frames(frames - tagged, counted, _RATES[version][first >> 10 & 3], 1152 if version == 3 else 576)
-
-
-def _xing(frame: bytes, mpeg1: bool, header: int) -> tuple[bool, int | None]:
-    """Whether this (first) frame is a Xing/Info tag, and the frame count it gives (if it gives one).
-    The tag follows the header, its CRC if it has one, and the side information."""
-    mono, crc = header >> 6 & 3 == 3, not header >> 16 & 1
-    at = 4 + 2 * crc + ((17 if mono else 32) if mpeg1 else (9 if mono else 17))
-    if frame[at:at + 4] not in (b"Xing", b"Info"):
-        return False, None
-    flags = int.from_bytes(frame[at + 4:at + 8], "big")
-    return True, int.from_bytes(frame[at + 8:at + 12], "big") if flags & 1 else None
 
 
 def _crc16(data: bytes, crc: int = 0) -> int:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 import stat
 import tomllib
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from audioguide.errors import AudioguideError, GuideInvalid, Problem
-from audioguide.languages import Language, parse_language
-from audioguide.text import quoted
+from audioguide.guide.languages import Language, parse_language
+from audioguide.guide.narration import quoted
+from audioguide.mp3.frames import RATES, bitrates
+from audioguide.schema import Check, Options, boolean, did_you_mean, nonempty_text, number, one_of
 
 CONFIG_NAME = "guide.toml"
 
@@ -33,12 +34,7 @@ _SOUND_CHECK_RATE = 8000  # intro and outro are decoded at this rate to check th
 _KEY_PART = r"""(?:(?<![\w-])[A-Za-z0-9_-]++|"(?:[^"\\\n]|\\.)*+"|'[^'\n]*+')"""  # possessive: linear time
 _LONG_DOTTED_KEY = re.compile(rf"{_KEY_PART}(?:[ \t]*+\.[ \t]*+{_KEY_PART}){{{MAX_DOTTED_KEY_PARTS},}}")
 
-# MPEG audio: the CBR bitrates (kbps) each sample-rate family allows.
-_MPEG1_RATES = (32000, 44100, 48000)
-_MPEG2_RATES = (16000, 22050, 24000)
-SAMPLE_RATES = _MPEG2_RATES + _MPEG1_RATES
-_MPEG1_BITRATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
-_MPEG2_BITRATES = (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+SAMPLE_RATES = tuple(sorted(RATES[2] + RATES[3]))  # MPEG-2 and MPEG-1 Layer III (not MPEG-2.5)
 
 
 @dataclass(frozen=True)
@@ -80,6 +76,7 @@ class GuideConfig:
     id3_version: int = 3
     engine_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cover_mime: str | None = None  # image/png or image/jpeg, from the cover's content
+    output_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def path(self) -> Path:
@@ -122,17 +119,17 @@ class _Lines:
         self.headers: dict[tuple[str, ...], tuple[int, int]] = {}  # table -> its first and last header line
         self.keys: dict[tuple[tuple[str, ...], str], int] = {}  # (table, key) -> the key's first line
         current: tuple[str, ...] = ()
-        for number, raw in enumerate(text.splitlines(), 1):
+        for line, raw in enumerate(text.splitlines(), 1):
             stripped = raw.strip()
             if stripped.startswith("#"):
                 continue
             m = _HEADER.match(raw)
             if m:
                 current = _split_dotted(m.group(1))
-                first, _ = self.headers.get(current, (number, number))
-                self.headers[current] = (first, number)
+                first, _ = self.headers.get(current, (line, line))
+                self.headers[current] = (first, line)
             elif "=" in stripped:
-                self.keys.setdefault((current, _split_dotted(stripped.split("=", 1)[0])[0]), number)
+                self.keys.setdefault((current, _split_dotted(stripped.split("=", 1)[0])[0]), line)
 
     def of(self, table: tuple[str, ...], key: str | None = None) -> int | None:
         """The key's line in the table; else the table's header (its first for a table, its last for a
@@ -158,48 +155,6 @@ def config_line(config: GuideConfig | EngineSettings, table: tuple[str, ...], ke
 
 
 # --- the schema -------------------------------------------------------------------------------
-
-Check = Callable[[Any], str | None]  # value -> problem, or None when fine
-
-
-def nonempty_text(value: Any) -> str | None:
-    if not isinstance(value, str) or not value.strip():
-        return "must be a non-empty string"
-    return None
-
-
-def number(low: float, high: float) -> Check:
-    def check(value: Any) -> str | None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"must be a number from {low:g} to {high:g}"
-        if not low <= value <= high:
-            return f"must be from {low:g} to {high:g}, not {value:g}"
-        return None
-
-    return check
-
-
-def integer(low: int, high: int) -> Check:
-    def check(value: Any) -> str | None:
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            return f"must be a whole number from {low} to {high}"
-        return None
-
-    return check
-
-
-def boolean(value: Any) -> str | None:
-    return None if isinstance(value, bool) else "must be true or false"
-
-
-def one_of(*choices: Any) -> Check:
-    def check(value: Any) -> str | None:
-        if isinstance(value, bool) or value not in choices:
-            return "must be one of " + ", ".join(str(c) for c in choices)
-        return None
-
-    return check
-
 
 def _string_list(value: Any) -> str | None:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
@@ -230,7 +185,7 @@ AUDIO_KEYS: dict[str, tuple[Check, bool]] = {
     "target_lufs": (number(-40, -5), False),
     "true_peak": (number(-12, 0), False),
     "sample_rate": (one_of(*SAMPLE_RATES), False),
-    "bitrate": (one_of(*sorted(set(_MPEG1_BITRATES + _MPEG2_BITRATES))), False),
+    "bitrate": (one_of(*sorted({b for rate in SAMPLE_RATES for b in bitrates(rate)})), False),
     "encoder_quality": (one_of(*range(2, 8)), False),
     "lead_in": (number(0, 30), False),
     "paragraph_pause": (number(0, 30), False),
@@ -240,18 +195,12 @@ AUDIO_KEYS: dict[str, tuple[Check, bool]] = {
     "verify": (boolean, False),
 }
 TAGS_KEYS: dict[str, tuple[Check, bool]] = {"id3_version": (one_of(3, 4), False)}
-TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines")
+TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines", "outputs")
 DEFAULT_ENGINES = ("espeak",)
 
 
 def _allowed(keys: Any) -> str:
     return ", ".join(str(k) for k in keys)
-
-
-def did_you_mean(word: str, choices: Any) -> str:
-    """`: did you mean 'copyright'?` for a misspelt name close to one of the choices, else nothing."""
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
-    return f": did you mean '{close[0]}'?" if close else ""
 
 
 class _Validator:
@@ -287,6 +236,25 @@ class _Validator:
             if required and key not in data:
                 self.problem(f"{label} needs '{key}'", name)
         return good
+
+    def plugins(self, data: Mapping[str, Any], table: str, noun: str, known: Mapping[str, Options],
+                example: str) -> dict[str, dict[str, Any]]:
+        """The option tables of engines or outputs ([engines.gtts], [outputs.playlists]), each checked
+        against what its engine or output declares, defaults filled in, for every one known."""
+        given = data.get(table, {})
+        if not isinstance(given, dict):
+            self.problem(f"'{table}' must hold tables such as [{table}.{example}]", (), table)
+            given = {}
+        options = {}
+        for name, spec in known.items():
+            keys = {key: (check, False) for key, (check, _) in spec.items()}
+            values = self.table(given.get(name, {}), (table, name), keys)
+            options[name] = {key: values.get(key, default) for key, (_, default) in spec.items()}
+        for name in given:
+            if name not in known:
+                self.problem(f"unknown {noun} '{name}'{did_you_mean(name, known)} ({table}: {_allowed(known)})",
+                             (table, name))
+        return options
 
     def file(self, root: Path, value: str, table: tuple[str, ...], key: str, max_bytes: int) -> Path | None:
         """A file the guide names: inside the guide folder (after symlinks), at most max_bytes."""
@@ -345,10 +313,10 @@ class _Validator:
 
     def sound(self, path: Path, key: str) -> None:
         """An intro or outro: audio ffmpeg decodes, at most MAX_SOUND_SECONDS. Only that much is decoded."""
-        from audioguide import media
+        from audioguide.audio import ffmpeg
 
         try:
-            pcm = media.decode(path, _SOUND_CHECK_RATE, max_seconds=MAX_SOUND_SECONDS + 1)
+            pcm = ffmpeg.decode(path, _SOUND_CHECK_RATE, max_seconds=MAX_SOUND_SECONDS + 1)
         except AudioguideError as e:
             detail = re.sub(r"[\x00-\x1f\x7f]", "?", e.problem.message.replace(str(path), path.name))
             self.problem(f"'{key}' names {path.name}, which is not a sound ffmpeg can read ({detail}): use an "
@@ -427,9 +395,12 @@ def declared_languages(root: Path) -> dict[str, int | None] | None:
     return {code: where.of(("languages", code)) for code in languages}
 
 
-def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Check, Any]]]) -> GuideConfig:
-    """Read and validate `root/guide.toml`. `engine_options` maps each engine's name to its
-    options: option -> (check, default). Raises GuideInvalid with every problem found."""
+def load_config(root: Path, engine_options: Mapping[str, Options],
+                output_options: Mapping[str, Options] | None = None) -> GuideConfig:
+    """Read and validate `root/guide.toml`. `engine_options` and `output_options` map each engine's
+    and output's name to its options (its [engines.<name>] or [outputs.<name>] table). Raises
+    GuideInvalid with every problem found."""
+    output_options = output_options or {}
     path = root / CONFIG_NAME
     text = _read_config(root, path)
     long_key = _LONG_DOTTED_KEY.search(text)
@@ -445,7 +416,8 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
         at = int(m.group(1)) if m else None
         checks = {key: check for keys in (GUIDE_KEYS, LANGUAGE_KEYS, AUDIO_KEYS, TAGS_KEYS)
                   for key, (check, _) in keys.items()}
-        checks |= {key: check for spec in engine_options.values() for key, (check, _) in spec.items()}
+        checks |= {key: check for spec in (*engine_options.values(), *output_options.values())
+                   for key, (check, _) in spec.items()}
         hint = _toml_hint(message, text.splitlines()[at - 1] if at and at <= text.count("\n") + 1 else "", checks)
         raise GuideInvalid([Problem(path, f"not valid TOML: {message}{hint}", at)]) from None
     except RecursionError:
@@ -507,28 +479,14 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
     if "encoder_quality" not in audio_values and audio_values.get("bitrate", AudioConfig.bitrate) < 48:
         audio_values["encoder_quality"] = 3  # measured: LAME's fast mode loses at low bitrates (README)
     audio = AudioConfig(**audio_values)
-    if audio.sample_rate in _MPEG2_RATES and audio.bitrate not in _MPEG2_BITRATES:
+    if audio.bitrate not in bitrates(audio.sample_rate):
         v.problem(f"bitrate {audio.bitrate} kbps is not possible at {audio.sample_rate} Hz "
-                  f"(allowed: {_allowed(_MPEG2_BITRATES)})", ("audio",), "bitrate")
-    if audio.sample_rate in _MPEG1_RATES and audio.bitrate not in _MPEG1_BITRATES:
-        v.problem(f"bitrate {audio.bitrate} kbps is not possible at {audio.sample_rate} Hz "
-                  f"(allowed: {_allowed(_MPEG1_BITRATES)})", ("audio",), "bitrate")
+                  f"(allowed: {_allowed(bitrates(audio.sample_rate))})", ("audio",), "bitrate")
 
     tags = v.table(data.get("tags", {}), ("tags",), TAGS_KEYS)
 
-    options: dict[str, dict[str, Any]] = {}
-    raw_engines = data.get("engines", {})
-    if not isinstance(raw_engines, dict):
-        v.problem("'engines' must hold tables such as [engines.gtts]", (), "engines")
-        raw_engines = {}
-    for name, spec in engine_options.items():
-        keys = {key: (check, False) for key, (check, _) in spec.items()}
-        given = v.table(raw_engines.get(name, {}), ("engines", name), keys)
-        options[name] = {key: given.get(key, default) for key, (_, default) in spec.items()}
-    for name in raw_engines:
-        if name not in engine_options:
-            v.problem(f"unknown engine '{name}'{did_you_mean(name, engine_options)} (engines: "
-                      f"{_allowed(engine_options)})", ("engines", name))
+    options = v.plugins(data, "engines", "engine", engine_options, "gtts")
+    outputs = v.plugins(data, "outputs", "output", output_options, "playlists")
 
     source = guide.get("source_language")
     if source is not None and raw_languages and source not in raw_languages:
@@ -556,4 +514,5 @@ def load_config(root: Path, engine_options: Mapping[str, Mapping[str, tuple[Chec
         id3_version=tags.get("id3_version", 3),
         engine_options=options,
         cover_mime=cover_mime,
+        output_options=outputs,
     )

@@ -4,18 +4,17 @@ import time
 
 import pytest
 
-from audioguide.text import (
+from audioguide.audio.timeline import Silence, Speech
+from audioguide.audio.timeline import narration as timeline
+from audioguide.guide.narration import (
     MAX_SILENCE,
     MAX_SPOKEN_CHARACTERS,
     Pause,
-    Silence,
-    Speech,
     TextProblem,
     apply_lexicon,
     check_length,
     parse_narration,
     quoted,
-    timeline,
     transcript,
 )
 

@@ -9,6 +9,7 @@ from functools import cache
 import pycountry
 
 _CODE = re.compile(r"^(?P<lang>[a-z]{2,3})(?:-(?P<region>[A-Za-z]{2}))?$")
+LANGUAGE_FOLDER = r"[a-z]{2,3}(?:-[A-Za-z]{2})?"  # a language's folder, as a regular expression
 
 
 @dataclass(frozen=True)

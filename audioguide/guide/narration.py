@@ -136,7 +136,8 @@ def parse_narration(markdown: str) -> list[Paragraph]:
 
 def check_length(paragraphs: list[Paragraph], paragraph_pause: float) -> None:
     """Raise TextProblem at the paragraph where a stop's spoken text passes MAX_SPOKEN_CHARACTERS, or
-    where its silences (pauses and paragraph breaks, merged as timeline() merges them) pass MAX_SILENCE."""
+    where its silences (pauses and paragraph breaks, merged as audio.timeline.narration merges them)
+    pass MAX_SILENCE."""
     spoken = 0
     for paragraph in paragraphs:
         spoken += len(paragraph.text)
@@ -157,7 +158,7 @@ def check_length(paragraphs: list[Paragraph], paragraph_pause: float) -> None:
 
 
 def _silences(paragraphs: list[Paragraph], paragraph_pause: float) -> Iterator[tuple[int, float | None]]:
-    """(line, seconds of silence), or (line, None) for speech, in the order timeline() makes them."""
+    """(line, seconds of silence), or (line, None) for speech, in the order audio.timeline.narration makes them."""
     for i, paragraph in enumerate(paragraphs):
         if i:
             yield paragraph.line, paragraph_pause
@@ -181,37 +182,3 @@ def apply_lexicon(text: str, lexicon: Mapping[str, str]) -> str:
     if not lexicon:
         return text
     return _lexicon_pattern(tuple(lexicon)).sub(lambda m: lexicon[m.group(0)], text)
-
-
-@dataclass(frozen=True)
-class Speech:
-    text: str
-
-
-@dataclass(frozen=True)
-class Silence:
-    seconds: float
-
-
-def timeline(
-    paragraphs: list[Paragraph], paragraph_pause: float, lexicon: Mapping[str, str]
-) -> list[Speech | Silence]:
-    """What the engine says and where it is silent. A pause next to a paragraph break replaces
-    the break's pause (the longer wins), so `[pause 2s]` on its own line is two seconds."""
-    items: list[Speech | Silence] = []
-
-    def silence(seconds: float) -> None:
-        if items and isinstance(items[-1], Silence):
-            items[-1] = Silence(max(items[-1].seconds, seconds))
-        else:
-            items.append(Silence(seconds))
-
-    for i, paragraph in enumerate(paragraphs):
-        if i:
-            silence(paragraph_pause)
-        for part in paragraph.parts:
-            if isinstance(part, Pause):
-                silence(part.seconds)
-            else:
-                items.append(Speech(apply_lexicon(part, lexicon)))
-    return items

@@ -1,4 +1,5 @@
-"""Narration scripts -> stops (phase 1). Reads and validates everything; writes nothing."""
+"""Narration scripts -> stops, and the whole guide (guide.toml and every script) read and validated:
+phase one of a build. Writes nothing."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from audioguide.config import (
+from audioguide.errors import GuideInvalid, Problem
+from audioguide.guide.config import (
     CONFIG_NAME,
     AudioConfig,
     ConfigInvalid,
@@ -22,12 +23,11 @@ from audioguide.config import (
     GuideConfig,
     config_line,
     declared_languages,
-    did_you_mean,
     load_config,
 )
-from audioguide.errors import GuideInvalid, Problem
-from audioguide.languages import parse_language
-from audioguide.text import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
+from audioguide.guide.languages import parse_language
+from audioguide.guide.narration import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
+from audioguide.schema import Options, did_you_mean
 
 FRONT_MATTER_KEYS = ("stop", "title", "source")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: ten times faster
@@ -337,13 +337,15 @@ def _stop_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith((".", "_")))
 
 
-def load_guide(root: Path, engine_options: Mapping[str, Mapping[str, Any]]) -> Guide:
-    """Read and validate the whole guide: guide.toml and every script. Raises GuideInvalid listing
-    every problem in every file, so that one run shows them all."""
+def load_guide(root: Path, engine_options: Mapping[str, Options],
+               output_options: Mapping[str, Options] | None = None) -> Guide:
+    """Read and validate the whole guide: guide.toml (with the options of these engines and outputs)
+    and every script. Raises GuideInvalid listing every problem in every file, so that one run shows
+    them all."""
     problems: list[Problem] = []
     declared: Mapping[str, int | None] | None  # guide.toml's language tables and their lines, as far as known
     try:
-        config = load_config(root, engine_options)
+        config = load_config(root, engine_options, output_options)
         declared = dict.fromkeys(config.languages)
         settings: EngineSettings | None = None
     except GuideInvalid as e:

@@ -20,25 +20,25 @@ from typing import Any
 
 import yaml
 
-from audioguide.config import CONFIG_NAME
-from audioguide.engines import ENGINES, EngineFactory, engine_options
+from audioguide.engines import ENGINES, EngineFactory
 from audioguide.errors import AudioguideError
 from audioguide.files import write_text
-from audioguide.languages import parse_language
-from audioguide.plan import voices_for
-from audioguide.scripts import Guide, Stop, load_guide
+from audioguide.guide.config import CONFIG_NAME
+from audioguide.guide.languages import parse_language
+from audioguide.guide.stops import Guide, Stop
+from audioguide.plan import load, voices_for
 
 OK, MISSING, UNTRANSLATED, STALE = "ok", "missing", "untranslated", "stale"
 _COMMENTS = re.compile(r"<!--.*?-->\n?", re.S)
 
 
-def _body(path: Path) -> str:
+def script_body(path: Path) -> str:
     """The narration of a script as written: everything after the front matter."""
     text = path.read_text(encoding="utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
     return text.split("\n---", 1)[1].split("\n", 1)[1] if text.startswith("---") else text
 
 
-def _script(stop: int, title: str, source: Stop, body: str, version: str | None = None) -> str:
+def script_text(stop: int, title: str, source: Stop, body: str, version: str | None = None) -> str:
     """A translation script: front matter recording the source version (the current one unless
     given), then the body."""
     front = {"stop": stop, "title": title,
@@ -53,7 +53,7 @@ def add_language(root: Path, code: str, factories: Mapping[str, EngineFactory] =
     language = parse_language(code)
     if language is None:
         raise AudioguideError(f"'{code}' is not a known language code (use ISO 639-1, such as tr, de, fr)")
-    guide = load_guide(root, engine_options(factories))
+    guide = load(root, factories)
     config = guide.config
     if code in config.languages or (root / code).exists():
         raise AudioguideError(f"the guide already has '{code}' (see `audioguide translate status`)", root / code)
@@ -69,11 +69,11 @@ def add_language(root: Path, code: str, factories: Mapping[str, EngineFactory] =
     source_name = config.languages[config.source_language].language.name
     written = []
     for stop in guide.stops[config.source_language]:
-        source_text = _COMMENTS.sub("", _body(stop.path)).strip().replace("--", "- -")
+        source_text = _COMMENTS.sub("", script_body(stop.path)).strip().replace("--", "- -")
         body = (f"<!-- Translate into {language.name}: write the narration here, in place of this comment,\n"
                 f"and translate the title above. The {source_name} text:\n\n{source_text}\n-->\n")
         path = root / code / stop.path.name
-        write_text(path, _script(stop.number, stop.title, stop, body))
+        write_text(path, script_text(stop.number, stop.title, stop, body))
         written.append(path)
     toml = (root / CONFIG_NAME).read_text(encoding="utf-8").rstrip("\n")
     title = config.languages[config.source_language].title
@@ -140,7 +140,7 @@ def mark_done(guide: Guide, code: str, numbers: list[int] | None) -> list[Path]:
     written = []
     for number in wanted:
         stop = have[number]
-        write_text(stop.path, _script(number, stop.title, source[number], _body(stop.path)))
+        write_text(stop.path, script_text(number, stop.title, source[number], script_body(stop.path)))
         written.append(stop.path)
     return written
 

@@ -24,8 +24,8 @@ from markdown_it import MarkdownIt
 from audioguide import __version__
 from audioguide.errors import AudioguideError
 from audioguide.files import write_text
-from audioguide.scripts import Guide, Stop
-from audioguide.translate import STALE, UNTRANSLATED, _body, _script, status
+from audioguide.guide.stops import Guide, Stop
+from audioguide.translate.workflow import STALE, UNTRANSLATED, script_body, script_text, status
 
 _CONTEXT = re.compile(r"^stop (\d+) (title|paragraph (\d+))$")
 _PAUSE_ONLY = re.compile(r"^\s*(\[\s*pause[^\]]*\]\s*)+$", re.I)
@@ -43,7 +43,7 @@ class Block:
 def blocks(path: Path) -> list[Block]:
     """The narration's blocks as written: paragraphs to translate, pause lines, notes (comments)."""
     script = path.read_text(encoding="utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
-    body = _body(path)
+    body = script_body(path)
     offset = script[: len(script) - len(body)].count("\n")
     lines = body.split("\n")
     found = []
@@ -158,7 +158,7 @@ def import_po(guide: Guide, po_path: Path) -> Imported:
         path = translation.path if translation else config.root / code / source[number].path.name
         # fuzzy entries do not make a translation current: it keeps the version it had (stale)
         version = None if reviewed else (translation.source_version if translation else None) or "unreviewed"
-        text = _script(number, title, source[number], body, version)
+        text = script_text(number, title, source[number], body, version)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_text(path, text)
             written.append(path)

@@ -1,0 +1,150 @@
+"""A track's timeline: the items its audio is made of. Each item knows its part of the track's
+audio key (what, changed, changes the audio) and how to render itself into PCM.
+
+The narration of a stop is speech and silence, from its script; intro and outro are sounds from
+the guide's media/ folder, around it. A human recording (issue: recordings) will be one more kind
+of item: a class with `key()` and `render()`.
+
+Nothing here loads numpy, pydub or ffmpeg until an item is rendered: planning a build (which
+computes every key) needs none of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from audioguide.engines.base import Audio
+from audioguide.guide.narration import Paragraph, Pause, apply_lexicon
+
+
+@dataclass(frozen=True)
+class Context:
+    """What rendering an item may use: the track's sample rate and its voice."""
+
+    sample_rate: int
+    speak: Callable[[str], Audio]
+
+
+class Item(Protocol):
+    def key(self) -> Any:
+        """This item's part of the track's audio key (JSON: text, numbers, lists)."""
+
+    def render(self, context: Context) -> bytes:
+        """Mono s16le PCM at context.sample_rate."""
+
+
+@dataclass(frozen=True)
+class Speech:
+    text: str  # after the lexicon: what the engine is given
+
+    def key(self) -> Any:
+        return ("Speech", self.text)
+
+    def render(self, context: Context) -> bytes:
+        return pcm_at(context.speak(self.text), context.sample_rate)
+
+
+@dataclass(frozen=True)
+class Silence:
+    seconds: float
+
+    def key(self) -> Any:
+        return ("Silence", self.seconds)
+
+    def render(self, context: Context) -> bytes:
+        from audioguide.audio.assemble import AudioSegment
+
+        return bytes(AudioSegment.silent(duration=round(self.seconds * 1000), frame_rate=context.sample_rate).raw_data)
+
+
+@dataclass(frozen=True)
+class Sound:
+    """A sound file from the guide (an intro or outro): its part of the key is its content's sha256,
+    so that a changed file counts, wherever it is."""
+
+    path: Path
+    digest: str
+
+    @classmethod
+    def of(cls, path: Path) -> Sound:
+        return cls(path, hashlib.sha256(path.read_bytes()).hexdigest())
+
+    def key(self) -> Any:
+        return self.digest
+
+    def render(self, context: Context) -> bytes:
+        return _decoded(self.path, self.digest, context.sample_rate)
+
+
+@lru_cache(maxsize=8)  # a process renders the same intro and outro for every track
+def _decoded(path: Path, digest: str, sample_rate: int) -> bytes:
+    from audioguide.audio import ffmpeg
+
+    return ffmpeg.decode(path, sample_rate)
+
+
+def pcm_at(audio: Audio, sample_rate: int) -> bytes:
+    """Engine audio as PCM at the track's sample rate."""
+    from audioguide.audio import ffmpeg
+
+    return audio.pcm if audio.sample_rate == sample_rate else ffmpeg.resample(audio.pcm, audio.sample_rate, sample_rate)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A track: its narration (speech and silence from the script), between an optional intro and
+    outro, each set off by a paragraph pause; lead-in silence before all, tail silence after."""
+
+    narration: tuple[Speech | Silence, ...]
+    intro: Sound | None = None
+    outro: Sound | None = None
+
+    def items(self, lead_in: float, pause: float, tail: float) -> list[Item]:
+        """Everything the track plays, in order."""
+        items: list[Item] = [Silence(lead_in)]
+        if self.intro is not None:
+            items += [self.intro, Silence(pause)]
+        items += self.narration
+        if self.outro is not None:
+            items += [Silence(pause), self.outro]
+        return [*items, Silence(tail)]
+
+    def key(self, settings: Mapping[str, Any]) -> dict[str, Any]:
+        """The timeline's part of the audio key: the narration's items, and the audio settings with
+        the intro and outro as theirs (a layout kept from before items had keys: cached audio and
+        built packages keep theirs)."""
+        sounds = {"intro": self.intro and self.intro.key(), "outro": self.outro and self.outro.key()}
+        return {"items": [item.key() for item in self.narration], "audio": {**settings, **sounds}}
+
+    @property
+    def spoken(self) -> list[str]:
+        """The texts the engine is asked to say, in order."""
+        return [item.text for item in self.narration if isinstance(item, Speech)]
+
+
+def narration(paragraphs: Sequence[Paragraph], paragraph_pause: float, lexicon: Mapping[str, str]
+              ) -> list[Speech | Silence]:
+    """What the engine says and where it is silent. A pause next to a paragraph break replaces
+    the break's pause (the longer wins), so `[pause 2s]` on its own line is two seconds."""
+    items: list[Speech | Silence] = []
+
+    def silence(seconds: float) -> None:
+        if items and isinstance(items[-1], Silence):
+            items[-1] = Silence(max(items[-1].seconds, seconds))
+        else:
+            items.append(Silence(seconds))
+
+    for i, paragraph in enumerate(paragraphs):
+        if i:
+            silence(paragraph_pause)
+        for part in paragraph.parts:
+            if isinstance(part, Pause):
+                silence(part.seconds)
+            else:
+                items.append(Speech(apply_lexicon(part, lexicon)))
+    return items

@@ -1,0 +1,299 @@
+"""The manifest: what a build made, as a typed model, read and written here only.
+
+`manifest.json` describes the guide, the audio settings, every track of every language (from its
+script and from its making) and every file the build wrote, with its size and sha256. The build
+writes it last (the manifest output); the next build, `verify`, the CLI and every output read it
+through `read`. A manifest that is not one audioguide wrote (edited by hand, cut short, another
+program's) is refused whole by `read`, with the reason: nothing in it is trusted.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from audioguide import __version__
+from audioguide.files import write_text
+
+MANIFEST = "manifest.json"
+VERSION = 3  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured
+MAX_BYTES = 64 << 20  # far above any guide's (about 2 kB a track)
+
+
+def generator() -> str:
+    return f"audioguide {__version__}"
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What the manifest records of a file a build wrote: enough to prove later that it is unchanged."""
+
+    bytes: int
+    sha256: str
+
+    @classmethod
+    def of(cls, data: builtins.bytes) -> FileRecord:
+        return cls(len(data), hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
+class Made:
+    """What making a track recorded: its measurements (MEASURED, which the cache keeps with its
+    audio), the engine that spoke it, the file as written, and its keys."""
+
+    duration: float
+    engine: str
+    engine_version: str
+    voice: str
+    loudness_lufs: float | None  # None: silence has no loudness
+    true_peak_dbtp: float | None  # None: the MP3 was not decoded to measure it
+    encoder_input_true_peak_dbtp: float | None  # None in manifests before version 3
+    verified: bool
+    bytes: int
+    sha256: str
+    key: str  # of the finished, tagged file
+    audio_key: str  # of its audio
+
+    @property
+    def file(self) -> FileRecord:
+        return FileRecord(self.bytes, self.sha256)
+
+
+# What the cache keeps of a track's making with its audio: the measurements.
+MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp")
+
+
+@dataclass(frozen=True)
+class Stop:
+    """One track of a language, as the manifest lists it."""
+
+    stop: int
+    title: str
+    file: str  # relative to the output folder
+    made: Made
+    script: str  # relative to the guide folder
+    transcript: str
+    fallback: str | None = None  # the source language, whose track stands in for a missing translation
+
+    def to_json(self) -> dict[str, Any]:
+        return {"stop": self.stop, "title": self.title, "file": self.file, **asdict(self.made),
+                "script": self.script, "transcript": self.transcript,
+                **({"fallback": self.fallback} if self.fallback is not None else {})}
+
+
+@dataclass(frozen=True)
+class Language:
+    name: str  # in English: "Azerbaijani"
+    iso639_2: str
+    title: str  # the guide's title in this language
+    playlist: str
+    engines: tuple[str, ...]
+    stops: tuple[Stop, ...]  # in stop order
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "iso639_2": self.iso639_2, "title": self.title, "playlist": self.playlist,
+                "engines": list(self.engines), "stops": [s.to_json() for s in self.stops]}
+
+
+@dataclass(frozen=True)
+class Guide:
+    name: str
+    title: str
+    publisher: str
+    source_language: str
+    copyright: str | None
+    cover: str | None  # the cover's file name in the package
+
+
+@dataclass(frozen=True)
+class Audio:
+    sample_rate: int
+    bitrate_kbps: int
+    target_lufs: float
+    true_peak_dbtp: float
+    id3_version: str  # "2.3" or "2.4"
+    format: str = "mp3"
+    channels: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return {"format": self.format, "channels": self.channels, "sample_rate": self.sample_rate,
+                "bitrate_kbps": self.bitrate_kbps, "target_lufs": self.target_lufs,
+                "true_peak_dbtp": self.true_peak_dbtp, "id3_version": self.id3_version}
+
+
+@dataclass(frozen=True)
+class Manifest:
+    guide: Guide
+    audio: Audio
+    languages: Mapping[str, Language]  # the source language first
+    files: Mapping[str, FileRecord] | None = None  # None: version 1, which did not list them
+    version: int = VERSION
+    generator: str = ""
+
+    def tracks(self) -> dict[str, Stop]:
+        """Every track by file, each once: a stand-in's entry is left out (its language's own one
+        describes the file)."""
+        return {s.file: s for language in self.languages.values() for s in language.stops if s.fallback is None}
+
+    def owned(self) -> dict[str, FileRecord]:
+        """Every file the build made. Version 1 recorded those of tracks only."""
+        if self.files is not None:
+            return dict(self.files)
+        return {name: stop.made.file for name, stop in self.tracks().items()}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"generator": self.generator or generator(), "manifest_version": self.version,
+                "guide": asdict(self.guide), "audio": self.audio.to_json(),
+                "languages": {code: language.to_json() for code, language in self.languages.items()},
+                "files": {name: asdict(record) for name, record in sorted((self.files or {}).items())}}
+
+
+def write(out: Path, manifest: Manifest) -> None:
+    write_text(out / MANIFEST, json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+
+
+def read(out: Path) -> tuple[Manifest | None, str | None]:
+    """The manifest in `out`; or None and why not (None, None: there is none). Nothing in a
+    manifest that fails validation is trusted: it may have been edited by hand."""
+    path = out / MANIFEST
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            return None, f"is larger than {MAX_BYTES >> 20} MB"
+        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
+    except FileNotFoundError:
+        return None, None
+    except (OSError, ValueError, RecursionError) as e:
+        return None, f"cannot be read ({e})"
+    problem = problem_with(data)
+    return (None, problem) if problem else (_model(data), None)
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+# --- validation: what each field must be ---------------------------------------------------------
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _optional_number(value: Any) -> bool:
+    return value is None or _number(value)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _digest(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+_GUIDE = {"name": _text, "title": _text, "publisher": _text, "source_language": _text}
+_AUDIO = {"sample_rate": _whole, "bitrate_kbps": _whole, "target_lufs": _number, "true_peak_dbtp": _number}
+_LANGUAGE = {"name": _text, "iso639_2": _text, "title": _text, "playlist": _text}
+_MADE: dict[str, Callable[[Any], bool]] = {
+    "duration": _number, "engine": _text, "engine_version": _text, "voice": _text, "loudness_lufs": _optional_number,
+    "true_peak_dbtp": _optional_number, "encoder_input_true_peak_dbtp": _optional_number,
+    "verified": lambda v: isinstance(v, bool), "bytes": _whole, "sha256": _digest, "key": _text, "audio_key": _text}
+assert tuple(_MADE) == tuple(f.name for f in fields(Made))
+_STOP = {"stop": _whole, "title": _text, "file": _text, **_MADE, "script": _text, "transcript": _text}
+_NEW_IN = {"encoder_input_true_peak_dbtp": 3}  # fields a manifest of an earlier version lacks
+_RECORD = {"bytes": _whole, "sha256": _digest}
+
+
+def measured_problem(value: Any) -> str | None:
+    """Why `value` is not the measurements of a track (MEASURED) as the cache keeps them."""
+    if not isinstance(value, dict):
+        return "its description is not an object"
+    return next((f"its {key} is missing or not a number" for key in MEASURED
+                 if key not in value or not _MADE[key](value[key])), None)
+
+
+def _table_problem(value: Any, checks: Mapping[str, Callable[[Any], bool]], where: str) -> str | None:
+    if not isinstance(value, dict):
+        return f"{where} is not an object"
+    for key, valid in checks.items():
+        if key not in value or not valid(value[key]):
+            return f"{where}.{key} is missing or not what audioguide writes"
+    return None
+
+
+def _first_problem(tables: Iterable[tuple[str, Any]], checks: Mapping[str, Callable[[Any], bool]]) -> str | None:
+    return next((p for where, table in tables if (p := _table_problem(table, checks, where))), None)
+
+
+def problem_with(data: Any) -> str | None:
+    """Why `data` is not a manifest audioguide wrote (None when it could be). A manifest of an earlier
+    version is one, checked for what that version wrote."""
+    if not isinstance(data, dict) or not isinstance(data.get("generator"), str) or \
+            not data["generator"].startswith("audioguide"):
+        return "was not written by audioguide"
+    version = data.get("manifest_version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= VERSION:
+        return f"is of manifest version {version!r}, not {VERSION}"
+    problem = _table_problem(data.get("guide"), _GUIDE, "guide") or _table_problem(data.get("audio"), _AUDIO, "audio")
+    if problem:
+        return problem
+    if not _optional_text(data["guide"].get("cover")):
+        return "guide.cover is not a file name"
+    if not _optional_text(data["guide"].get("copyright")):
+        return "guide.copyright is not text"
+    languages = data.get("languages")
+    if not isinstance(languages, dict):
+        return "languages is not an object"
+    stop_checks = {k: valid for k, valid in _STOP.items() if _NEW_IN.get(k, 1) <= version}
+    for code, language in languages.items():
+        problem = _table_problem(language, _LANGUAGE, f"languages.{code}")
+        if problem:
+            return problem
+        stops = language.get("stops")
+        if not isinstance(stops, list):
+            return f"languages.{code}.stops is not a list"
+        problem = _first_problem(((f"languages.{code}.stops[{i}]", s) for i, s in enumerate(stops)), stop_checks)
+        if problem:
+            return problem
+    files = data.get("files", {} if version == 1 else None)
+    if not isinstance(files, dict):
+        return "files is not an object"
+    return _first_problem(((f"files[{name!r}]", record) for name, record in files.items()), _RECORD)
+
+
+def _model(data: Mapping[str, Any]) -> Manifest:
+    """A validated manifest's JSON as the model. What this version does not check (an engine list, a
+    stand-in's language) is taken as it is, or left out where it is not what audioguide writes."""
+    guide, audio = data["guide"], data["audio"]
+    languages = {}
+    for code, language in data["languages"].items():
+        stops = tuple(Stop(s["stop"], s["title"], s["file"], Made(**{k: s.get(k) for k in _MADE}), s["script"],
+                           s["transcript"], s["fallback"] if isinstance(s.get("fallback"), str) else None)
+                      for s in language["stops"])
+        engines = language.get("engines")
+        languages[code] = Language(language["name"], language["iso639_2"], language["title"], language["playlist"],
+                                   tuple(e for e in engines if isinstance(e, str)) if isinstance(engines, list) else (),
+                                   stops)
+    id3 = audio.get("id3_version")
+    return Manifest(
+        Guide(guide["name"], guide["title"], guide["publisher"], guide["source_language"], guide.get("copyright"),
+              guide.get("cover")),
+        Audio(audio["sample_rate"], audio["bitrate_kbps"], audio["target_lufs"], audio["true_peak_dbtp"],
+              id3 if isinstance(id3, str) else "", str(audio.get("format", "mp3")), audio.get("channels", 1)),
+        languages,
+        {name: FileRecord(r["bytes"], r["sha256"]) for name, r in data["files"].items()} if "files" in data else None,
+        data["manifest_version"], data["generator"])

@@ -1,0 +1,26 @@
+"""Outputs: the files a build writes from the built tracks (`Output` in base.py), registered by name
+and written in this order.
+
+Adding an output (a web player, stop labels, a feed) is one module with a class that follows
+`Output` (plus its assets) and one line in OUTPUTS, before the manifest, which is written last
+because it lists what the others wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from audioguide.outputs.base import Files, Output, OutputFactory, Package
+from audioguide.outputs.cover import Cover
+from audioguide.outputs.manifest import Manifest
+from audioguide.outputs.playlists import Playlists
+from audioguide.schema import Options
+
+__all__ = ["OUTPUTS", "Files", "Output", "OutputFactory", "Package", "output_options"]
+
+OUTPUTS: dict[str, OutputFactory] = {"cover": Cover, "playlists": Playlists, "manifest": Manifest}
+
+
+def output_options(outputs: Mapping[str, OutputFactory] = OUTPUTS) -> dict[str, Options]:
+    """Each output's guide.toml options: name -> option -> (check, default)."""
+    return {name: factory.options for name, factory in outputs.items()}  # type: ignore[attr-defined]

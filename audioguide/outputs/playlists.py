@@ -1,0 +1,57 @@
+"""One M3U8 playlist per language: UTF-8, #EXTINF with whole seconds and `n. title`, relative ASCII
+paths, in stop order; a stand-in for a missing translation names the language it speaks."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from audioguide.guide.languages import LANGUAGE_FOLDER
+from audioguide.manifest import Manifest, Stop
+from audioguide.outputs.base import Files, Package
+from audioguide.schema import Options
+
+PLAYLIST = "playlist.m3u8"
+
+
+@dataclass(frozen=True)
+class Entry:
+    stop: int
+    title: str
+    file: str  # relative to the playlist's folder
+    duration: float
+
+
+def playlist(title: str, entries: Iterable[Entry]) -> str:
+    lines = ["#EXTM3U", f"#PLAYLIST:{one_line(title)}"]
+    for e in entries:
+        lines.append(f"#EXTINF:{max(1, round(e.duration))},{e.stop}. {one_line(e.title)}")
+        lines.append(e.file)
+    return "\n".join(lines) + "\n"
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def shown_title(manifest: Manifest, stop: Stop) -> str:
+    """A stop's title as its playlist shows it: a stand-in's says whose track it is, `Welcome (English)`."""
+    source = manifest.languages.get(stop.fallback) if stop.fallback is not None else None
+    return f"{stop.title} ({source.name})" if source is not None else stop.title
+
+
+class Playlists:
+    name: ClassVar[str] = "playlists"
+    options: ClassVar[Options] = {}
+    names: ClassVar[re.Pattern[str]] = re.compile(rf"{LANGUAGE_FOLDER}/{re.escape(PLAYLIST)}")
+
+    def write(self, package: Package, files: Files) -> None:
+        manifest = package.manifest
+        for language in manifest.languages.values():
+            folder = posixpath.dirname(language.playlist) or "."
+            entries = [Entry(s.stop, shown_title(manifest, s), posixpath.relpath(s.file, folder), s.made.duration)
+                       for s in language.stops]
+            files.write(language.playlist, playlist(language.title, entries).encode("utf-8"))

@@ -1,0 +1,57 @@
+"""The checks that guide.toml's values go through: the guide's own tables, and the option tables
+of engines ([engines.<name>]) and outputs ([outputs.<name>]), which declare theirs with these.
+A check takes a value and returns the problem with it, or None when it is fine."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+Check = Callable[[Any], str | None]  # value -> problem, or None when fine
+Options = Mapping[str, tuple[Check, Any]]  # an engine's or output's option -> (check, default)
+
+
+def nonempty_text(value: Any) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return "must be a non-empty string"
+    return None
+
+
+def number(low: float, high: float) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be a number from {low:g} to {high:g}"
+        if not low <= value <= high:
+            return f"must be from {low:g} to {high:g}, not {value:g}"
+        return None
+
+    return check
+
+
+def integer(low: int, high: int) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            return f"must be a whole number from {low} to {high}"
+        return None
+
+    return check
+
+
+def boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "must be true or false"
+
+
+def one_of(*choices: Any) -> Check:
+    def check(value: Any) -> str | None:
+        if isinstance(value, bool) or value not in choices:
+            return "must be one of " + ", ".join(str(c) for c in choices)
+        return None
+
+    return check
+
+
+def did_you_mean(word: str, choices: Any) -> str:
+    """`: did you mean 'copyright'?` for a misspelt name close to one of the choices, else nothing."""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
+    return f": did you mean '{close[0]}'?" if close else ""
