@@ -236,13 +236,14 @@ def _remove_stale(out: Path, before: Mapping[str, FileRecord], now: Mapping[str,
     kinds = list(kinds)
     for name in sorted(set(before) - set(now)):
         path = out / name
-        if removable(out, name, before[name], kinds):
+        why = removable(out, name, before[name], kinds)
+        if why is None:
             path.unlink()
             log.info("removed %s (no longer in the guide)", name)
             if path.parent != out and not any(path.parent.iterdir()):
                 path.parent.rmdir()
         elif path.exists():
-            log.info("left %s: the last build listed it, but it is not as that build wrote it", name)
+            log.info("left %s: the last build listed it, but %s", name, why)
 
 
 def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestStop]) -> Manifest:

@@ -114,16 +114,18 @@ def unchanged(out: Path, name: str, record: FileRecord, seen: Mapping[str, Any])
         return False
 
 
-def removable(out: Path, name: str, record: FileRecord, kinds: Iterable[re.Pattern[str]]) -> bool:
-    """Whether `name`, listed with `record` by a previous manifest, is a file audioguide wrote there
-    and nobody has changed since: named as one of the `kinds` of file a build writes (its tracks',
-    its outputs'), a regular file, with the recorded size and sha256. The only files a build removes:
-    a manifest's file list is trusted for nothing else."""
+def removable(out: Path, name: str, record: FileRecord, kinds: Iterable[re.Pattern[str]]) -> str | None:
+    """None when `name`, listed with `record` by a previous manifest, is a file audioguide wrote there
+    and nobody has changed since, else why it is not: it must be named as one of the `kinds` of file
+    a build writes (its tracks', its outputs'), be a regular file, and have the recorded size and
+    sha256. The only files a build removes: a manifest's file list is trusted for nothing else."""
     if not any(kind.fullmatch(name) for kind in kinds):
-        return False
+        return "no track or output of this audioguide writes such a file"
     path = out / name
     try:
         info = path.lstat()
-        return stat.S_ISREG(info.st_mode) and info.st_size == record.bytes and sha256(path) == record.sha256
+        if stat.S_ISREG(info.st_mode) and info.st_size == record.bytes and sha256(path) == record.sha256:
+            return None
     except OSError:
-        return False
+        pass
+    return "it is not as that build wrote it"

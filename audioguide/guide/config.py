@@ -224,8 +224,8 @@ class _Validator:
         good: dict[str, Any] = {}
         for key, value in data.items():
             if key not in keys:
-                self.problem(f"unknown key '{key}' in {label}{did_you_mean(key, keys)} (allowed: {_allowed(keys)})",
-                             name, key)
+                allowed = f"allowed: {_allowed(keys)}" if keys else "it takes no keys"
+                self.problem(f"unknown key '{key}' in {label}{did_you_mean(key, keys)} ({allowed})", name, key)
                 continue
             trouble = keys[key][0](value)
             if trouble:

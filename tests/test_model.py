@@ -1,0 +1,162 @@
+"""The pieces every stage shares, each tested on its own: the manifest model (read and written in one
+place), the tag table (written and read back by the same rows), and a track's timeline items (each
+knows its part of the audio key and how to render itself)."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import struct
+import wave
+from pathlib import Path
+
+import pytest
+from mutagen.id3 import ID3, TIT2
+
+from audioguide import manifest
+from audioguide.audio.timeline import Context, Silence, Sound, Speech, Timeline
+from audioguide.build import Options, build
+from audioguide.engines.base import Audio
+from audioguide.guide.config import AudioConfig
+from audioguide.mp3.codec import encode_mp3
+from audioguide.mp3.tags import FRAMES, TrackTags, differences, read_tags, write_tags
+from audioguide.plan import Voice, audio_key, audio_settings
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import make_guide
+
+    root = make_guide(tmp_path_factory.mktemp("guide") / "g")
+    out = tmp_path_factory.mktemp("out") / "out"
+    build(root, out, Options(jobs=1))
+    return out
+
+
+# --- the manifest --------------------------------------------------------------------------------
+
+
+def test_a_manifest_read_and_written_again_is_the_same_bytes(built: Path, tmp_path: Path) -> None:
+    model, why = manifest.read(built)
+    assert why is None and model is not None
+    manifest.write(tmp_path, model)
+    assert (tmp_path / "manifest.json").read_bytes() == (built / "manifest.json").read_bytes()
+
+
+def test_the_model_describes_every_track_and_file(built: Path) -> None:
+    model, _ = manifest.read(built)
+    assert model is not None and model.files is not None
+    data = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    tracks = model.tracks()
+    assert sorted(tracks) == sorted(s["file"] for lang in data["languages"].values() for s in lang["stops"])
+    for name, stop in tracks.items():
+        assert model.files[name] == stop.made.file == manifest.FileRecord.of((built / name).read_bytes())
+    assert set(model.owned()) == set(data["files"])
+
+
+def test_a_version_1_manifest_owns_its_tracks_only(built: Path, tmp_path: Path) -> None:
+    data = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    data["manifest_version"] = 1
+    del data["files"]
+    for language in data["languages"].values():
+        for stop in language["stops"]:
+            del stop["encoder_input_true_peak_dbtp"]
+    (tmp_path / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
+    model, why = manifest.read(tmp_path)
+    assert why is None and model is not None and model.version == 1 and model.files is None
+    assert set(model.owned()) == set(model.tracks()) == {s["file"] for lang in data["languages"].values()
+                                                         for s in lang["stops"]}
+    assert all(s.made.encoder_input_true_peak_dbtp is None for s in model.tracks().values())
+
+
+# --- tags ----------------------------------------------------------------------------------------
+
+TAGS = TrackTags(title="Şəxsi əşyalar", stop=12, position=3, total=9, album="Muzey", publisher="Muzey Fondu",
+                 language="aze", transcript="Ayaqqabılar.\n\nMəktublar.", comment="eSpeak NG 1.52, voice az",
+                 copyright="2026 Muzey", cover=b"\x89PNG fake", cover_mime="image/png")
+
+
+@pytest.mark.parametrize("version", [3, 4])
+def test_every_row_written_reads_back_the_same(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "t.mp3"
+    path.write_bytes(encode_mp3(bytes(4410), 22050, 64, 7))
+    write_tags(path, TAGS, version)
+    tag = read_tags(path)
+    assert tag.version[1] == version
+    assert differences(tag, TAGS) == []
+    assert [row.read(tag, "aze") for row in FRAMES] == [row.value(TAGS) for row in FRAMES]
+    assert [p.data for p in tag.getall("APIC")] == [TAGS.cover]
+
+
+def test_a_changed_or_missing_frame_is_a_difference(tmp_path: Path) -> None:
+    path = tmp_path / "t.mp3"
+    path.write_bytes(encode_mp3(bytes(4410), 22050, 64, 7))
+    write_tags(path, TAGS)
+    tag = ID3(path)
+    tag["TIT2"] = TIT2(encoding=3, text="Other")
+    tag.delall("TCOP")
+    tag.save(path, v2_version=3)
+    assert differences(read_tags(path), TAGS) == [("TIT2", "Other", TAGS.title), ("TCOP", None, "2026 Muzey")]
+
+
+# --- timeline items ------------------------------------------------------------------------------
+
+
+def _tone(path: Path, hz: float, seconds: float = 0.2, rate: int = 22050) -> Path:
+    with wave.open(str(path), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(rate)
+        f.writeframes(b"".join(struct.pack("<h", round(8000 * math.sin(2 * math.pi * hz * i / rate)))
+                               for i in range(round(seconds * rate))))
+    return path
+
+
+def test_a_sounds_part_of_the_key_is_its_content_wherever_it_is(tmp_path: Path) -> None:
+    a = _tone(tmp_path / "a.wav", 440)
+    moved = tmp_path / "elsewhere" / "intro.wav"
+    moved.parent.mkdir()
+    shutil.copy(a, moved)
+    other = _tone(tmp_path / "b.wav", 880)
+    assert Sound.of(a).key() == Sound.of(moved).key() != Sound.of(other).key()
+
+
+def test_items_render_in_order_at_the_tracks_rate(tmp_path: Path) -> None:
+    intro = Sound.of(_tone(tmp_path / "intro.wav", 440, 0.2, rate=44100))  # decoded to the track's rate
+    spoken: list[str] = []
+
+    def speak(text: str) -> Audio:
+        spoken.append(text)
+        return Audio(b"\x01\x00" * 100, 22050)
+
+    timeline = Timeline((Speech("One."), Silence(0.5), Speech("Two.")), intro=intro)
+    items = timeline.items(lead_in=0.1, pause=0.3, tail=0.2)
+    assert [type(i).__name__ for i in items] == ["Silence", "Sound", "Silence", "Speech", "Silence", "Speech",
+                                                 "Silence"]
+    context = Context(22050, speak)
+    lengths = [len(item.render(context)) // 2 for item in items]
+    assert lengths == [2205, 4410, 6615, 100, 11025, 100, 4410]
+    assert spoken == ["One.", "Two."] == timeline.spoken
+
+
+class _Engine:
+    name = "fake"
+
+    def version(self) -> str:
+        return "fake 1.0"
+
+
+def test_the_audio_key_keeps_its_layout(tmp_path: Path) -> None:
+    """The key's layout decides whether cached audio and built tracks are still good: a change to it
+    makes every cache miss and every track be made again. Both keys here are what the code before
+    timeline items (commit 6c7d10c) computed for the same narration, voice and settings: its
+    narration's items, and the settings with the intro's digest."""
+    voice = Voice(_Engine(), "en", {"rate": 160})  # type: ignore[arg-type]
+    narration = (Speech("Welcome."), Silence(0.8), Speech("Listen."))
+    assert audio_key(Timeline(narration), voice, audio_settings(AudioConfig())) == (
+        "d95423b2eeada01c5c3cb5a8e5300882f2b6d4b44643fb115bfe01348cb848c1")
+    intro = _tone(tmp_path / "intro.wav", 440)
+    settings = audio_settings(AudioConfig(intro=intro))
+    assert audio_key(Timeline(narration, intro=Sound.of(intro)), voice, settings) == (
+        "b6a600737a7c9b3ab7328a4b0149ab01a204c090af711af77495012282c6dc13")
