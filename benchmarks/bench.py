@@ -155,7 +155,7 @@ def baseline(guide: Path, out: Path) -> tuple[float, float, float, float, float]
     the total does not include the time spent encoding a second time with audioguide's encoder."""
     from mutagen.id3 import ID3, TALB, TIT2, TRCK
 
-    from audioguide.audio import ffmpeg
+    from audioguide import ffmpeg
     from audioguide.guide.config import AudioConfig
     from audioguide.mp3 import codec as media
 

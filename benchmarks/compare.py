@@ -1,6 +1,6 @@
 """Compare two trees of audioguide, a base and a refactored one: same bytes out, same speed, in one run.
 
-    python benchmarks/compare.py --base /tmp/base [--new .] [--repeat 3] [--jobs N]
+    python benchmarks/compare.py --base /tmp/base [--new .] [--repeat 3] [--jobs N] [--stops N]
 
 --base and --new are source trees (each holds an `audioguide/` package, e.g. a git worktree of the
 commit before the refactoring). Every build is its own `python -m audioguide build` process with
@@ -13,7 +13,8 @@ Bytecode goes to a temp PYTHONPYCACHEPREFIX, so neither tree is written to.
    sound (sine WAVs written here, deterministically). Every file of the two outputs is compared by
    sha256, hidden ones included, except the lock `.audioguide.lock` and the mark `.audioguide`
    (which records mtimes and inodes). Any differing or missing file is listed; the exit status is 1.
-2. Speed. For the sample guide, --repeat rounds, alternating base, new, base, new...: a full build
+2. Speed. For the sample guide (or, with --stops N, bench.py's synthetic guide of N stops in three
+   languages), --repeat rounds, alternating base, new, base, new...: a full build
    (fresh output folder, fresh empty --cache folder), then a no-op rebuild (same output and cache).
    Times are wall-clock, process start to exit. The table has the best of each, as timeit does (a busy
    machine only ever adds time); every measurement is printed below it.
@@ -138,6 +139,9 @@ def main() -> int:
     parser.add_argument("--new", type=Path, default=Path("."), help="the refactored tree (default: .)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the speed measurement (default: 3)")
     parser.add_argument("--jobs", type=int, help="-j for every build (default: audioguide's, one per core)")
+    parser.add_argument("--stops", type=int, default=0,
+                        help="time a synthetic guide of this many stops in en, az and ru (bench.py's) instead of "
+                             "the sample guide")
     args = parser.parse_args()
     trees = {"base": args.base.resolve(), "new": args.new.resolve()}
     jobs = ["-j", str(args.jobs)] if args.jobs else []
@@ -149,7 +153,15 @@ def main() -> int:
         print(f"base: {trees['base']}\nnew:  {trees['new']}\n")
         guides = {"sample": sample, "intro+outro": guide_with_sounds(sample, work / "guides")}
         same = identity(trees, guides, work, jobs)
-        speed(trees, sample, work, args.repeat, jobs)
+        timed = sample
+        if args.stops:
+            sys.path.insert(0, str(Path(__file__).resolve().parent))
+            from bench import make_guide
+
+            timed = work / "synthetic"
+            make_guide(timed, args.stops, ["en", "az", "ru"], 150)
+        print(f"\ntimed: {'the sample guide' if timed == sample else f'{args.stops} stops x 3 languages'}")
+        speed(trees, timed, work, args.repeat, jobs)
     if not same:
         print("\nOUTPUTS DIFFER", file=sys.stderr)
     return 0 if same else 1

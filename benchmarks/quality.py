@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audioguide.audio import ffmpeg
+from audioguide import ffmpeg
 from audioguide.audio.assemble import assemble
 from audioguide.audio.measure import samples
 from audioguide.audio.timeline import Timeline, narration

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from audioguide.audio import ffmpeg
+from audioguide import ffmpeg
 from audioguide.cli import main
 from audioguide.engines.base import Audio
 from audioguide.engines.gtts import PROBE_TEXT, SAMPLE_RATE, GTTSEngine, mp3_seconds

@@ -1,20 +1,14 @@
 """Assembly: a track's timeline -> its raw audio, one mono s16le PCM signal at the track's rate.
-Silence comes from pydub; speech from the track's voice; sounds from ffmpeg (audio/timeline.py)."""
+Each item renders itself (audio/timeline.py): silence by pydub, speech by the track's voice, sounds
+by ffmpeg."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 from audioguide.audio.timeline import Context, Timeline
 from audioguide.engines.base import Audio
 from audioguide.guide.config import AudioConfig
-
-with warnings.catch_warnings():  # pydub warns about a missing ffmpeg on PATH and about audioop
-    warnings.simplefilter("ignore")
-    from pydub import AudioSegment
-
-__all__ = ["AudioSegment", "assemble"]
 
 
 def assemble(timeline: Timeline, speak: Callable[[str], Audio], settings: AudioConfig) -> bytes:

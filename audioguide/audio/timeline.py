@@ -5,7 +5,7 @@ The narration of a stop is speech and silence, from its script; intro and outro 
 the guide's media/ folder, around it. A human recording (issue: recordings) will be one more kind
 of item: a class with `key()` and `render()`.
 
-Nothing here loads numpy, pydub or ffmpeg until an item is rendered: planning a build (which
+Nothing here loads pydub (silence) or ffmpeg (sounds, resampling) until an item is rendered: planning a build (which
 computes every key) needs none of them.
 """
 
@@ -57,7 +57,11 @@ class Silence:
         return ("Silence", self.seconds)
 
     def render(self, context: Context) -> bytes:
-        from audioguide.audio.assemble import AudioSegment
+        import warnings
+
+        with warnings.catch_warnings():  # pydub warns about a missing ffmpeg on PATH and about audioop
+            warnings.simplefilter("ignore")
+            from pydub import AudioSegment
 
         return bytes(AudioSegment.silent(duration=round(self.seconds * 1000), frame_rate=context.sample_rate).raw_data)
 
@@ -83,14 +87,14 @@ class Sound:
 
 @lru_cache(maxsize=8)  # a process renders the same intro and outro for every track
 def _decoded(path: Path, digest: str, sample_rate: int) -> bytes:
-    from audioguide.audio import ffmpeg
+    from audioguide import ffmpeg
 
     return ffmpeg.decode(path, sample_rate)
 
 
 def pcm_at(audio: Audio, sample_rate: int) -> bytes:
     """Engine audio as PCM at the track's sample rate."""
-    from audioguide.audio import ffmpeg
+    from audioguide import ffmpeg
 
     return audio.pcm if audio.sample_rate == sample_rate else ffmpeg.resample(audio.pcm, audio.sample_rate, sample_rate)
 

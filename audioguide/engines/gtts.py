@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from audioguide.audio import ffmpeg
+from audioguide import ffmpeg
 from audioguide.engines.base import Audio
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.mp3.frames import BadFrames, id3v2_size, read_frames

@@ -313,7 +313,7 @@ class _Validator:
 
     def sound(self, path: Path, key: str) -> None:
         """An intro or outro: audio ffmpeg decodes, at most MAX_SOUND_SECONDS. Only that much is decoded."""
-        from audioguide.audio import ffmpeg
+        from audioguide import ffmpeg
 
         try:
             pcm = ffmpeg.decode(path, _SOUND_CHECK_RATE, max_seconds=MAX_SOUND_SECONDS + 1)

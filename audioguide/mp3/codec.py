@@ -1,6 +1,6 @@
 """MP3 in and out of this process: encoding by LAME (lameenc), with an Info frame in front, and
 decoding by miniaudio (dr_mp3). Anything else audio (an engine's answer, intro and outro sounds,
-resampling) goes through ffmpeg: audio/ffmpeg.py."""
+resampling) goes through ffmpeg: ffmpeg.py."""
 
 from __future__ import annotations
 

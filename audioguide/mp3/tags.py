@@ -43,19 +43,20 @@ def engine_comment(engine_version: str, voice: str) -> str:
 
 @dataclass(frozen=True)
 class Row:
-    """One frame of a track's tag: its name in messages (mutagen's key, the language filled in), the
-    value it holds (None: the frame is left out), how to make it and how to read its text back."""
+    """One frame of a track's tag: its key, the value it holds (None: the frame is left out), how to
+    make it and how to read its text back."""
 
-    key: str  # "TIT2", "TXXX:STOP", "COMM:audioguide:{lang}", "USLT::{lang}"
+    key: str  # mutagen's: "TIT2", "TXXX:STOP", "COMM:audioguide:{lang}", "USLT::{lang}"
     value: Callable[[TrackTags], str | None]
     make: Callable[[TrackTags, str], Frame]  # (tags, value) -> frame
+    shown: str = ""  # its name in messages, when not its key: "USLT ({lang})"
 
     def name(self, language: str) -> str:
-        return self.key.format(lang=language)
+        return (self.shown or self.key).format(lang=language)
 
     def read(self, tag: ID3, language: str) -> str | None:
         """The frame's text as found in `tag` (several values joined by NUL), None when it has none."""
-        frame = tag.get(self.name(language))
+        frame = tag.get(self.key.format(lang=language))
         if frame is None:
             return None
         return "\x00".join(str(t) for t in frame.text) if isinstance(frame.text, list) else str(frame.text)
@@ -74,7 +75,8 @@ FRAMES = (  # in the order they are written
     Row("TLAN", lambda t: t.language, _text(TLAN)),
     Row("TCON", lambda t: "Speech", _text(TCON)),
     Row("TXXX:STOP", lambda t: str(t.stop), lambda t, v: TXXX(encoding=_UTF8, desc="STOP", text=v)),
-    Row("USLT::{lang}", lambda t: t.transcript, lambda t, v: USLT(encoding=_UTF8, lang=t.language, desc="", text=v)),
+    Row("USLT::{lang}", lambda t: t.transcript, lambda t, v: USLT(encoding=_UTF8, lang=t.language, desc="", text=v),
+        "USLT ({lang})"),
     Row("COMM:audioguide:{lang}", lambda t: t.comment,
         lambda t, v: COMM(encoding=_UTF8, lang=t.language, desc="audioguide", text=v)),
     Row("TCOP", lambda t: t.copyright or None, _text(TCOP)),
