@@ -20,14 +20,14 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from audioguide import manifest, workers
+from audioguide import manifest
 from audioguide.cache import CacheUnusable, cache_folders, open_cache
 from audioguide.engines import ENGINES, EngineFactory
 from audioguide.errors import AudioguideError, BuildError, display_path
 from audioguide.files import remove_leftovers
 from audioguide.manifest import MANIFEST, FileRecord, Made, Manifest
 from audioguide.manifest import Stop as ManifestStop
-from audioguide.outputs import OUTPUTS, Files, OutputFactory, Package
+from audioguide.outputs import OUTPUTS, Files, OutputFactory, Package, output_names
 from audioguide.outputs.playlists import PLAYLIST
 from audioguide.ownership import claimed, mark, marked, removable, unchanged
 from audioguide.plan import TRACK_NAMES, Plan, Track, audio_key, audio_settings, check, gap_warnings, track_key
@@ -97,8 +97,7 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
             for name, factory in outputs.items():
                 factory(**config.output_options.get(name, {})).write(package, files)
             if old is not None:
-                kinds = [TRACK_NAMES, *(factory.names for factory in outputs.values())]  # type: ignore[attr-defined]
-                _remove_stale(out, old.owned(), files.written, kinds)
+                _remove_stale(out, old.owned(), files.written, [TRACK_NAMES, *output_names(outputs)])
             mark(out, files.written)
             return result
         except BaseException:  # interrupted, say: the workers are gone, and so are their temp files
@@ -214,6 +213,8 @@ def _run(jobs: list[Job], count: int, plan: Plan) -> Generator[Outcome, None, No
     count = min(count or os.cpu_count() or 1, len(jobs))
     if not jobs:
         return
+    from audioguide import workers  # here, not at the top: a build with nothing to make needs no processes
+
     if count <= 1:
         with workers.serial():
             yield from map(render, jobs)

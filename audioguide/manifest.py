@@ -13,8 +13,9 @@ import builtins
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ class FileRecord:
     def of(cls, data: builtins.bytes) -> FileRecord:
         return cls(len(data), hashlib.sha256(data).hexdigest())
 
+    def to_json(self) -> dict[str, Any]:
+        return {"bytes": self.bytes, "sha256": self.sha256}
+
 
 @dataclass(frozen=True)
 class Made:
@@ -64,7 +68,11 @@ class Made:
     def file(self) -> FileRecord:
         return FileRecord(self.bytes, self.sha256)
 
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _MADE_FIELDS}  # dataclasses.asdict copies deeply: slow
 
+
+_MADE_FIELDS = tuple(f.name for f in fields(Made))
 # What the cache keeps of a track's making with its audio: the measurements.
 MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp")
 
@@ -82,7 +90,7 @@ class Stop:
     fallback: str | None = None  # the source language, whose track stands in for a missing translation
 
     def to_json(self) -> dict[str, Any]:
-        return {"stop": self.stop, "title": self.title, "file": self.file, **asdict(self.made),
+        return {"stop": self.stop, "title": self.title, "file": self.file, **self.made.to_json(),
                 "script": self.script, "transcript": self.transcript,
                 **({"fallback": self.fallback} if self.fallback is not None else {})}
 
@@ -109,6 +117,10 @@ class Guide:
     source_language: str
     copyright: str | None
     cover: str | None  # the cover's file name in the package
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "publisher": self.publisher,
+                "source_language": self.source_language, "copyright": self.copyright, "cover": self.cover}
 
 
 @dataclass(frozen=True)
@@ -149,9 +161,9 @@ class Manifest:
 
     def to_json(self) -> dict[str, Any]:
         return {"generator": self.generator or generator(), "manifest_version": self.version,
-                "guide": asdict(self.guide), "audio": self.audio.to_json(),
+                "guide": self.guide.to_json(), "audio": self.audio.to_json(),
                 "languages": {code: language.to_json() for code, language in self.languages.items()},
-                "files": {name: asdict(record) for name, record in sorted((self.files or {}).items())}}
+                "files": {name: record.to_json() for name, record in sorted((self.files or {}).items())}}
 
 
 def write(out: Path, manifest: Manifest) -> None:
@@ -201,8 +213,11 @@ def _optional_text(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def _digest(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
 _GUIDE = {"name": _text, "title": _text, "publisher": _text, "source_language": _text}
@@ -212,7 +227,7 @@ _MADE: dict[str, Callable[[Any], bool]] = {
     "duration": _number, "engine": _text, "engine_version": _text, "voice": _text, "loudness_lufs": _optional_number,
     "true_peak_dbtp": _optional_number, "encoder_input_true_peak_dbtp": _optional_number,
     "verified": lambda v: isinstance(v, bool), "bytes": _whole, "sha256": _digest, "key": _text, "audio_key": _text}
-assert tuple(_MADE) == tuple(f.name for f in fields(Made))
+assert tuple(_MADE) == _MADE_FIELDS
 _STOP = {"stop": _whole, "title": _text, "file": _text, **_MADE, "script": _text, "transcript": _text}
 _NEW_IN = {"encoder_input_true_peak_dbtp": 3}  # fields a manifest of an earlier version lacks
 _RECORD = {"bytes": _whole, "sha256": _digest}

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audioguide import workers
 from audioguide.audio.master import needs_verifying
 from audioguide.audio.timeline import Timeline
 from audioguide.cache import Cache
@@ -77,6 +76,7 @@ def _speak(job: Job, candidate: Candidate) -> bytes:
     process's speaker (workers._Speaker), so that every track starts from the engine's state as
     loaded: espeak-ng carries state from one utterance to the next (its pitch flutter), and a track
     must not sound different for what the same process said before it (--jobs, the order of tracks)."""
+    from audioguide import workers
     from audioguide.audio.assemble import assemble
 
     speak = candidate.voice.speak
@@ -98,6 +98,7 @@ def _finish(tmp: Path, candidate: Candidate, job: Job, measured: Mapping[str, An
 
 
 def _render(job: Job, outcome: Outcome) -> None:
+    from audioguide import workers  # here, not at the top: a build with nothing to make needs no processes
     from audioguide.audio.master import master
 
     cache = Cache(job.cache) if job.cache is not None and job.cache not in workers.unwritable else None

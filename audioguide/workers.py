@@ -52,7 +52,7 @@ def init_worker(dead: Any, online: tuple[str, ...]) -> None:
     _die_with_parent()
     keep_freed_memory()
     start_speaker()
-    import audioguide.audio.master  # noqa: F401  already loaded where the worker was forked
+    from audioguide.audio import assemble, limit, master, measure  # noqa: F401  loaded already, where forked
 
 
 def _die_with_parent() -> None:

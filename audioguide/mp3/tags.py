@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
-from mutagen import MutagenError
-from mutagen.id3 import APIC, COMM, ID3, TALB, TCON, TCOP, TIT2, TLAN, TPE1, TPE2, TRCK, TXXX, USLT, Frame
+from typing import TYPE_CHECKING
 
 from audioguide.errors import AudioguideError
+
+if TYPE_CHECKING:  # mutagen loads when a tag is written or read: planning a build needs only TrackTags
+    from mutagen.id3 import ID3, Frame
 
 _UTF8 = 3  # mutagen converts to UTF-16 when it saves v2.3
 
@@ -43,16 +44,24 @@ def engine_comment(engine_version: str, voice: str) -> str:
 
 @dataclass(frozen=True)
 class Row:
-    """One frame of a track's tag: its key, the value it holds (None: the frame is left out), how to
-    make it and how to read its text back."""
+    """One frame of a track's tag: mutagen's key for it, which names the frame and, where it has them,
+    its description and language (`TXXX:STOP`, `COMM:audioguide:{lang}`, `USLT::{lang}`); the value it
+    holds (None: the frame is left out); its name in messages when that is not its key."""
 
-    key: str  # mutagen's: "TIT2", "TXXX:STOP", "COMM:audioguide:{lang}", "USLT::{lang}"
+    key: str
     value: Callable[[TrackTags], str | None]
-    make: Callable[[TrackTags, str], Frame]  # (tags, value) -> frame
-    shown: str = ""  # its name in messages, when not its key: "USLT ({lang})"
+    shown: str = ""
 
     def name(self, language: str) -> str:
         return (self.shown or self.key).format(lang=language)
+
+    def frame(self, tags: TrackTags, value: str) -> Frame:
+        from mutagen import id3
+
+        kind, *described = self.key.format(lang=tags.language).split(":")  # no, one or two parts
+        frame: Frame = getattr(id3, kind)(encoding=_UTF8, text=value,
+                                          **dict(zip(("desc", "lang"), described, strict=False)))
+        return frame
 
     def read(self, tag: ID3, language: str) -> str | None:
         """The frame's text as found in `tag` (several values joined by NUL), None when it has none."""
@@ -62,33 +71,30 @@ class Row:
         return "\x00".join(str(t) for t in frame.text) if isinstance(frame.text, list) else str(frame.text)
 
 
-def _text(frame: type[Frame]) -> Callable[[TrackTags, str], Frame]:
-    return lambda tags, value: frame(encoding=_UTF8, text=value)
-
-
 FRAMES = (  # in the order they are written
-    Row("TIT2", lambda t: t.title, _text(TIT2)),
-    Row("TALB", lambda t: t.album, _text(TALB)),
-    Row("TPE1", lambda t: t.publisher, _text(TPE1)),
-    Row("TPE2", lambda t: t.publisher, _text(TPE2)),
-    Row("TRCK", lambda t: f"{t.position}/{t.total}", _text(TRCK)),
-    Row("TLAN", lambda t: t.language, _text(TLAN)),
-    Row("TCON", lambda t: "Speech", _text(TCON)),
-    Row("TXXX:STOP", lambda t: str(t.stop), lambda t, v: TXXX(encoding=_UTF8, desc="STOP", text=v)),
-    Row("USLT::{lang}", lambda t: t.transcript, lambda t, v: USLT(encoding=_UTF8, lang=t.language, desc="", text=v),
-        "USLT ({lang})"),
-    Row("COMM:audioguide:{lang}", lambda t: t.comment,
-        lambda t, v: COMM(encoding=_UTF8, lang=t.language, desc="audioguide", text=v)),
-    Row("TCOP", lambda t: t.copyright or None, _text(TCOP)),
+    Row("TIT2", lambda t: t.title),
+    Row("TALB", lambda t: t.album),
+    Row("TPE1", lambda t: t.publisher),
+    Row("TPE2", lambda t: t.publisher),
+    Row("TRCK", lambda t: f"{t.position}/{t.total}"),
+    Row("TLAN", lambda t: t.language),
+    Row("TCON", lambda t: "Speech"),
+    Row("TXXX:STOP", lambda t: str(t.stop)),
+    Row("USLT::{lang}", lambda t: t.transcript, "USLT ({lang})"),
+    Row("COMM:audioguide:{lang}", lambda t: t.comment),
+    Row("TCOP", lambda t: t.copyright or None),
 )
 
 
 def write_tags(path: Path, tags: TrackTags, version: int = 3) -> None:
+    from mutagen import MutagenError
+    from mutagen.id3 import APIC, ID3
+
     id3 = ID3()
     for row in FRAMES:
         value = row.value(tags)
         if value is not None:
-            id3.add(row.make(tags, value))
+            id3.add(row.frame(tags, value))
     if tags.cover is not None:
         id3.add(APIC(encoding=_UTF8, mime=tags.cover_mime, type=3, desc="Cover", data=tags.cover))
     try:
@@ -101,6 +107,9 @@ def write_tags(path: Path, tags: TrackTags, version: int = 3) -> None:
 
 def read_tags(path: Path) -> ID3:
     """A track's ID3v2 tag (never ID3v1). Raises AudioguideError when it cannot be read."""
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3
+
     try:
         return ID3(path, load_v1=False)
     except (MutagenError, OSError) as e:

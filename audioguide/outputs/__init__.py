@@ -8,7 +8,9 @@ because it lists what the others wrote.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from typing import Any
 
 from audioguide.outputs.base import Files, Output, OutputFactory, Package
 from audioguide.outputs.cover import Cover
@@ -16,11 +18,16 @@ from audioguide.outputs.manifest import Manifest
 from audioguide.outputs.playlists import Playlists
 from audioguide.schema import Options
 
-__all__ = ["OUTPUTS", "Files", "Output", "OutputFactory", "Package", "output_options"]
+__all__ = ["OUTPUTS", "Files", "Output", "OutputFactory", "Package", "output_names", "output_options"]
 
 OUTPUTS: dict[str, OutputFactory] = {"cover": Cover, "playlists": Playlists, "manifest": Manifest}
 
 
-def output_options(outputs: Mapping[str, OutputFactory] = OUTPUTS) -> dict[str, Options]:
+def output_options(outputs: Mapping[str, Any] = OUTPUTS) -> dict[str, Options]:
     """Each output's guide.toml options: name -> option -> (check, default)."""
-    return {name: factory.options for name, factory in outputs.items()}  # type: ignore[attr-defined]
+    return {name: factory.options for name, factory in outputs.items()}
+
+
+def output_names(outputs: Mapping[str, Any] = OUTPUTS) -> list[re.Pattern[str]]:
+    """The patterns of every file name these outputs may write."""
+    return [factory.names for factory in outputs.values()]
