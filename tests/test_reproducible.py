@@ -46,3 +46,20 @@ def test_every_way_of_building_gives_the_same_bytes(guide: Path, tmp_path: Path)
         assert got.keys() == expected.keys(), way
         differ = [name for name in expected if got[name] != expected[name]]
         assert differ == [], (way, differ)
+
+
+def test_workers_started_afresh_make_the_same_bytes(guide: Path, tmp_path: Path) -> None:
+    """Worker processes are set up by the pool's initializer, not by what they inherit from a fork:
+    started with "spawn" (a fresh interpreter each, as on macOS and Windows), they make the same package."""
+    forked, spawned = tmp_path / "forked", tmp_path / "spawned"
+    build(guide, forked, tmp_path / "cache-forked", "--jobs", "2")
+    script = ("import multiprocessing, sys\n"
+              "multiprocessing.get_all_start_methods = lambda: ['spawn']\n"
+              "from audioguide.cli import main\n"
+              "if __name__ == '__main__':\n"
+              "    main()\n")
+    env = {**os.environ, "AUDIOGUIDE_CACHE": str(tmp_path / "cache-spawned")}
+    done = subprocess.run([sys.executable, "-c", script, "build", str(guide), "-o", str(spawned), "-q", "--jobs", "2"],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert package(spawned) == package(forked)
