@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from audioguide.files import is_temp, remove_leftovers, replacing, write_text
-from audioguide.manifest import measured_problem
+from audioguide.manifest import is_sha256, measured_problem
 
 log = logging.getLogger("audioguide")
 
@@ -92,7 +92,7 @@ def _remove_entries(entries: Path) -> None:
 
 def _entry_problem(meta: Any) -> str | None:
     problem = measured_problem(meta)
-    if problem is None and not (isinstance(meta.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", meta["sha256"])):
+    if problem is None and not is_sha256(meta.get("sha256")):
         return "its sha256 is missing"
     return problem
 

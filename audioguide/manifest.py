@@ -216,7 +216,8 @@ def _optional_text(value: Any) -> bool:
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-def _digest(value: Any) -> bool:
+def is_sha256(value: Any) -> bool:
+    """Whether `value` is a sha256 as audioguide writes it: 64 lowercase hex digits."""
     return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
@@ -226,11 +227,11 @@ _LANGUAGE = {"name": _text, "iso639_2": _text, "title": _text, "playlist": _text
 _MADE: dict[str, Callable[[Any], bool]] = {
     "duration": _number, "engine": _text, "engine_version": _text, "voice": _text, "loudness_lufs": _optional_number,
     "true_peak_dbtp": _optional_number, "encoder_input_true_peak_dbtp": _optional_number,
-    "verified": lambda v: isinstance(v, bool), "bytes": _whole, "sha256": _digest, "key": _text, "audio_key": _text}
+    "verified": lambda v: isinstance(v, bool), "bytes": _whole, "sha256": is_sha256, "key": _text, "audio_key": _text}
 assert tuple(_MADE) == _MADE_FIELDS
 _STOP = {"stop": _whole, "title": _text, "file": _text, **_MADE, "script": _text, "transcript": _text}
 _NEW_IN = {"encoder_input_true_peak_dbtp": 3}  # fields a manifest of an earlier version lacks
-_RECORD = {"bytes": _whole, "sha256": _digest}
+_RECORD = {"bytes": _whole, "sha256": is_sha256}
 
 
 def measured_problem(value: Any) -> str | None:
