@@ -29,6 +29,7 @@ from audioguide.manifest import MANIFEST, FileRecord, Made, Manifest
 from audioguide.manifest import Stop as ManifestStop
 from audioguide.outputs import OUTPUTS, Files, OutputFactory, Package, output_names
 from audioguide.outputs.playlists import PLAYLIST
+from audioguide.outputs.transcripts import vtt_name
 from audioguide.ownership import claimed, mark, marked, removable, unchanged
 from audioguide.plan import TRACK_NAMES, Plan, Track, audio_key, audio_settings, check, gap_warnings, track_key
 from audioguide.render import Candidate, Job, Outcome, render
@@ -271,7 +272,8 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
             elif track.file in made:
                 stops.append(ManifestStop(track.stop.number, track.stop.title, track.file, made[track.file],
                                           track.stop.path.relative_to(config.root).as_posix(),
-                                          track.stop.transcript, track.stop.language if track.fallback else None))
+                                          track.stop.transcript, track.stop.language if track.fallback else None,
+                                          vtt_name(track.file)))
         if not stops:
             continue
         languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,

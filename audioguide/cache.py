@@ -29,7 +29,7 @@ from audioguide.manifest import is_sha256, measured_problem
 
 log = logging.getLogger("audioguide")
 
-CACHE_FORMAT = 3  # 2: MP3s named by content, with their sha256 in the entry; 3: the true peak as measured
+CACHE_FORMAT = 4  # 2: MP3s named by content, with their sha256 in the entry; 3: the true peak as measured; 4: cues
 MARKER = "audioguide-cache.json"
 _ENTRIES = "audio"
 _MAX_ENTRY_BYTES = 64 << 10  # an entry's JSON is about 200 bytes

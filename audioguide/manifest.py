@@ -23,7 +23,8 @@ from audioguide import __version__
 from audioguide.files import write_text
 
 MANIFEST = "manifest.json"
-VERSION = 3  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured
+VERSION = 4  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
+# 4: each track's cues (when each paragraph is spoken) and its WebVTT file
 MAX_BYTES = 64 << 20  # far above any guide's (about 2 kB a track)
 
 
@@ -63,18 +64,21 @@ class Made:
     sha256: str
     key: str  # of the finished, tagged file
     audio_key: str  # of its audio
+    cues: tuple[tuple[float, float], ...] | None = None  # seconds: each paragraph with words; None before version 4
 
     @property
     def file(self) -> FileRecord:
         return FileRecord(self.bytes, self.sha256)
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _MADE_FIELDS}  # dataclasses.asdict copies deeply: slow
+        made = {name: getattr(self, name) for name in _MADE_FIELDS}  # dataclasses.asdict copies deeply: slow
+        made["cues"] = [list(cue) for cue in self.cues or ()]
+        return made
 
 
 _MADE_FIELDS = tuple(f.name for f in fields(Made))
 # What the cache keeps of a track's making with its audio: the measurements.
-MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp")
+MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp", "cues")
 
 
 @dataclass(frozen=True)
@@ -88,11 +92,17 @@ class Stop:
     script: str  # relative to the guide folder
     transcript: str
     fallback: str | None = None  # the source language, whose track stands in for a missing translation
+    vtt: str | None = None  # its transcript as WebVTT cues, relative to the output folder; None before version 4
 
     def to_json(self) -> dict[str, Any]:
         return {"stop": self.stop, "title": self.title, "file": self.file, **self.made.to_json(),
-                "script": self.script, "transcript": self.transcript,
+                "script": self.script, "transcript": self.transcript, "vtt": self.vtt,
                 **({"fallback": self.fallback} if self.fallback is not None else {})}
+
+    @property
+    def paragraphs(self) -> list[str]:
+        """The transcript's paragraphs: one for each cue."""
+        return [p for p in self.transcript.split("\n\n") if p]
 
 
 @dataclass(frozen=True)
@@ -227,10 +237,12 @@ _LANGUAGE = {"name": _text, "iso639_2": _text, "title": _text, "playlist": _text
 _MADE: dict[str, Callable[[Any], bool]] = {
     "duration": _number, "engine": _text, "engine_version": _text, "voice": _text, "loudness_lufs": _optional_number,
     "true_peak_dbtp": _optional_number, "encoder_input_true_peak_dbtp": _optional_number,
-    "verified": lambda v: isinstance(v, bool), "bytes": _whole, "sha256": is_sha256, "key": _text, "audio_key": _text}
+    "verified": lambda v: isinstance(v, bool), "bytes": _whole, "sha256": is_sha256, "key": _text, "audio_key": _text,
+    "cues": lambda v: isinstance(v, list) and all(isinstance(c, list) and len(c) == 2 and all(map(_number, c))
+                                                  for c in v)}
 assert tuple(_MADE) == _MADE_FIELDS
-_STOP = {"stop": _whole, "title": _text, "file": _text, **_MADE, "script": _text, "transcript": _text}
-_NEW_IN = {"encoder_input_true_peak_dbtp": 3}  # fields a manifest of an earlier version lacks
+_STOP = {"stop": _whole, "title": _text, "file": _text, **_MADE, "script": _text, "transcript": _text, "vtt": _text}
+_NEW_IN = {"encoder_input_true_peak_dbtp": 3, "cues": 4, "vtt": 4}  # fields a manifest of an earlier version lacks
 _RECORD = {"bytes": _whole, "sha256": is_sha256}
 
 
@@ -285,10 +297,21 @@ def problem_with(data: Any) -> str | None:
         problem = _first_problem(((f"languages.{code}.stops[{i}]", s) for i, s in enumerate(stops)), stop_checks)
         if problem:
             return problem
+        if version >= 4:
+            for i, s in enumerate(stops):
+                if len(s["cues"]) != len([p for p in s["transcript"].split("\n\n") if p]):
+                    return f"languages.{code}.stops[{i}] has {len(s['cues'])} cues for a transcript of another length"
     files = data.get("files", {} if version == 1 else None)
     if not isinstance(files, dict):
         return "files is not an object"
     return _first_problem(((f"files[{name!r}]", record) for name, record in files.items()), _RECORD)
+
+
+def _made(entry: Mapping[str, Any]) -> Made:
+    """What a (validated) entry records of its track's making."""
+    made: dict[str, Any] = {k: entry.get(k) for k in _MADE}
+    made["cues"] = tuple((float(a), float(b)) for a, b in made["cues"]) if made["cues"] is not None else None
+    return Made(**made)
 
 
 def _model(data: Mapping[str, Any]) -> Manifest:
@@ -297,8 +320,8 @@ def _model(data: Mapping[str, Any]) -> Manifest:
     guide, audio = data["guide"], data["audio"]
     languages = {}
     for code, language in data["languages"].items():
-        stops = tuple(Stop(s["stop"], s["title"], s["file"], Made(**{k: s.get(k) for k in _MADE}), s["script"],
-                           s["transcript"], s["fallback"] if isinstance(s.get("fallback"), str) else None)
+        stops = tuple(Stop(s["stop"], s["title"], s["file"], _made(s), s["script"], s["transcript"],
+                           s["fallback"] if isinstance(s.get("fallback"), str) else None, s.get("vtt"))
                       for s in language["stops"])
         engines = language.get("engines")
         languages[code] = Language(language["name"], language["iso639_2"], language["title"], language["playlist"],

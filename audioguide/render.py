@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audioguide.audio.master import needs_verifying
 from audioguide.audio.timeline import Timeline
@@ -18,6 +18,9 @@ from audioguide.guide.config import AudioConfig
 from audioguide.manifest import MEASURED, FileRecord, Made
 from audioguide.mp3.tags import TrackTags, write_tags
 from audioguide.plan import Voice
+
+if TYPE_CHECKING:
+    from audioguide.audio.assemble import Assembled
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def render(job: Job) -> Outcome:
     return outcome
 
 
-def _speak(job: Job, candidate: Candidate) -> bytes:
+def _speak(job: Job, candidate: Candidate) -> Assembled:
     """The track's raw audio: its speech, pauses and sounds. A stateful engine speaks through this
     process's speaker (workers._Speaker), so that every track starts from the engine's state as
     loaded: espeak-ng carries state from one utterance to the next (its pitch flutter), and a track
@@ -92,9 +95,10 @@ def _finish(tmp: Path, candidate: Candidate, job: Job, measured: Mapping[str, An
     write_tags(tmp, candidate.tags, job.id3_version)
     record = FileRecord.of(tmp.read_bytes())
     voice = candidate.voice
+    made = {key: measured[key] for key in MEASURED}
+    made["cues"] = tuple((float(start), float(end)) for start, end in made["cues"])
     return Made(engine=voice.engine.name, engine_version=voice.engine.version(), voice=voice.voice,
-                key=candidate.key, audio_key=candidate.audio_key, bytes=record.bytes, sha256=record.sha256,
-                **{key: measured[key] for key in MEASURED})
+                key=candidate.key, audio_key=candidate.audio_key, bytes=record.bytes, sha256=record.sha256, **made)
 
 
 def _render(job: Job, outcome: Outcome) -> None:
@@ -126,10 +130,11 @@ def _render(job: Job, outcome: Outcome) -> None:
             raise EngineError(f"{name} failed for stop {job.stop} ({job.language}): {e.problem.message}") from None
         verify = needs_verifying(job.audio, candidate.voice.engine.verify_mp3)
         with replacing(job.dest) as tmp:
-            mastered = master(raw, job.audio, tmp, verify)
+            mastered = master(raw.pcm, job.audio, tmp, verify)
             measured = {"duration": round(mastered.duration, 3), "loudness_lufs": _finite(mastered.lufs),
                         "true_peak_dbtp": _finite(mastered.true_peak), "verified": verify,
-                        "encoder_input_true_peak_dbtp": _finite(mastered.input_true_peak)}
+                        "encoder_input_true_peak_dbtp": _finite(mastered.input_true_peak),
+                        "cues": [list(cue) for cue in raw.cues]}
             if cache is not None:
                 try:
                     cache.put(candidate.audio_key, tmp.read_bytes(), measured)

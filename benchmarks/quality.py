@@ -36,7 +36,7 @@ def speech(code: str, seconds: float) -> bytes:
     for script in sorted((SAMPLE / code).glob("*.md")):
         stop = read_stop(script, code)
         timeline = Timeline(tuple(narration(stop.paragraphs, AudioConfig().paragraph_pause, {})))
-        pcm += assemble(timeline, lambda text: engine.synthesize(text, code), AudioConfig())
+        pcm += assemble(timeline, lambda text: engine.synthesize(text, code), AudioConfig()).pcm
         if len(pcm) >= seconds * RATE * 2:
             break
     return pcm[: int(seconds * RATE) * 2]

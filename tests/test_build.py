@@ -54,7 +54,8 @@ def stops(manifest: dict[str, Any]) -> list[dict[str, Any]]:
 def test_package_layout(built: tuple[Path, Path, dict[str, Any]]) -> None:
     _, out, manifest = built
     for code, names in FILES.items():
-        assert sorted(p.name for p in (out / code).iterdir()) == sorted([*names, "playlist.m3u8"])
+        transcripts = [name.replace(".mp3", ".vtt") for name in names]
+        assert sorted(p.name for p in (out / code).iterdir()) == sorted([*names, *transcripts, "playlist.m3u8"])
     assert (out / "cover.png").read_bytes() == (SAMPLE / "media" / "cover.png").read_bytes()
     assert list(manifest["languages"]) == ["en", "az", "ru"]
     assert [s["file"] for s in stops(manifest)] == [f"{c}/{n}" for c, names in FILES.items() for n in names]

@@ -150,13 +150,14 @@ class _Engine:
 def test_the_audio_key_keeps_its_layout(tmp_path: Path) -> None:
     """The key's layout decides whether cached audio and built tracks are still good: a change to it
     makes every cache miss and every track be made again. Both keys here are what the code before
-    timeline items (commit 6c7d10c) computed for the same narration, voice and settings: its
-    narration's items, and the settings with the intro's digest."""
+    timeline items (commit 6c7d10c) computed for the same narration, voice and settings (its
+    narration's items, and the settings with the intro's digest), with the cache format of now (4:
+    entries hold cues) in place of its 3."""
     voice = Voice(_Engine(), "en", {"rate": 160})  # type: ignore[arg-type]
     narration = (Speech("Welcome."), Silence(0.8), Speech("Listen."))
     assert audio_key(Timeline(narration), voice, audio_settings(AudioConfig())) == (
-        "d95423b2eeada01c5c3cb5a8e5300882f2b6d4b44643fb115bfe01348cb848c1")
+        "b367c74d27163d55ceb061fa14ed77843c2df8f31cb0e6b404d2f595f8b0998e")
     intro = _tone(tmp_path / "intro.wav", 440)
     settings = audio_settings(AudioConfig(intro=intro))
     assert audio_key(Timeline(narration, intro=Sound.of(intro)), voice, settings) == (
-        "b6a600737a7c9b3ab7328a4b0149ab01a204c090af711af77495012282c6dc13")
+        "57bb2af3fd77ec3f38fa889f6be5975073ee87691bd80403db7d6b7a4e3884d7")

@@ -49,7 +49,7 @@ def _manifest(out: Path) -> dict[str, Any]:
 
 
 def test_the_manifest_is_the_last_output_so_that_it_lists_every_other() -> None:
-    assert list(OUTPUTS) == ["cover", "playlists", "manifest"]
+    assert list(OUTPUTS) == ["cover", "playlists", "transcripts", "player", "manifest"]
 
 
 def test_an_output_writes_with_its_options_and_every_file_is_listed_and_verified(guide: Path, tmp_path: Path) -> None:
@@ -79,8 +79,8 @@ def test_an_outputs_default_options_apply_when_guide_toml_has_no_table(guide: Pa
     ('[outputs.stoplist]\ngreeting = ""\n',
      "guide.toml:23: 'greeting' in [outputs.stoplist] must be a non-empty string"),
     ('[outputs.stoplists]\ngreeting = "Salam"\n',
-     "guide.toml:22: unknown output 'stoplists': did you mean 'stoplist'? (outputs: cover, playlists, stoplist, "
-     "manifest)"),
+     "guide.toml:22: unknown output 'stoplists': did you mean 'stoplist'? (outputs: cover, playlists, "
+     "transcripts, player, stoplist, manifest)"),
     ('[outputs.playlists]\nformat = "pls"\n',
      "guide.toml:23: unknown key 'format' in [outputs.playlists] (it takes no keys)"),
     ('outputs = "web"\n', "guide.toml:1: 'outputs' must hold tables such as [outputs.playlists]"),

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 
 from audioguide.cache import CACHE_FORMAT
 from audioguide.cli import main
+from audioguide.manifest import VERSION
 from audioguide.ownership import LOCK, MARK
 
 
@@ -129,7 +130,7 @@ def test_a_cache_that_cannot_be_written_is_done_without(guide: Path, tmp_path: P
     assert result.exit_code == 0, result.stderr
     assert [line for line in result.stderr.splitlines() if "cannot be written" in line] == [
         f"warning: cache {cache} cannot be written (Not a directory); building without it"]
-    assert len(manifest(out)["files"]) == 6 + 3 + 1
+    assert len(manifest(out)["files"]) == 6 + 6 + 3 + 1 + 4  # tracks, their transcripts, playlists, cover, player
 
 
 @pytest.mark.parametrize("where", ["guide", "out"])
@@ -253,8 +254,9 @@ def test_a_manifest_cannot_get_a_users_file_deleted(guide: Path, tmp_path: Path)
     assert (out / "en" / "099-mine.mp3").read_bytes() == b"my own recording"
     assert (tmp_path / "outside.txt").exists()
     assert set(manifest(out)["files"]) == {"cover.png", *(f"{c}/playlist.m3u8" for c in ("en", "az", "ru")),
-                                           *(s["file"] for lang in manifest(out)["languages"].values()
-                                             for s in lang["stops"])}
+                                           *(s[kind] for lang in manifest(out)["languages"].values()
+                                             for s in lang["stops"] for kind in ("file", "vtt")),
+                                           "index.html", "player/app.js", "player/style.css", "player/data.js"}
 
 
 @pytest.mark.parametrize("change", ["generator", "languages", "stop", "nan"])
@@ -383,7 +385,7 @@ def test_files_get_the_permissions_cp_would_give(guide: Path, tmp_path: Path, ma
         shutil.rmtree(out)
 
 
-@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("version", [1, 2, 3])
 def test_an_output_of_an_earlier_audioguide_is_still_ours(guide: Path, tmp_path: Path, version: int) -> None:
     """A folder an earlier version built (no mark then, and a manifest of its own version): the
     build takes it without a warning, makes its tracks again from the cache, and removes what that
@@ -394,7 +396,9 @@ def test_an_output_of_an_earlier_audioguide_is_still_ours(guide: Path, tmp_path:
     data["manifest_version"] = version
     for language in data["languages"].values():
         for stop in language["stops"]:
-            del stop["encoder_input_true_peak_dbtp"]
+            for field, since in (("encoder_input_true_peak_dbtp", 3), ("cues", 4), ("vtt", 4)):
+                if version < since:
+                    del stop[field]
     if version == 1:
         del data["files"]
     (out / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
@@ -405,4 +409,4 @@ def test_an_output_of_an_earlier_audioguide_is_still_ours(guide: Path, tmp_path:
     assert "warning" not in result.stderr.replace("warning: az: stop 2 (missing)", "")
     assert "5 re-tagged from the cache" in result.stderr
     assert not (out / "az" / "002-sexsi-esyalar.mp3").exists()
-    assert manifest(out)["manifest_version"] == 3
+    assert manifest(out)["manifest_version"] == VERSION

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,6 +41,7 @@ class Item(Protocol):
 @dataclass(frozen=True)
 class Speech:
     text: str  # after the lexicon: what the engine is given
+    paragraph: int = field(default=0, compare=False)  # which of the script's spoken paragraphs it is in
 
     def key(self) -> Any:
         return ("Speech", self.text)
@@ -134,7 +135,8 @@ class Timeline:
 def narration(paragraphs: Sequence[Paragraph], paragraph_pause: float, lexicon: Mapping[str, str]
               ) -> list[Speech | Silence]:
     """What the engine says and where it is silent. A pause next to a paragraph break replaces
-    the break's pause (the longer wins), so `[pause 2s]` on its own line is two seconds."""
+    the break's pause (the longer wins), so `[pause 2s]` on its own line is two seconds. Each speech
+    knows which of the paragraphs with words it is in: the transcript's paragraph, and its cue."""
     items: list[Speech | Silence] = []
 
     def silence(seconds: float) -> None:
@@ -143,12 +145,15 @@ def narration(paragraphs: Sequence[Paragraph], paragraph_pause: float, lexicon: 
         else:
             items.append(Silence(seconds))
 
+    spoken = -1  # the paragraphs with words, counted as the transcript counts them
     for i, paragraph in enumerate(paragraphs):
         if i:
             silence(paragraph_pause)
+        if paragraph.text:
+            spoken += 1
         for part in paragraph.parts:
             if isinstance(part, Pause):
                 silence(part.seconds)
             else:
-                items.append(Speech(apply_lexicon(part, lexicon)))
+                items.append(Speech(apply_lexicon(part, lexicon), spoken))
     return items

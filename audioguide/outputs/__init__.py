@@ -16,11 +16,14 @@ from audioguide.outputs.base import Files, Output, OutputFactory, Package
 from audioguide.outputs.cover import Cover
 from audioguide.outputs.manifest import Manifest
 from audioguide.outputs.playlists import Playlists
+from audioguide.outputs.transcripts import Transcripts
+from audioguide.outputs.webplayer import WebPlayer
 from audioguide.schema import Options
 
 __all__ = ["OUTPUTS", "Files", "Output", "OutputFactory", "Package", "output_names", "output_options"]
 
-OUTPUTS: dict[str, OutputFactory] = {"cover": Cover, "playlists": Playlists, "manifest": Manifest}
+OUTPUTS: dict[str, OutputFactory] = {"cover": Cover, "playlists": Playlists, "transcripts": Transcripts,
+                                     "player": WebPlayer, "manifest": Manifest}
 
 
 def output_options(outputs: Mapping[str, Any] = OUTPUTS) -> dict[str, Options]:

@@ -1,0 +1,46 @@
+"""WebVTT transcripts: one file per track beside it, a cue per paragraph at the times the build
+spoke it (the phone player highlights the passage being spoken from them; podcast apps read them)."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+from audioguide.guide.languages import LANGUAGE_FOLDER
+from audioguide.manifest import Stop
+from audioguide.outputs.base import Files, Package
+from audioguide.schema import Options
+
+
+def vtt_name(track: str) -> str:
+    """`en/001-welcome.vtt` for `en/001-welcome.mp3`."""
+    return track.removesuffix(".mp3") + ".vtt"
+
+
+def timestamp(seconds: float) -> str:
+    """WebVTT's HH:MM:SS.mmm."""
+    millis = round(seconds * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
+
+
+def webvtt(stop: Stop) -> str:
+    """The track's cues, each paragraph's text on one line (a cue's text may not hold a blank line or
+    `-->`, and `<` and `&` would be read as markup)."""
+    lines = ["WEBVTT", ""]
+    for number, ((start, end), text) in enumerate(zip(stop.made.cues or (), stop.paragraphs, strict=True), 1):
+        safe = " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace("-->", "--&gt;")
+        lines += [str(number), f"{timestamp(start)} --> {timestamp(end)}", safe, ""]
+    return "\n".join(lines)
+
+
+class Transcripts:
+    name: ClassVar[str] = "transcripts"
+    options: ClassVar[Options] = {}
+    names: ClassVar[re.Pattern[str]] = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+\.vtt")
+
+    def write(self, package: Package, files: Files) -> None:
+        for stop in package.manifest.tracks().values():
+            if stop.vtt is not None:
+                files.write(stop.vtt, webvtt(stop).encode("utf-8"))

@@ -1,0 +1,69 @@
+"""The phone player: a static web page at the package's root (`index.html`, and `player/` with its
+script, style and data) that plays the guide from the package's own files, offline, from file:// or
+any static web server. The page and its script are fixed assets (outputs/player/); the guide reaches
+it only as data (`player/data.js`), which the script puts on the page as text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from importlib import resources
+from typing import Any, ClassVar
+
+from audioguide.manifest import Manifest
+from audioguide.outputs.base import Files, Package
+from audioguide.schema import Options
+
+ASSETS = {"index.html": "index.html", "app.js": "player/app.js", "style.css": "player/style.css"}
+DATA = "player/data.js"
+
+
+def _native(code: str) -> tuple[str, str]:
+    """A language's name in itself (`azərbaycan`) and its direction (`ltr`, `rtl`), from Babel's CLDR
+    data; the code itself and `ltr` where CLDR does not know it."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        locale = Locale.parse(code, sep="-")
+    except (UnknownLocaleError, ValueError):
+        return code, "ltr"
+    name = locale.get_display_name(locale) or code
+    return name[:1].upper() + name[1:], locale.text_direction
+
+
+def player_data(manifest: Manifest) -> dict[str, Any]:
+    """What the page shows and plays, from the manifest (paths relative to the package's root)."""
+    languages = []
+    for code, language in manifest.languages.items():
+        native, direction = _native(code)
+        stops = [{"stop": s.stop, "title": s.title, "file": s.file, "vtt": s.vtt, "duration": s.made.duration,
+                  "lang": s.fallback or code, "fallback": s.fallback is not None,
+                  "cues": [[start, end, text] for (start, end), text in zip(s.made.cues or (), s.paragraphs,
+                                                                           strict=True)]}
+                 for s in language.stops]
+        languages.append({"code": code, "name": language.name, "native": native, "dir": direction,
+                          "title": language.title, "stops": stops})
+    guide = manifest.guide
+    data: dict[str, Any] = {"version": 1, "build": "",
+                            "guide": {"title": guide.title, "publisher": guide.publisher, "cover": guide.cover},
+                            "languages": languages}
+    # changes with anything the page shows or plays: its data, and every track's content
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
+    for stop in manifest.tracks().values():
+        digest.update(stop.made.sha256.encode())
+    data["build"] = digest.hexdigest()[:16]
+    return data
+
+
+class WebPlayer:
+    name: ClassVar[str] = "player"
+    options: ClassVar[Options] = {}
+    names: ClassVar[re.Pattern[str]] = re.compile(r"index\.html|player/(app\.js|style\.css|data\.js)")
+
+    def write(self, package: Package, files: Files) -> None:
+        assets = resources.files("audioguide.outputs").joinpath("player")
+        for source, name in ASSETS.items():
+            files.write(name, assets.joinpath(source).read_bytes())
+        data = json.dumps(player_data(package.manifest), ensure_ascii=False, separators=(",", ":"))
+        files.write(DATA, f"window.AUDIOGUIDE = {data};\n".encode())
