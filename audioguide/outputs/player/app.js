@@ -164,10 +164,15 @@
   }
 
   // The interface's strings are tagged with their language when it is not the page's (English
-  // standing in for a language the table does not have).
+  // standing in for a language the table does not have, left to right in a right-to-left page).
   function tagUi(el) {
-    if (language && uiCode !== primary(language.code)) el.lang = uiCode;
-    else el.removeAttribute("lang");
+    if (language && uiCode !== primary(language.code)) {
+      el.lang = uiCode;
+      el.dir = "ltr";
+    } else {
+      el.removeAttribute("lang");
+      el.removeAttribute("dir");
+    }
   }
 
   function setText(el, key, vars) { el.textContent = t(key, vars); tagUi(el); }
@@ -265,8 +270,10 @@
     var h1 = $("guide-title");
     h1.textContent = title;
     tagLanguage(h1, language.code);
-    $("publisher").textContent = data.guide.publisher || "";
-    $("publisher").hidden = !data.guide.publisher;
+    var publisher = $("publisher");
+    publisher.textContent = data.guide.publisher || "";
+    publisher.hidden = !data.guide.publisher;
+    tagLanguage(publisher, data.languages[0].code); // the guide's source language comes first
     var cover = $("cover");
     if (data.guide.cover) {
       cover.alt = title;
@@ -505,6 +512,7 @@
       cueEls.push(p);
     });
     cueBox.scrollTop = 0;
+    $("transcript").hidden = !cues.length;
     document.body.dataset.cues = source;
     highlight();
   }

@@ -1,0 +1,436 @@
+"""The web player in a real browser (Debian's Chromium through Playwright): the keypad plays a stop,
+the transcript follows the audio (over http from the .vtt tracks, from file:// from data.js), the
+language is remembered, deep links, the keyboard alone, a hostile title stays text, axe-core finds
+nothing, no request leaves the package's origin, and the page fits a phone and a desktop
+(screenshots in output/test-artifacts/player/)."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import io
+import json
+import math
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from audioguide.build import Options, build
+from tests.conftest import GUIDE_TOML, REPO, make_guide, need, write
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+HOSTILE_STOP = (f'---\nstop: 3\ntitle: "{HOSTILE}"\n---\nThe first paragraph of a longer stop, read slowly.\n\n'
+                "The second paragraph, which says a little more about the hall and what it holds.\n\n"
+                "The third paragraph, the last one.\n")
+ARABIC = "---\nstop: 1\ntitle: أهلاً وسهلاً\n---\nأهلاً بكم في القاعة.\n\nاكتبوا رقماً واستمعوا.\n"
+ARABIC_TOML = '[languages.ar]\ntitle = "متحف الاختبار: دليل صوتي"\nengines = ["espeak"]\nmissing = "source"\n\n'
+ARTIFACTS = REPO / "output" / "test-artifacts" / "player"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
+
+
+class StaticHandler(http.server.SimpleHTTPRequestHandler):
+    """A quiet static server that answers byte ranges, as a museum's web server does: without them a
+    browser cannot seek in the audio (http.server's own handler ignores Range)."""
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
+        pass
+
+    def send_head(self) -> Any:
+        wanted = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", ""))
+        path = Path(self.translate_path(self.path))
+        if wanted is None or not path.is_file():
+            return super().send_head()
+        body = path.read_bytes()
+        first, last = wanted.groups()
+        start = int(first) if first else max(0, len(body) - int(last or 0))
+        end = min(int(last), len(body) - 1) if first and last else len(body) - 1
+        if start >= len(body):
+            self.send_error(416)
+            return None
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(str(path)))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        self.end_headers()
+        return io.BytesIO(body[start:end + 1])
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The conftest guide plus an English-only stop 3 with a hostile title, built once; Azerbaijani plays
+    the English track in its place, Russian leaves it out. And Arabic (right to left), with stop 1 only:
+    English plays in place of the others."""
+    toml = GUIDE_TOML.replace("[languages.az]\n", '[languages.az]\nmissing = "source"\n')
+    toml = toml.replace("[lexicon.en]", ARABIC_TOML + "[lexicon.en]")
+    root = make_guide(tmp_path_factory.mktemp("player") / "test-guide", toml)
+    write(root / "en" / "03-hostile.md", HOSTILE_STOP)
+    write(root / "ar" / "01-ahlan.md", ARABIC)
+    out = root.parent / "out"
+    build(root, out, Options(jobs=1))
+    assert (out / "index.html").is_file() and (out / "player" / "data.js").is_file()
+    return out
+
+
+@pytest.fixture(scope="module")
+def data(package: Path) -> dict[str, Any]:
+    text = (package / "player" / "data.js").read_text(encoding="utf-8")
+    prefix = "window.AUDIOGUIDE = "
+    assert text.startswith(prefix) and text.rstrip().endswith(";")
+    result: dict[str, Any] = json.loads(text[len(prefix):].rstrip().removesuffix(";"))
+    return result
+
+
+@pytest.fixture(scope="module")
+def server(package: Path) -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(StaticHandler, directory=str(package)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    need("chromium")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@dataclass
+class Visit:
+    """A page in a fresh context, and what it did: console errors, dialogs, requests."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def visit(browser: Any, server: str) -> Iterator[Callable[..., Visit]]:
+    """open(path, **context options) -> Visit. Every page must end with no console error, no dialog,
+    and no request to another origin than the server's (or file://)."""
+    contexts: list[Any] = []
+    visits: list[Visit] = []
+
+    def open_(url: str, **options: Any) -> Visit:
+        options.setdefault("locale", "en-US")
+        context = browser.new_context(**options)
+        contexts.append(context)
+        page = context.new_page()
+        seen = Visit(page)
+        visits.append(seen)
+        page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: seen.errors.append(str(e)))
+
+        def dialog(d: Any) -> None:
+            seen.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", dialog)
+        page.on("request", lambda r: seen.requests.append(r.url))
+        page.goto(url if url.startswith("file:") else server + url)
+        until(page, "document.getElementById('stops').children.length > 0")
+        return seen
+
+    yield open_
+    for context in contexts:
+        context.close()
+    for seen in visits:
+        assert seen.errors == []
+        assert seen.dialogs == []
+        strangers = [u for u in seen.requests if not (u.startswith(server + "/") or u.startswith("file://"))]
+        assert strangers == []
+
+
+def until(page: Any, expression: str, timeout: float = 4000) -> None:
+    """Wait for a JavaScript expression to be true (as a function: the page's CSP forbids eval)."""
+    page.wait_for_function(f"() => ({expression})", timeout=timeout)
+
+
+def audio(page: Any, prop: str) -> Any:
+    return page.evaluate(f"document.getElementById('audio').{prop}")
+
+
+def wait_playing(page: Any, past: float = 0.3) -> None:
+    """currentTime advances: the audio really plays."""
+    until(page, f"document.getElementById('audio').currentTime > {past}")
+    assert audio(page, "paused") is False
+
+
+def keypad(page: Any, number: str) -> None:
+    for digit in number:
+        page.locator(f"#keypad [data-digit='{digit}']").click()
+
+
+def current_cue(page: Any) -> str | None:
+    result: str | None = page.evaluate(
+        "(() => { const p = document.querySelectorAll('#cues p[aria-current=\"true\"]');"
+        " return p.length === 1 && p[0].classList.contains('current') ? p[0].textContent : null; })()")
+    return result
+
+
+def axe_clean(page: Any, what: str) -> None:
+    results = axe_api.Axe().run(page)
+    if results.violations_count:
+        print(f"axe, {what}:\n{results.generate_report()}")
+    assert results.violations_count == 0, what
+
+
+def stop_of(data: dict[str, Any], code: str, number: int) -> dict[str, Any]:
+    language = next(x for x in data["languages"] if x["code"] == code)
+    stop: dict[str, Any] = next(s for s in language["stops"] if s["stop"] == number)
+    return stop
+
+
+def test_the_package_holds_the_player(package: Path, data: dict[str, Any]) -> None:
+    html = (package / "index.html").read_text(encoding="utf-8")
+    assert html.index("player/style.css") < html.index("player/data.js") < html.index("player/app.js")
+    assert "Content-Security-Policy" in html and "script-src 'self'" in html
+    assert "<script>" not in html and " style=" not in html and "http" not in html.replace("http-equiv", "")
+    app = (package / "player" / "app.js").read_text(encoding="utf-8")
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
+        assert sink not in app
+    assert [(x["code"], x["dir"]) for x in data["languages"]] == [("en", "ltr"), ("az", "ltr"), ("ru", "ltr"),
+                                                                  ("ar", "rtl")]
+    stop = stop_of(data, "en", 3)
+    assert stop["title"] == HOSTILE and len(stop["cues"]) == 3
+    assert (package / stop["vtt"]).read_text(encoding="utf-8").startswith("WEBVTT")
+    assert stop_of(data, "az", 3)["fallback"] is True and stop_of(data, "az", 3)["lang"] == "en"
+
+
+def test_the_keypad_plays_a_stop(visit: Callable[..., Visit]) -> None:
+    page = visit("/index.html").page
+    assert audio(page, "paused") is True  # nothing plays before the visitor asks
+    keypad(page, "2")
+    assert page.locator("#display").text_content() == "2"
+    page.get_by_role("button", name="Delete last digit").click()
+    keypad(page, "1")
+    page.locator("#go").click()
+    wait_playing(page)
+    assert page.locator("#now-title").text_content() == "Welcome"
+    assert page.locator("#display").text_content() == ""
+    assert page.evaluate("location.hash") == "#/en/1"
+    assert page.locator("#stops a[aria-current='true']").text_content().startswith("1Welcome")
+    page.locator("#toggle").click()
+    until(page, "document.getElementById('toggle').getAttribute('aria-label') === 'Play'")
+    assert audio(page, "paused") is True
+    page.get_by_role("button", name="Next stop").click()
+    until(page, "document.getElementById('now-title').textContent === 'Personal belongings: a hall'")
+    wait_playing(page, 0.2)
+    page.get_by_role("button", name="1.5×").click()
+    assert audio(page, "playbackRate") == 1.5
+    assert page.get_by_role("button", name="1.5×").get_attribute("aria-pressed") == "true"
+
+
+@pytest.mark.parametrize("where", ["http", "file"])
+def test_the_transcript_follows_a_seek(visit: Callable[..., Visit], package: Path, data: dict[str, Any],
+                                       where: str) -> None:
+    url = "/index.html#/en/3" if where == "http" else (package / "index.html").as_uri() + "#/en/3"
+    page = visit(url).page
+    cues = stop_of(data, "en", 3)["cues"]
+    source = "vtt" if where == "http" else "data"
+    until(page, f"document.body.dataset.cues === '{source}'")
+    assert page.locator("#now-title").text_content() == HOSTILE
+    paragraphs = page.locator("#cues p")
+    assert paragraphs.count() == len(cues)
+    assert paragraphs.nth(1).get_attribute("lang") == "en"
+    assert current_cue(page) is None
+
+    inside = math.ceil(cues[1][0] + 0.05)  # the slider moves in whole seconds
+    assert inside < cues[1][1]
+    page.locator("#seek").fill(str(inside))
+    until(page, f"Math.abs(document.getElementById('audio').currentTime - {inside}) < 0.5")
+    until(page, "document.querySelector('#cues p[aria-current=\"true\"]') !== null")
+    assert current_cue(page) == cues[1][2]
+    total = round(stop_of(data, "en", 3)["duration"])
+    assert page.locator("#seek").get_attribute("aria-valuetext") == f"0:{inside:02} of 0:{total:02}"
+
+    paragraphs.nth(2).locator("button").click()  # a tap on a passage seeks to it and plays
+    wait_playing(page, cues[2][0])
+    assert current_cue(page) == cues[2][2]
+    assert page.evaluate("document.body.dataset.cues") == source
+
+
+def test_the_language_is_remembered(visit: Callable[..., Visit]) -> None:
+    page = visit("/index.html").page
+    assert page.evaluate("document.documentElement.lang") == "en"
+    options = page.locator("#language option")
+    assert options.all_text_contents() == ["English", "Azərbaycan", "Русский", "العربية"]
+    assert [options.nth(i).get_attribute("lang") for i in range(4)] == ["en", "az", "ru", "ar"]
+    page.get_by_label("Language").select_option("az")
+    assert page.evaluate("document.documentElement.lang") == "az"
+    assert page.locator("#keypad-title").text_content() == "Nömrəni yığın"
+    assert page.locator("#guide-title").text_content() == "Test Muzeyi: Audio bələdçi"
+    page.reload()
+    until(page, "document.getElementById('stops').children.length > 0")
+    assert page.evaluate("document.documentElement.lang") == "az"
+    assert page.locator("#language").input_value() == "az"
+    assert page.evaluate("localStorage.getItem('audioguide.language')") == "az"
+    titles = page.locator("#stops .stop-title")
+    assert titles.nth(0).text_content() == "Xoş gəlmisiniz"
+    assert titles.nth(2).get_attribute("lang") == "en"  # stop 3 stands in, in English
+
+    russian = visit("/index.html", locale="ru-RU").page  # the browser's language, on its primary subtag
+    assert russian.evaluate("document.documentElement.lang") == "ru"
+    assert russian.locator("#keypad-title").text_content() == "Наберите номер"
+
+
+def test_a_deep_link_opens_its_stop(visit: Callable[..., Visit]) -> None:
+    page = visit("/index.html#/az/2").page
+    assert page.get_by_role("heading", level=2, name="Şəxsi əşyalar").is_visible()
+    assert page.evaluate("document.documentElement.lang") == "az"
+    assert audio(page, "src").endswith("/az/002-sexsi-esyalar.mp3")
+    assert audio(page, "paused") is True  # opened, not played before the visitor asks
+    page.evaluate("location.hash = '#/ru/1'")
+    until(page, "document.getElementById('now-title').textContent === 'Добро пожаловать'")
+    assert page.evaluate("document.documentElement.lang") == "ru"
+    page.get_by_role("button", name="Слушать", exact=True).first.click()
+    wait_playing(page)
+
+
+def test_an_unknown_number_plays_nothing(visit: Callable[..., Visit]) -> None:
+    page = visit("/index.html").page
+    keypad(page, "42")
+    page.locator("#go").click()
+    status = page.get_by_role("status").filter(has_text="42")
+    assert status.text_content() == "There is no stop 42 in English."
+    page.wait_for_timeout(300)
+    assert audio(page, "paused") is True and audio(page, "currentSrc") == ""
+    assert page.locator("#player").is_hidden()
+    assert page.locator("#display").text_content() == ""
+
+
+def test_the_keyboard_alone(visit: Callable[..., Visit]) -> None:
+    page = visit("/index.html").page
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.getElementById('keypad').contains(document.activeElement)"):
+            break
+    else:
+        pytest.fail("Tab never reached the keypad")
+    focus = page.evaluate("(() => { const e = document.activeElement, s = getComputedStyle(e);"
+                          " return [e.matches(':focus-visible'), s.outlineStyle, s.outlineWidth]; })()")
+    assert focus[0] is True and focus[1] != "none" and focus[2] != "0px"
+    page.keyboard.press("3")
+    page.keyboard.press("9")
+    page.keyboard.press("Backspace")
+    assert page.locator("#display").text_content() == "3"
+    page.keyboard.press("Enter")
+    wait_playing(page)
+    assert page.locator("#now-title").text_content() == HOSTILE
+    assert page.evaluate("document.getElementById('keypad').contains(document.activeElement)")
+
+
+def test_a_hostile_title_stays_text(visit: Callable[..., Visit]) -> None:
+    seen = visit("/index.html")
+    page = seen.page
+    assert HOSTILE in page.locator("#stops").text_content()
+    page.locator("#stops a").filter(has_text=HOSTILE).click()
+    assert page.locator("#now-title").text_content() == HOSTILE
+    assert page.title().startswith(HOSTILE)
+    page.wait_for_timeout(300)
+    assert page.locator("img[src='x']").count() == 0
+    assert page.evaluate("document.querySelectorAll('img').length") == 1  # the cover
+    assert seen.dialogs == []
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_nothing(visit: Callable[..., Visit], data: dict[str, Any], scheme: str) -> None:
+    page = visit("/index.html", color_scheme=scheme).page
+    axe_clean(page, f"main view, {scheme}")
+    keypad(page, "3")
+    page.locator("#go").click()
+    wait_playing(page)
+    until(page, "document.querySelector('#cues p[aria-current=\"true\"]') !== null")
+    axe_clean(page, f"a stop playing, {scheme}")
+    keypad(page, "77")
+    page.locator("#go").click()
+    axe_clean(page, f"an unknown number, {scheme}")
+    for language in data["languages"]:  # Arabic last: right to left
+        page.locator("#language").select_option(language["code"])
+        assert page.evaluate("document.documentElement.dir") == language["dir"]
+    axe_clean(page, f"the last language, {scheme}")
+
+
+def test_right_to_left(visit: Callable[..., Visit], data: dict[str, Any]) -> None:
+    page = visit("/index.html#/ar/1", viewport={"width": 390, "height": 844}).page
+    assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
+    assert page.locator("#now-title").text_content() == "أهلاً وسهلاً"
+    first = page.locator("#stops li").first  # laid out right to left: the number right of the title
+    assert first.locator(".stop-number").bounding_box()["x"] > first.locator(".stop-title").bounding_box()["x"]
+    stand_in = page.locator("#stops .stop-title").nth(1)  # English in Arabic's place reads left to right
+    assert (stand_in.get_attribute("lang"), stand_in.get_attribute("dir")) == ("en", "ltr")
+    assert stop_of(data, "ar", 2)["fallback"] is True
+    # the interface's strings: English where the table has no Arabic, and marked as English
+    assert page.locator("#keypad-title").text_content() == "Type a stop number"
+    assert page.locator("#keypad-title").get_attribute("lang") == "en"
+    one, three = (page.locator(f"#keypad [data-digit='{d}']").bounding_box() for d in "13")
+    assert one["x"] < three["x"]  # a keypad, like the media controls, is not mirrored
+    page.locator("#toggle").click()
+    wait_playing(page)
+    axe_clean(page, "right to left")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(ARTIFACTS / "390-rtl-playing.png"), full_page=True)
+
+
+def test_no_request_leaves_the_origin(visit: Callable[..., Visit], server: str) -> None:
+    seen = visit("/index.html#/en/1")
+    page = seen.page
+    page.locator("#toggle").click()
+    wait_playing(page)
+    until(page, "document.body.dataset.cues === 'vtt'")
+    page.locator("#language").select_option("ru")
+    page.wait_for_timeout(200)
+    assert any(u.endswith("/en/001-welcome.vtt") for u in seen.requests)
+    assert any(u.endswith("/player/data.js") for u in seen.requests)
+    assert all(u.startswith(server + "/") for u in seen.requests), seen.requests
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
+def test_screenshots(visit: Callable[..., Visit], data: dict[str, Any], width: int, height: int) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for scheme in ("light", "dark"):
+        page = visit("/index.html", viewport={"width": width, "height": height}, color_scheme=scheme).page
+        page.screenshot(path=str(ARTIFACTS / f"{width}-{scheme}-home.png"))
+        keypad(page, "3")
+        page.locator("#go").click()
+        wait_playing(page)
+        page.locator("#seek").fill(str(math.ceil(stop_of(data, "en", 3)["cues"][1][0] + 0.05)))
+        until(page, "document.querySelectorAll('#cues p')[1].classList.contains('current')")
+        page.mouse.move(0, 0)
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(ARTIFACTS / f"{width}-{scheme}-playing.png"), full_page=True)
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        page.screenshot(path=str(ARTIFACTS / f"{width}-{scheme}-zoom.png"), full_page=True)
+        assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+        assert page.locator("#keypad [data-digit='5']").bounding_box()["height"] >= 44
+
+
+def test_text_at_200_percent_fits_a_phone(visit: Callable[..., Visit]) -> None:
+    page = visit("/index.html#/en/2", viewport={"width": 390, "height": 844}).page
+    page.evaluate("document.documentElement.style.fontSize = '200%'")
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    small = page.evaluate("""Array.from(document.querySelectorAll('button, a, select, input'))
+        .filter(e => e.offsetParent !== null)
+        .map(e => e.getBoundingClientRect())
+        .filter(r => r.width < 44 || r.height < 44).length""")
+    assert small == 0
