@@ -414,3 +414,32 @@ def verify(output_dir: Path, audio: bool) -> None:
     say(f"{output_dir}: ok ({plural(report.tracks, 'track')}, {plural(report.playlists, 'playlist')}, "
         f"{plural(report.files, 'file')} checked"
         f"{'; audio measured' if audio else ''})")
+
+
+@main.command()
+@click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free one).")
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="Address to listen on: 0.0.0.0 for the local network, 127.0.0.1 for this machine only.")
+@_common
+def serve(output_dir: Path, port: int, host: str) -> None:
+    """Serve the package in OUTPUT_DIR on the local network, to try the phone player (Ctrl-C stops it)."""
+    from audioguide.serve import lan_address, serving, terminal_qr
+
+    with serving(output_dir, host, port) as server:
+        bound = server.server_address[1]
+        local = f"http://127.0.0.1:{bound}/"
+        lan = lan_address() if host in ("0.0.0.0", "") else None if host.startswith("127.") else host
+        url = f"http://{lan}:{bound}/" if lan else local
+        say(f"serving {output_dir} at {url}" + (f" (from this machine: {local})" if lan else ""))
+        if lan:
+            _echo(terminal_qr(url), nl=False)
+            say("a phone on the same network opens the player by scanning this code; Ctrl-C stops the server")
+        else:
+            say("Ctrl-C stops the server")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            say("stopped")
