@@ -261,8 +261,12 @@
     renderStops();
     say("", true);
     var again = number !== null ? find(number) : null;
-    if (again) openStop(again, { play: wasPlaying });
-    else closeStop();
+    if (again) {
+      openStop(again, { play: wasPlaying });
+    } else {
+      closeStop();
+      if (number !== null) say(t("unknown", { n: number, language: language.name || language.code }));
+    }
   }
 
   function renderHeader() {
@@ -399,11 +403,13 @@
   }
 
   function closeStop() {
+    var wasOpen = current !== null;
     current = null;
     audio.pause();
     $("player").hidden = true;
     $("intro").hidden = false;
     $("now").setAttribute("aria-labelledby", "intro-title");
+    if (wasOpen) setHash("#/" + encodeURIComponent(language.code));
     renderHeader();
   }
 
