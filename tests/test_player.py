@@ -216,6 +216,23 @@ def test_the_package_holds_the_player(package: Path, data: dict[str, Any]) -> No
     assert stop_of(data, "az", 3)["fallback"] is True and stop_of(data, "az", 3)["lang"] == "en"
 
 
+def test_every_string_is_translated() -> None:
+    """The interface's strings: English, Azerbaijani, Russian and Turkish, each with every key and the
+    same placeholders as English (the others need not name the language they are in)."""
+    app = (REPO / "audioguide" / "outputs" / "player" / "app.js").read_text(encoding="utf-8")
+    table = app[app.index("var STRINGS = {"):app.index("var SPEEDS")]
+    languages = dict(re.findall(r"\n {4}(\w+): \{\n(.*?)\n {4}\}", table, flags=re.S))
+    assert sorted(languages) == ["az", "en", "ru", "tr"]
+    strings = {code: dict(re.findall(r'^ {6}"?(\w+)"?: "(.*)",?$', text, flags=re.M))
+               for code, text in languages.items()}
+    for code, entries in strings.items():
+        assert entries.keys() == strings["en"].keys(), code
+        for key, text in entries.items():
+            assert text.strip(), (code, key)
+            mine, english = (set(re.findall(r"\{\w+\}", x)) for x in (text, strings["en"][key]))
+            assert mine == english or (key == "unknown" and mine == {"{n}"}), (code, key)  # "in English"
+
+
 def test_the_keypad_plays_a_stop(visit: Callable[..., Visit]) -> None:
     page = visit("/index.html").page
     assert audio(page, "paused") is True  # nothing plays before the visitor asks

@@ -322,7 +322,7 @@
       a.addEventListener("click", function (event) {
         if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
         event.preventDefault();
-        openStop(stop, { play: true, reveal: true });
+        if (current === stop) { play(); reveal(); } else openStop(stop, { play: true, reveal: true });
       });
       if (current && current.stop === stop.stop) a.setAttribute("aria-current", "true");
       var li = make("li");
