@@ -281,7 +281,7 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
     audio = config.audio
     return Manifest(
         manifest.Guide(plan.guide.name, config.title, config.publisher, config.source_language, config.copyright,
-                       f"cover{config.cover.suffix.lower()}" if config.cover else None),
+                       f"cover{config.cover.suffix.lower()}" if config.cover else None, config.base_url),
         manifest.Audio(audio.sample_rate, audio.bitrate, audio.target_lufs, audio.true_peak,
                        f"2.{config.id3_version}"),
         languages)

@@ -127,10 +127,12 @@ class Guide:
     source_language: str
     copyright: str | None
     cover: str | None  # the cover's file name in the package
+    base_url: str | None = None  # where the package is to be published ([guide] base_url)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "publisher": self.publisher,
-                "source_language": self.source_language, "copyright": self.copyright, "cover": self.cover}
+                "source_language": self.source_language, "copyright": self.copyright, "cover": self.cover,
+                "base_url": self.base_url}
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,8 @@ def problem_with(data: Any) -> str | None:
         return "guide.cover is not a file name"
     if not _optional_text(data["guide"].get("copyright")):
         return "guide.copyright is not text"
+    if not _optional_text(data["guide"].get("base_url")):
+        return "guide.base_url is not text"
     languages = data.get("languages")
     if not isinstance(languages, dict):
         return "languages is not an object"
@@ -330,7 +334,7 @@ def _model(data: Mapping[str, Any]) -> Manifest:
     id3 = audio.get("id3_version")
     return Manifest(
         Guide(guide["name"], guide["title"], guide["publisher"], guide["source_language"], guide.get("copyright"),
-              guide.get("cover")),
+              guide.get("cover"), guide.get("base_url")),
         Audio(audio["sample_rate"], audio["bitrate_kbps"], audio["target_lufs"], audio["true_peak_dbtp"],
               id3 if isinstance(id3, str) else "", str(audio.get("format", "mp3")), audio.get("channels", 1)),
         languages,

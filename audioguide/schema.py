@@ -55,3 +55,16 @@ def did_you_mean(word: str, choices: Any) -> str:
     """`: did you mean 'copyright'?` for a misspelt name close to one of the choices, else nothing."""
     close = difflib.get_close_matches(word, [str(c) for c in choices], n=1)
     return f": did you mean '{close[0]}'?" if close else ""
+
+
+def web_address(value: Any) -> str | None:
+    """An http(s) address such as https://museum.example/guide/ (where the package is published)."""
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str):
+        return "must be a web address such as https://museum.example/guide/"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value) or \
+            parts.query or parts.fragment:
+        return "must be a web address such as https://museum.example/guide/ (http or https, no ? or #)"
+    return None

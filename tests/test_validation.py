@@ -162,7 +162,13 @@ CASES = {
         _replace("guide.toml", 'publisher = "Test Museum Foundation"\n',
                  'publisher = "Test Museum Foundation"\nauthor = "me"\n'),
         "guide.toml:4: unknown key 'author' in [guide] (allowed: title, publisher, source_language, "
-        "cover, copyright)",
+        "cover, copyright, base_url)",
+    ),
+    "base_url not a web address": (
+        _replace("guide.toml", 'publisher = "Test Museum Foundation"\n',
+                 'publisher = "Test Museum Foundation"\nbase_url = "museum.example/guide"\n'),
+        "guide.toml:4: 'base_url' in [guide] must be a web address such as https://museum.example/guide/ (http or "
+        "https, no ? or #)",
     ),
     "unknown config table": (
         _replace("guide.toml", "[lexicon.en]", "[output]\ndir = 'x'\n\n[lexicon.en]"),
@@ -421,7 +427,7 @@ def test_every_problem_is_reported_in_one_run_whatever_else_is_wrong(guide: Path
         assert code == 1
         assert err.splitlines() == [
             "guide.toml:4: unknown key 'author' in [guide] (allowed: title, publisher, source_language, cover, "
-            "copyright)",
+            "copyright, base_url)",
             "az/03-copy.md:2: stop 2 is already used by 02-esyalar.md",
             "de: language folder 'de' has no [languages.de] in guide.toml",
             "en/02-belongings.md:1: the front matter needs 'title: ...'",
@@ -456,7 +462,7 @@ def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeyp
 @pytest.mark.parametrize(("change", "expected"), [
     (_replace("guide.toml", 'cover = "media/cover.png"\n', 'cover = "media/cover.png"\ncopyrigth = "2026"\n'),
      "guide.toml:6: unknown key 'copyrigth' in [guide]: did you mean 'copyright'? (allowed: title, publisher, "
-     "source_language, cover, copyright)"),
+     "source_language, cover, copyright, base_url)"),
     (_replace("guide.toml", "[lexicon.en]", "[lexicons.en]"),
      "guide.toml:19: unknown table or key 'lexicons': did you mean 'lexicon'? (allowed: guide, languages, lexicon, "
      "audio, tags, engines, outputs)"),

@@ -16,7 +16,7 @@ from audioguide.errors import AudioguideError, GuideInvalid, Problem
 from audioguide.guide.languages import Language, parse_language
 from audioguide.guide.narration import quoted
 from audioguide.mp3.frames import RATES, bitrates
-from audioguide.schema import Check, Options, boolean, did_you_mean, nonempty_text, number, one_of
+from audioguide.schema import Check, Options, boolean, did_you_mean, nonempty_text, number, one_of, web_address
 
 CONFIG_NAME = "guide.toml"
 
@@ -77,6 +77,7 @@ class GuideConfig:
     engine_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cover_mime: str | None = None  # image/png or image/jpeg, from the cover's content
     output_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    base_url: str | None = None  # where the package will be published: stop labels' QR codes point there
 
     @property
     def path(self) -> Path:
@@ -174,6 +175,7 @@ GUIDE_KEYS: dict[str, tuple[Check, bool]] = {  # key -> (check, required)
     "source_language": (nonempty_text, True),
     "cover": (nonempty_text, False),
     "copyright": (nonempty_text, False),
+    "base_url": (web_address, False),
 }
 LANGUAGE_KEYS: dict[str, tuple[Check, bool]] = {
     "title": (nonempty_text, True),
@@ -515,4 +517,5 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
         engine_options=options,
         cover_mime=cover_mime,
         output_options=outputs,
+        base_url=guide.get("base_url"),
     )
