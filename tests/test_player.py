@@ -171,7 +171,7 @@ def audio(page: Any, prop: str) -> Any:
 
 def wait_playing(page: Any, past: float = 0.3) -> None:
     """currentTime advances: the audio really plays."""
-    until(page, f"document.getElementById('audio').currentTime > {past}")
+    until(page, f"document.getElementById('audio').currentTime > {past}", timeout=3000)
     assert audio(page, "paused") is False
 
 
