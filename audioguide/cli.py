@@ -443,3 +443,25 @@ def serve(output_dir: Path, port: int, host: str) -> None:
                 time.sleep(3600)
         except KeyboardInterrupt:
             say("stopped")
+
+
+@main.command()
+@click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--base-url", metavar="URL",
+              help="Where the package is published (its QR codes open it). Default: base_url in guide.toml.")
+@click.option("-o", "--out", "dest", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the sheets. Default: <OUTPUT_DIR>-labels/ beside OUTPUT_DIR.")
+@_common
+def labels(output_dir: Path, base_url: str | None, dest: Path | None) -> None:
+    """Write printable stop labels (number, titles, QR code) and an entrance poster for the package in OUTPUT_DIR."""
+    from audioguide.labels import make_labels
+
+    result = make_labels(output_dir, base_url, dest)
+    for path in result.written:
+        log.info("wrote %s", path)
+    what = f"labels for {plural(result.stops, 'stop')} in {plural(result.languages, 'language')}"
+    pdfs = sum(1 for path in result.written if path.suffix == ".pdf")
+    what += (" and an entrance poster (A4 and US Letter)" if result.base_url else
+             " (A4 and US Letter), without QR codes or poster (no base URL)")
+    say(f"wrote {plural(len(result.written), 'file')} to {result.dest}: {what}, "
+        f"{'PDF included' if result.pdf else 'HTML only (no PDF)' if pdfs == 0 else 'PDF of some sheets only'}")
