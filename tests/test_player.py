@@ -2,7 +2,10 @@
 the transcript follows the audio (over http from the .vtt tracks, from file:// from data.js), the
 language is remembered, deep links, the keyboard alone, a hostile title stays text, axe-core finds
 nothing, no request leaves the package's origin, and the page fits a phone and a desktop
-(screenshots in output/test-artifacts/player/)."""
+(screenshots in output/test-artifacts/player/). Over http://127.0.0.1 (a secure context) the service
+worker keeps the chosen language: the page loads and plays offline, byte ranges included, the
+visitor can remove what it keeps, and a new build replaces the old caches; from file:// and over
+plain http on a network there is no worker, and no error."""
 
 from __future__ import annotations
 
@@ -12,15 +15,19 @@ import io
 import json
 import math
 import re
+import shutil
+import statistics
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from audioguide.build import Options, build
+from audioguide.serve import serving
 from tests.conftest import GUIDE_TOML, REPO, make_guide, need, write
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -33,7 +40,10 @@ HOSTILE_STOP = (f'---\nstop: 3\ntitle: "{HOSTILE}"\n---\nThe first paragraph of 
 ARABIC = "---\nstop: 1\ntitle: أهلاً وسهلاً\n---\nأهلاً بكم في القاعة.\n\nاكتبوا رقماً واستمعوا.\n"
 ARABIC_TOML = '[languages.ar]\ntitle = "متحف الاختبار: دليل صوتي"\nengines = ["espeak"]\nmissing = "source"\n\n'
 ARTIFACTS = REPO / "output" / "test-artifacts" / "player"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--host-resolver-rules=MAP museum.test 127.0.0.1"]  # a museum's Wi-Fi: http, not secure
+LAN = "museum.test"
+SAVED = "document.getElementById('offline').dataset.state === 'saved'"
 
 
 class StaticHandler(http.server.SimpleHTTPRequestHandler):
@@ -80,13 +90,17 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-@pytest.fixture(scope="module")
-def data(package: Path) -> dict[str, Any]:
+def read_data(package: Path) -> dict[str, Any]:
     text = (package / "player" / "data.js").read_text(encoding="utf-8")
     prefix = "window.AUDIOGUIDE = "
     assert text.startswith(prefix) and text.rstrip().endswith(";")
     result: dict[str, Any] = json.loads(text[len(prefix):].rstrip().removesuffix(";"))
     return result
+
+
+@pytest.fixture(scope="module")
+def data(package: Path) -> dict[str, Any]:
+    return read_data(package)
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +132,7 @@ class Visit:
     """A page in a fresh context, and what it did: console errors, dialogs, requests."""
 
     page: Any
+    origin: str
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
@@ -125,8 +140,8 @@ class Visit:
 
 @pytest.fixture
 def visit(browser: Any, server: str) -> Iterator[Callable[..., Visit]]:
-    """open(path, **context options) -> Visit. Every page must end with no console error, no dialog,
-    and no request to another origin than the server's (or file://)."""
+    """open(path or URL, **context options) -> Visit. Every page must end with no console error, no
+    dialog, and no request to another origin than its own (the server's, or file://)."""
     contexts: list[Any] = []
     visits: list[Visit] = []
 
@@ -135,7 +150,9 @@ def visit(browser: Any, server: str) -> Iterator[Callable[..., Visit]]:
         context = browser.new_context(**options)
         contexts.append(context)
         page = context.new_page()
-        seen = Visit(page)
+        address = url if url.startswith(("file:", "http:")) else server + url
+        parts = urlsplit(address)
+        seen = Visit(page, f"{parts.scheme}://{parts.netloc}" if parts.scheme == "http" else server)
         visits.append(seen)
         page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: seen.errors.append(str(e)))
@@ -146,7 +163,7 @@ def visit(browser: Any, server: str) -> Iterator[Callable[..., Visit]]:
 
         page.on("dialog", dialog)
         page.on("request", lambda r: seen.requests.append(r.url))
-        page.goto(url if url.startswith("file:") else server + url)
+        page.goto(address)
         until(page, "document.getElementById('stops').children.length > 0")
         return seen
 
@@ -156,7 +173,7 @@ def visit(browser: Any, server: str) -> Iterator[Callable[..., Visit]]:
     for seen in visits:
         assert seen.errors == []
         assert seen.dialogs == []
-        strangers = [u for u in seen.requests if not (u.startswith(server + "/") or u.startswith("file://"))]
+        strangers = [u for u in seen.requests if not (u.startswith(seen.origin + "/") or u.startswith("file://"))]
         assert strangers == []
 
 
@@ -205,9 +222,11 @@ def test_the_package_holds_the_player(package: Path, data: dict[str, Any]) -> No
     assert html.index("player/style.css") < html.index("player/data.js") < html.index("player/app.js")
     assert "Content-Security-Policy" in html and "script-src 'self'" in html
     assert "<script>" not in html and " style=" not in html and "http" not in html.replace("http-equiv", "")
-    app = (package / "player" / "app.js").read_text(encoding="utf-8")
-    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("):
-        assert sink not in app
+    for script in ("player/app.js", "sw.js"):
+        text = (package / script).read_text(encoding="utf-8")
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "importScripts"):
+            assert sink not in text, (script, sink)
+    assert "manifest" not in html  # linked by the script over http(s) only: file:// would log an error
     assert [(x["code"], x["dir"]) for x in data["languages"]] == [("en", "ltr"), ("az", "ltr"), ("ru", "ltr"),
                                                                   ("ar", "rtl")]
     stop = stop_of(data, "en", 3)
@@ -378,7 +397,19 @@ def test_a_hostile_title_stays_text(visit: Callable[..., Visit]) -> None:
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_axe_finds_nothing(visit: Callable[..., Visit], data: dict[str, Any], scheme: str) -> None:
     page = visit("/index.html", color_scheme=scheme).page
+    until(page, SAVED, timeout=15000)  # the offline panel, English kept
     axe_clean(page, f"main view, {scheme}")
+    panel = page.locator("#offline")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)
+    panel.screenshot(path=str(ARTIFACTS / f"offline-{scheme}-saved.png"))
+    total = len({f for s in data["languages"][0]["stops"] for f in (s["file"], s["vtt"])})
+    page.evaluate("""total => navigator.serviceWorker.dispatchEvent(new MessageEvent('message', {data: {
+        type: 'offline', build: window.AUDIOGUIDE.build, code: 'en', state: 'saving', done: 2, total}}))""", total)
+    assert page.locator("#offline-status").text_content() == f"Saving English for offline use: 2 of {total}"
+    assert page.locator("#offline-progress").is_visible()
+    axe_clean(page, f"the offline panel saving, {scheme}")
+    panel.screenshot(path=str(ARTIFACTS / f"offline-{scheme}-saving.png"))
     keypad(page, "3")
     page.locator("#go").click()
     wait_playing(page)
@@ -433,6 +464,7 @@ def test_screenshots(visit: Callable[..., Visit], data: dict[str, Any], width: i
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for scheme in ("light", "dark"):
         page = visit("/index.html", viewport={"width": width, "height": height}, color_scheme=scheme).page
+        until(page, SAVED, timeout=15000)
         page.screenshot(path=str(ARTIFACTS / f"{width}-{scheme}-home.png"))
         keypad(page, "3")
         page.locator("#go").click()
@@ -450,6 +482,7 @@ def test_screenshots(visit: Callable[..., Visit], data: dict[str, Any], width: i
 
 def test_text_at_200_percent_fits_a_phone(visit: Callable[..., Visit], data: dict[str, Any]) -> None:
     page = visit("/index.html#/en/3", viewport={"width": 390, "height": 844}).page
+    until(page, SAVED, timeout=15000)  # the offline panel's button is a target too
     small = """Array.from(document.querySelectorAll('button, a, select, input'))
         .filter(e => e.offsetParent !== null).map(e => e.getBoundingClientRect())
         .filter(r => r.width < 44 || r.height < 44).length"""
@@ -464,3 +497,183 @@ def test_text_at_200_percent_fits_a_phone(visit: Callable[..., Visit], data: dic
     until(page, """(() => { const box = document.getElementById('cues').getBoundingClientRect();
         const p = document.querySelectorAll('#cues p')[2].getBoundingClientRect();
         return p.top >= box.top - 1 && p.top < box.bottom; })()""")
+
+
+def cache_names(page: Any) -> list[str]:
+    names: list[str] = page.evaluate("caches.keys()")
+    return sorted(names)
+
+
+def stored_size(package: Path, data: dict[str, Any], code: str | None) -> str:
+    """What the panel says the guide takes: its app shell (the page twice, as ./ and index.html) and
+    a language's tracks and transcripts, in kB as the page rounds them."""
+    shell = ["index.html", "index.html", "player/app.js", "player/style.css", "player/data.js",
+             "manifest.webmanifest", "player/icon-192.png", "player/icon-512.png", data["guide"]["cover"]]
+    tracks = {f for x in data["languages"] if x["code"] == code for s in x["stops"] for f in (s["file"], s["vtt"])}
+    total = sum((package / name).stat().st_size for name in [*shell, *tracks])
+    assert total < 1_000_000
+    return f"Space used on this device: {math.floor(total / 1000 + 0.5)} kB"
+
+
+def go_offline(seen: Visit) -> None:
+    """Offline, and the page reloaded from what the worker keeps. A file it does not keep fails: the
+    worker's network is gone too (the one console error that makes, expected, is taken back)."""
+    page = seen.page
+    page.context.set_offline(True)
+    page.reload()
+    until(page, "document.getElementById('stops').children.length > 0")
+    assert page.evaluate("navigator.serviceWorker.controller !== null && !navigator.onLine")
+    before = len(seen.errors)
+    assert page.evaluate("fetch('en/playlist.m3u8').then(() => 'online', () => 'offline')") == "offline"
+    assert [e for e in seen.errors[before:] if "net::ERR_FAILED" not in e] == []
+    del seen.errors[before:]
+
+
+def test_a_kept_language_plays_offline(visit: Callable[..., Visit], package: Path, data: dict[str, Any],
+                                       server: str) -> None:
+    seen = visit("/index.html", viewport={"width": 390, "height": 844})
+    page = seen.page
+    until(page, SAVED, timeout=15000)
+    assert page.locator("#offline-status").text_content() == "English is saved on this device."
+    assert page.locator("#offline-status span").get_attribute("lang") == "en"
+    assert page.locator("#offline-used").text_content() == stored_size(package, data, "en")
+    build_ = data["build"]
+    assert cache_names(page) == [f"audioguide-{build_}-shell@{server}/", f"audioguide-{build_}-tracks-en@{server}/"]
+    assert page.evaluate("document.querySelector('link[rel=manifest]').href") == f"{server}/manifest.webmanifest"
+    assert page.evaluate("navigator.serviceWorker.controller.scriptURL") == f"{server}/sw.js?build={build_}"
+
+    go_offline(seen)
+    mp3: list[tuple[int, bool, str | None]] = []
+    page.on("response", lambda r: mp3.append((r.status, r.from_service_worker, r.headers.get("content-range")))
+            if r.url.endswith(".mp3") else None)
+    keypad(page, "3")
+    page.locator("#go").click()
+    wait_playing(page)
+    until(page, "document.body.dataset.cues === 'vtt'")  # the transcript, from the kept .vtt
+    cues = stop_of(data, "en", 3)["cues"]
+    inside = math.ceil(cues[2][0] + 0.05)
+    page.locator("#seek").fill(str(inside))
+    until(page, f"document.getElementById('audio').currentTime > {inside + 0.2}", timeout=3000)
+    assert current_cue(page) == cues[2][2]
+    size = (package / stop_of(data, "en", 3)["file"]).stat().st_size
+    assert mp3 and all(status == 206 and worker for status, worker, _ in mp3), mp3  # the audio asks for ranges
+    assert {r for _, _, r in mp3} <= {f"bytes {a}-{size - 1}/{size}" for a in range(size)}
+    before = len(seen.errors)
+    ranges = page.evaluate("""file => Promise.all(['bytes=100-199', 'bytes=1000-', 'bytes=-50', 'bytes=99999999-']
+        .map(range => fetch(file, {headers: {Range: range}}).then(async r =>
+             [r.status, r.headers.get('content-range'), (await r.arrayBuffer()).byteLength])))""",
+                           stop_of(data, "en", 3)["file"])
+    assert ranges == [[206, f"bytes 100-199/{size}", 100], [206, f"bytes 1000-{size - 1}/{size}", size - 1000],
+                      [206, f"bytes {size - 50}-{size - 1}/{size}", 50], [416, f"bytes */{size}", 0]]
+    assert [e for e in seen.errors[before:] if "(Range Not Satisfiable)" not in e] == []  # the 416, expected
+    del seen.errors[before:]
+
+    page.locator("#audio").evaluate("a => a.pause()")
+    page.get_by_role("button", name="Remove saved audio").click()
+    until(page, "document.getElementById('offline').dataset.state === 'none'")
+    assert page.locator("#offline-status").text_content() == "No recordings are saved on this device."
+    assert cache_names(page) == [f"audioguide-{build_}-shell@{server}/"]  # the page still opens offline
+    assert page.locator("#offline-used").text_content() == stored_size(package, data, None)
+    assert page.evaluate("localStorage.getItem('audioguide.offline')") == "off"
+    page.mouse.move(0, 0)
+    page.locator("#offline").screenshot(path=str(ARTIFACTS / "offline-light-removed.png"))
+    page.goto(f"{server}/index.html")  # removed stays removed: nothing is kept until the visitor asks
+    until(page, "document.getElementById('offline').dataset.state === 'none'")
+    page.context.set_offline(False)
+    page.get_by_role("button", name="Save English for offline use").click()
+    until(page, SAVED, timeout=15000)
+    assert len(cache_names(page)) == 2
+    page.locator("#language").select_option("ru")  # one language is kept: the visitor's latest choice
+    until(page, f"{SAVED} && document.getElementById('offline-status').textContent.startsWith('Русский')",
+          timeout=15000)
+    assert page.locator("#offline-status").text_content() == "Русский: записи сохранены на этом устройстве."
+    assert page.locator("#offline-status span").get_attribute("lang") == "ru"
+    assert cache_names(page) == [f"audioguide-{build_}-shell@{server}/", f"audioguide-{build_}-tracks-ru@{server}/"]
+
+
+def test_play_to_audio_on_a_warm_offline_cache(visit: Callable[..., Visit]) -> None:
+    """The time from pressing Play to the audio's clock moving (and to the `playing` event), on a
+    phone-sized page served by the worker offline: the median of 10, in test-artifacts."""
+    seen = visit("/index.html", viewport={"width": 390, "height": 844})
+    page = seen.page
+    until(page, SAVED, timeout=15000)
+    go_offline(seen)
+    arm = """() => {
+        const audio = document.getElementById('audio');
+        audio.pause(); audio.removeAttribute('src'); audio.load();
+        const m = window.measured = {};
+        audio.addEventListener('playing', () => { m.playing = performance.now() - m.start; }, {once: true});
+        document.getElementById('go').addEventListener('click', () => {
+            m.start = performance.now();
+            const tick = () => audio.currentTime > 0 ? m.audible = performance.now() - m.start : setTimeout(tick, 1);
+            setTimeout(tick, 0);
+        }, {once: true, capture: true});
+    }"""
+    audible, playing = [], []
+    for i in range(11):  # the first warms up
+        page.evaluate(arm)
+        keypad(page, str(1 + i % 3))
+        page.locator("#go").click()
+        until(page, "window.measured.audible !== undefined && window.measured.playing !== undefined", timeout=3000)
+        if i:
+            audible.append(page.evaluate("window.measured.audible"))
+            playing.append(page.evaluate("window.measured.playing"))
+    result = {"audible_ms": round(statistics.median(audible), 1), "playing_ms": round(statistics.median(playing), 1),
+              "runs": [round(x, 1) for x in audible]}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "offline-play-timing.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print("play to audio, warm offline cache:", result)
+    assert result["audible_ms"] < 1500
+
+
+def test_a_new_build_replaces_the_old_caches(visit: Callable[..., Visit], package: Path, tmp_path: Path) -> None:
+    guide = shutil.copytree(package.parent / "test-guide", tmp_path / "test-guide")
+    out = shutil.copytree(package, tmp_path / "out")
+    with serving(out, "127.0.0.1", 0) as httpd:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}"
+        seen = visit(base + "/index.html#/en/2")
+        page = seen.page
+        until(page, SAVED, timeout=15000)
+        old = read_data(out)["build"]
+        assert cache_names(page) == [f"audioguide-{old}-shell@{base}/", f"audioguide-{old}-tracks-en@{base}/"]
+
+        stop = guide / "en" / "02-belongings.md"
+        write(stop, stop.read_text(encoding="utf-8").replace("Shoes and letters.", "Shoes, letters and a clock."))
+        build(guide, out, Options(jobs=1))
+        new = read_data(out)["build"]
+        assert new != old
+        page.reload()
+        until(page, f"{SAVED} && window.AUDIOGUIDE.build === '{new}'", timeout=15000)
+        for _ in range(50):  # the new worker deletes the old caches as it takes over
+            if cache_names(page) == [f"audioguide-{new}-shell@{base}/", f"audioguide-{new}-tracks-en@{base}/"]:
+                break
+            page.wait_for_timeout(100)
+        assert cache_names(page) == [f"audioguide-{new}-shell@{base}/", f"audioguide-{new}-tracks-en@{base}/"]
+
+        go_offline(seen)
+        until(page, "document.getElementById('cues').textContent.includes('a clock')")
+        page.locator("#toggle").click()
+        wait_playing(page, 0.2)
+        assert page.evaluate("window.AUDIOGUIDE.build") == new
+
+
+@pytest.mark.parametrize("where", ["file", "lan"])
+def test_no_worker_from_a_file_or_plain_http(visit: Callable[..., Visit], package: Path, server: str,
+                                             where: str) -> None:
+    """file:// and a plain-http address on a network (not a secure context): the player plays, and
+    registers no worker, links no web app manifest, shows no offline panel, and logs no error."""
+    if where == "file":
+        seen = visit((package / "index.html").as_uri() + "#/en/1")
+    else:  # the context's proxy (the tests' closed one) is bypassed for the museum's host
+        lan = server.replace("127.0.0.1", LAN)
+        seen = visit(lan + "/index.html#/en/1", proxy={"server": "http://127.0.0.1:9", "bypass": LAN})
+        assert seen.page.evaluate("window.isSecureContext") is False
+    page = seen.page
+    page.locator("#toggle").click()
+    wait_playing(page)
+    page.wait_for_timeout(300)
+    assert page.evaluate("""async () => 'serviceWorker' in navigator
+        ? (await navigator.serviceWorker.getRegistrations().catch(() => [])).length : 0""") == 0
+    assert page.evaluate("document.querySelectorAll('link[rel=manifest], link[rel=apple-touch-icon]').length") == 0
+    assert page.locator("#offline").is_hidden()
+    assert not any("sw.js" in u or "webmanifest" in u for u in seen.requests)

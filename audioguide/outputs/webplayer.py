@@ -19,7 +19,7 @@ from audioguide.manifest import Manifest
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
 
-ASSETS = {"index.html": "index.html", "app.js": "player/app.js", "style.css": "player/style.css"}
+ASSETS = {"index.html": "index.html", "app.js": "player/app.js", "style.css": "player/style.css", "sw.js": "sw.js"}
 DATA = "player/data.js"
 WEB_MANIFEST = "manifest.webmanifest"
 ICONS = {192: "player/icon-192.png", 512: "player/icon-512.png"}

@@ -32,7 +32,16 @@
       opened: "Stop {n}: {title}",
       error: "This recording could not be played.",
       duration: "Duration",
-      noGuide: "This guide has no recordings yet."
+      noGuide: "This guide has no recordings yet.",
+      offline: "Listen offline",
+      offlineHint: "The recordings in your language are kept on this device, so the guide plays without a connection.",
+      offlineSaving: "Saving {language} for offline use: {a} of {b}",
+      offlineSaved: "{language} is saved on this device.",
+      offlineFailed: "{language} is not fully saved ({a} of {b}). Connect to the network and try again.",
+      offlineNone: "No recordings are saved on this device.",
+      offlineUsed: "Space used on this device: {size}",
+      offlineSave: "Save {language} for offline use",
+      offlineRemove: "Remove saved audio"
     },
     az: {
       welcome: "Xoş gəlmisiniz",
@@ -62,7 +71,16 @@
       opened: "№ {n}: {title}",
       error: "Bu səs yazısını oxutmaq mümkün olmadı.",
       duration: "Müddət",
-      noGuide: "Bu bələdçidə hələ səs yazısı yoxdur."
+      noGuide: "Bu bələdçidə hələ səs yazısı yoxdur.",
+      offline: "Oflayn dinləmə",
+      offlineHint: "Dilinizdəki səs yazıları bu cihazda saxlanılır, beləliklə bələdçi bağlantı olmadan da işləyir.",
+      offlineSaving: "{language}: oflayn dinləmək üçün saxlanılır — {a}, cəmi {b}",
+      offlineSaved: "{language}: səs yazıları bu cihazda saxlanılıb.",
+      offlineFailed: "{language}: səs yazılarının hamısı saxlanılmayıb ({a}, cəmi {b}). Şəbəkəyə qoşulun və yenidən cəhd edin.",
+      offlineNone: "Bu cihazda saxlanılmış səs yazısı yoxdur.",
+      offlineUsed: "Bu cihazda tutduğu yer: {size}",
+      offlineSave: "Oflayn dinləmək üçün saxla: {language}",
+      offlineRemove: "Saxlanılmış səsləri sil"
     },
     ru: {
       welcome: "Добро пожаловать",
@@ -92,7 +110,16 @@
       opened: "№ {n}: {title}",
       error: "Не удалось воспроизвести запись.",
       duration: "Длительность",
-      noGuide: "В этом аудиогиде пока нет записей."
+      noGuide: "В этом аудиогиде пока нет записей.",
+      offline: "Слушать офлайн",
+      offlineHint: "Записи на вашем языке хранятся на этом устройстве, и аудиогид работает без подключения к сети.",
+      offlineSaving: "{language}: сохраняем записи для прослушивания офлайн — {a} из {b}",
+      offlineSaved: "{language}: записи сохранены на этом устройстве.",
+      offlineFailed: "{language}: сохранены не все записи ({a} из {b}). Подключитесь к сети и попробуйте снова.",
+      offlineNone: "На этом устройстве нет сохранённых записей.",
+      offlineUsed: "Занято на устройстве: {size}",
+      offlineSave: "Сохранить для прослушивания офлайн: {language}",
+      offlineRemove: "Удалить сохранённые записи"
     },
     tr: {
       welcome: "Hoş geldiniz",
@@ -122,7 +149,16 @@
       opened: "No. {n}: {title}",
       error: "Bu kayıt çalınamadı.",
       duration: "Süre",
-      noGuide: "Bu rehberde henüz kayıt yok."
+      noGuide: "Bu rehberde henüz kayıt yok.",
+      offline: "Çevrimdışı dinleme",
+      offlineHint: "Dilinizdeki kayıtlar bu cihazda saklanır; böylece rehber bağlantı olmadan da çalışır.",
+      offlineSaving: "{language}: çevrimdışı dinlemek için kaydediliyor — {a}, toplam {b}",
+      offlineSaved: "{language}: kayıtlar bu cihaza kaydedildi.",
+      offlineFailed: "{language}: kayıtların hepsi kaydedilemedi ({a}, toplam {b}). Ağa bağlanıp yeniden deneyin.",
+      offlineNone: "Bu cihazda kaydedilmiş ses yok.",
+      offlineUsed: "Bu cihazda kullanılan alan: {size}",
+      offlineSave: "Çevrimdışı dinlemek için kaydet: {language}",
+      offlineRemove: "Kaydedilen sesleri sil"
     }
   };
   var SPEEDS = [0.75, 1, 1.25, 1.5];
@@ -259,6 +295,7 @@
     renderHeader();
     renderSpeeds();
     renderStops();
+    renderOffline(true);
     say("", true);
     var again = number !== null ? find(number) : null;
     if (again) {
@@ -295,7 +332,10 @@
       option.dir = l.dir === "rtl" ? "rtl" : "ltr";
       select.appendChild(option);
     });
-    select.addEventListener("change", function () { setLanguage(select.value, true); });
+    select.addEventListener("change", function () {
+      setLanguage(select.value, true);
+      languageChosen(select.value);
+    });
     $("language-box").hidden = data.languages.length < 2;
   }
 
@@ -649,6 +689,162 @@
     openStop(stop, { play: !initial && gesture, reveal: !initial });
   }
 
+  /* Offline: over https (or from this computer) the guide installs as an app, and its service worker
+     (sw.js) keeps the visitor's language on the device. Browsers allow no service worker from file://
+     or over plain http on a network: there the page plays online only, and says nothing about it. */
+
+  var OFFLINE_KEY = "audioguide.offline"; // "off" once the visitor has removed the saved audio
+  var PERSIST_KEY = "audioguide.persist"; // persistent storage is asked for once
+  var STATUS_MS = 3000; // progress is put into words (a live region) at most this often
+  var KEEP_MS = 800; // stepping through the languages with the arrow keys keeps only the last
+  var offline = { worker: null, code: null, last: null, spokenAt: 0, timer: 0, keepTimer: 0 };
+
+  function webApp() { return window.isSecureContext && location.protocol.indexOf("http") === 0; }
+
+  function addLink(rel, href) {
+    var el = document.createElement("link");
+    el.rel = rel;
+    el.href = href;
+    document.head.appendChild(el);
+  }
+
+  function startOffline() {
+    if (!webApp()) return;
+    addLink("manifest", "manifest.webmanifest");
+    addLink("apple-touch-icon", "player/icon-192.png");
+    if (!("serviceWorker" in navigator) || !window.caches || !data.build) return;
+    var container = navigator.serviceWorker;
+    container.addEventListener("message", onWorkerMessage);
+    container.startMessages();
+    $("offline-action").addEventListener("click", offlineAction);
+    container.register("sw.js?build=" + encodeURIComponent(data.build))
+      .then(ourWorker)
+      .then(function (worker) {
+        offline.worker = worker;
+        var code = keptCode();
+        if (stored(OFFLINE_KEY) === "off") tellWorker("status", code); else keepLanguage(code);
+      })
+      .catch(function () { $("offline").hidden = true; });
+  }
+
+  // The active worker of this build (after a new build, once it has replaced the old one).
+  function ourWorker(registration) {
+    return new Promise(function (resolve) {
+      function check() {
+        var worker = registration.active;
+        if (worker && worker.state === "activated" &&
+            new URL(worker.scriptURL).searchParams.get("build") === data.build) resolve(worker);
+      }
+      function watch(worker) { if (worker) worker.addEventListener("statechange", check); }
+      watch(registration.installing);
+      watch(registration.waiting);
+      registration.addEventListener("updatefound", function () { watch(registration.installing); });
+      navigator.serviceWorker.addEventListener("controllerchange", check);
+      check();
+    });
+  }
+
+  // The language to keep: the one the visitor chose, else the one shown.
+  function keptCode() {
+    var remembered = stored(LANGUAGE_KEY);
+    return remembered && byCode[remembered] ? remembered : language.code;
+  }
+
+  function tellWorker(type, code, all) {
+    offline.code = code;
+    offline.worker.postMessage({ type: type, build: data.build, code: code, all: !!all });
+  }
+
+  function keepLanguage(code) {
+    var storage = navigator.storage;
+    if (storage && storage.persist && !stored(PERSIST_KEY)) { // without it, Safari evicts the audio
+      store(PERSIST_KEY, "asked");
+      storage.persisted().then(function (yes) { return yes || storage.persist(); }).catch(function () {});
+    }
+    tellWorker("keep", code);
+  }
+
+  function languageChosen(code) {
+    if (!offline.worker) return;
+    clearTimeout(offline.keepTimer);
+    offline.keepTimer = setTimeout(function () {
+      if (stored(OFFLINE_KEY) === "off") tellWorker("status", code); else keepLanguage(code);
+    }, KEEP_MS);
+  }
+
+  function offlineAction() {
+    if (!offline.worker || !offline.code) return;
+    if ($("offline-action").getAttribute("data-action") === "remove") {
+      store(OFFLINE_KEY, "off");
+      tellWorker("remove", offline.code, true);
+    } else {
+      store(OFFLINE_KEY, "on");
+      keepLanguage(offline.code);
+    }
+  }
+
+  // {type: "offline", build, code, state: "saving" | "saved" | "failed" | "none", done, total, used}
+  function onWorkerMessage(event) {
+    var m = event.data;
+    if (!m || m.type !== "offline" || m.build !== data.build || m.code !== offline.code) return;
+    var changed = !offline.last || offline.last.state !== m.state || offline.last.code !== m.code;
+    if (m.used === undefined && offline.last) m.used = offline.last.used;
+    offline.last = m;
+    renderOffline(changed);
+  }
+
+  function bytes(n) {
+    var mega = n >= 1e6;
+    var value = mega ? n / 1e6 : n / 1e3;
+    try {
+      return new Intl.NumberFormat(uiCode, { style: "unit", unit: mega ? "megabyte" : "kilobyte",
+                                             unitDisplay: "short", maximumFractionDigits: mega ? 1 : 0 }).format(value);
+    } catch (e) {
+      return Math.round(value * 10) / 10 + (mega ? " MB" : " kB");
+    }
+  }
+
+  // A string with a language's name in it, the name marked as being in that language.
+  function setNamed(el, key, vars, named) {
+    clear(el);
+    t(key, vars).split("{language}").forEach(function (part, i) {
+      if (i) {
+        var name = make("span", "", named.native || named.name || named.code);
+        tagLanguage(name, named.code);
+        el.appendChild(name);
+      }
+      if (part) el.appendChild(document.createTextNode(part));
+    });
+    tagUi(el);
+  }
+
+  function renderOffline(now) {
+    var m = offline.last;
+    if (!m) return;
+    var kept = byCode[m.code] || language;
+    var panel = $("offline");
+    panel.hidden = false;
+    panel.dataset.state = m.state;
+    var progress = $("offline-progress");
+    progress.hidden = m.state !== "saving";
+    progress.max = Math.max(1, m.total || 0);
+    progress.value = m.done || 0;
+    setText($("offline-used"), "offlineUsed", { size: bytes(m.used || 0) });
+    var action = $("offline-action");
+    var keeping = m.state === "saving" || m.state === "saved";
+    action.setAttribute("data-action", keeping ? "remove" : "save");
+    if (keeping) setText(action, "offlineRemove"); else setNamed(action, "offlineSave", {}, kept);
+    clearTimeout(offline.timer);
+    var wait = now ? 0 : offline.spokenAt + STATUS_MS - Date.now();
+    if (wait > 0) {
+      offline.timer = setTimeout(function () { renderOffline(true); }, wait);
+      return;
+    }
+    offline.spokenAt = Date.now();
+    var key = { saving: "offlineSaving", saved: "offlineSaved", failed: "offlineFailed" }[m.state] || "offlineNone";
+    setNamed($("offline-status"), key, { a: m.done || 0, b: m.total || 0 }, kept);
+  }
+
   /* Start */
 
   function start() {
@@ -712,6 +908,7 @@
 
     window.addEventListener("hashchange", function () { route(false); });
     route(true);
+    startOffline();
   }
 
   start();
