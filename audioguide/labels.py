@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from audioguide import manifest
 from audioguide.errors import AudioguideError, display_path
 from audioguide.files import is_temp, remove_leftovers, replacing, write_text
+from audioguide.guide.languages import native_name
 from audioguide.manifest import MANIFEST, Manifest
 from audioguide.schema import web_address
 
@@ -117,14 +118,8 @@ def find_chromium() -> str | None:
 
 def _language(code: str) -> tuple[str, bool]:
     """A language's name in itself (`Azərbaycan`), and whether it is written right to left."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        locale = Locale.parse(code, sep="-")
-    except (UnknownLocaleError, ValueError):
-        return code, False
-    name = locale.get_display_name(locale) or code
-    return name[:1].upper() + name[1:], locale.text_direction == "rtl"
+    name, direction = native_name(code)
+    return name, direction == "rtl"
 
 
 def labels_of(model: Manifest, base: str | None) -> list[Label]:
@@ -186,16 +181,22 @@ def _page(lang: str, rtl: bool, title: str, css: str, body: str) -> str:
 """
 
 
-def label_sheet(model: Manifest, labels: Sequence[Label], base: str | None, paper: str) -> str:
-    """The labels on `paper` (`a4`, `letter`): two columns of cards to cut out, none split by a page."""
-    guide = model.guide
-    source_rtl = _language(guide.source_language)[1]
-    css = f"""@page {{ size: {"A4" if paper == "a4" else "letter"}; margin: 12mm; }}
+def _print_css(paper: str, margin_mm: int) -> str:
+    """What every sheet's style begins with: the paper (`a4`, `letter`), its margins, the fonts, and
+    colours printed as they are."""
+    return f"""@page {{ size: {"A4" if paper == "a4" else "letter"}; margin: {margin_mm}mm; }}
 :root {{
 {_FONTS}
 }}
 * {{ box-sizing: border-box; }}
-html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}"""
+
+
+def label_sheet(model: Manifest, labels: Sequence[Label], base: str | None, paper: str) -> str:
+    """The labels on `paper` (`a4`, `letter`): two columns of cards to cut out, none split by a page."""
+    guide = model.guide
+    source_rtl = _language(guide.source_language)[1]
+    css = _print_css(paper, 12) + f"""
 body {{ margin: 0; color: var(--ink); font-family: var(--sans); font-size: 10pt; }}
 .sheet {{ margin: 0 0 5mm; padding: 0 0 3mm; border-bottom: 0.2mm solid var(--line); color: var(--muted);
   font-size: 8pt; line-height: 1.4; }}
@@ -259,12 +260,7 @@ def poster_sheet(model: Manifest, base: str, paper: str, cover: str | None) -> s
     """The entrance poster: the guide's title and museum, one large code of the player, how to use it."""
     guide = model.guide
     source_rtl = _language(guide.source_language)[1]
-    css = f"""@page {{ size: {"A4" if paper == "a4" else "letter"}; margin: 14mm; }}
-:root {{
-{_FONTS}
-}}
-* {{ box-sizing: border-box; }}
-html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+    css = _print_css(paper, 14) + f"""
 body {{ margin: 0; color: var(--ink); font-family: var(--sans); text-align: center; }}
 .poster {{ break-inside: avoid; }}
 .cover {{ display: block; width: 34mm; height: 34mm; margin: 0 auto 5mm; object-fit: contain; }}

@@ -34,3 +34,16 @@ def parse_language(code: str) -> Language | None:
     if region and pycountry.countries.get(alpha_2=region.upper()) is None:
         return None
     return Language(code=code, base=lang, iso639_2=rec.alpha_3, name=rec.name)
+
+
+def native_name(code: str) -> tuple[str, str]:
+    """A language's name in itself (`Azərbaycan`, `Русский`) and its direction (`ltr` or `rtl`), from
+    Babel's CLDR data; the code itself and `ltr` where CLDR does not know it."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        locale = Locale.parse(code, sep="-")
+    except (UnknownLocaleError, ValueError):
+        return code, "ltr"
+    name = locale.get_display_name(locale) or code
+    return name[:1].upper() + name[1:], locale.text_direction

@@ -15,6 +15,7 @@ import re
 from importlib import resources
 from typing import Any, ClassVar
 
+from audioguide.guide.languages import native_name
 from audioguide.manifest import Manifest
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
@@ -27,24 +28,11 @@ THEME = "#141826"  # the page's header (style.css --head-bg): the colour around 
 BACKGROUND = "#f5f1e8"  # the page's background (style.css --bg)
 
 
-def _native(code: str) -> tuple[str, str]:
-    """A language's name in itself (`azərbaycan`) and its direction (`ltr`, `rtl`), from Babel's CLDR
-    data; the code itself and `ltr` where CLDR does not know it."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        locale = Locale.parse(code, sep="-")
-    except (UnknownLocaleError, ValueError):
-        return code, "ltr"
-    name = locale.get_display_name(locale) or code
-    return name[:1].upper() + name[1:], locale.text_direction
-
-
 def player_data(manifest: Manifest) -> dict[str, Any]:
     """What the page shows and plays, from the manifest (paths relative to the package's root)."""
     languages = []
     for code, language in manifest.languages.items():
-        native, direction = _native(code)
+        native, direction = native_name(code)
         stops = [{"stop": s.stop, "title": s.title, "file": s.file, "vtt": s.vtt, "duration": s.made.duration,
                   "lang": s.fallback or code, "fallback": s.fallback is not None,
                   "cues": [[start, end, text] for (start, end), text in zip(s.made.cues or (), s.paragraphs,
@@ -56,10 +44,14 @@ def player_data(manifest: Manifest) -> dict[str, Any]:
     data: dict[str, Any] = {"version": 1, "build": "",
                             "guide": {"title": guide.title, "publisher": guide.publisher, "cover": guide.cover},
                             "languages": languages}
-    # changes with anything the page shows or plays: its data, and every track's content
+    # changes with anything the page shows or plays: its data, every track's content, and the player's
+    # own files (a new audioguide's script must reach phones that keep the old one offline)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
     for stop in manifest.tracks().values():
         digest.update(stop.made.sha256.encode())
+    assets = resources.files("audioguide.outputs").joinpath("player")
+    for source in ASSETS:
+        digest.update(hashlib.sha256(assets.joinpath(source).read_bytes()).digest())
     data["build"] = digest.hexdigest()[:16]
     return data
 
@@ -88,7 +80,7 @@ def web_manifest(manifest: Manifest) -> dict[str, Any]:
     source = manifest.guide.source_language
     language = manifest.languages.get(source)
     title = language.title if language is not None else manifest.guide.title
-    return {"name": title, "short_name": manifest.guide.title[:30], "lang": source, "dir": _native(source)[1],
+    return {"name": title, "short_name": manifest.guide.title[:30], "lang": source, "dir": native_name(source)[1],
             "start_url": "./", "scope": "./", "display": "standalone", "theme_color": THEME,
             "background_color": BACKGROUND,
             "icons": [{"src": name, "sizes": f"{size}x{size}", "type": "image/png", "purpose": "any maskable"}
