@@ -147,7 +147,7 @@ def _make_tracks(plan: Plan, out: Path, options: Options, cache: Path | None, pr
                 continue
             timeline = plan.timeline(track)
             candidates = []
-            for voice in plan.voices[code]:
+            for voice in plan.speakers(track):
                 akey = audio_key(timeline, voice, settings)
                 tags = plan.tags(track, voice, cover)
                 candidates.append(Candidate(voice, akey, track_key(akey, tags, config.id3_version), tags))

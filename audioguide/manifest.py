@@ -101,8 +101,14 @@ class Stop:
 
     @property
     def paragraphs(self) -> list[str]:
-        """The transcript's paragraphs: one for each cue."""
+        """The transcript's paragraphs."""
         return [p for p in self.transcript.split("\n\n") if p]
+
+    @property
+    def cue_texts(self) -> list[str]:
+        """Each cue's text: a paragraph each, or, for a recording (one cue), every paragraph, a line each."""
+        paragraphs = self.paragraphs
+        return paragraphs if len(self.made.cues or ()) == len(paragraphs) else ["\n".join(paragraphs)]
 
 
 @dataclass(frozen=True)
@@ -303,7 +309,7 @@ def problem_with(data: Any) -> str | None:
             return problem
         if version >= 4:
             for i, s in enumerate(stops):
-                if len(s["cues"]) != len([p for p in s["transcript"].split("\n\n") if p]):
+                if len(s["cues"]) not in (1, len([p for p in s["transcript"].split("\n\n") if p])):
                     return f"languages.{code}.stops[{i}] has {len(s['cues'])} cues for a transcript of another length"
     files = data.get("files", {} if version == 1 else None)
     if not isinstance(files, dict):

@@ -20,10 +20,11 @@ from typing import Any
 from slugify import slugify
 
 from audioguide.audio.master import MASTERING
-from audioguide.audio.timeline import Sound, Timeline, narration
+from audioguide.audio.timeline import Recorded, Sound, Timeline, narration
 from audioguide.cache import CACHE_FORMAT
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
 from audioguide.engines.base import Probing
+from audioguide.engines.recording import RECORDED
 from audioguide.errors import AudioguideError, EngineError, GuideInvalid, Problem
 from audioguide.guide.config import AudioConfig, EngineSettings, GuideConfig, config_line
 from audioguide.guide.languages import LANGUAGE_FOLDER
@@ -78,8 +79,16 @@ class Plan:
     def timeline(self, track: Track) -> Timeline:
         config = self.guide.config
         lexicon = config.languages[track.stop.language].lexicon
+        if track.stop.recording is not None:
+            return Timeline((Recorded.of(track.stop.recording.path),), self.intro, self.outro)
         spoken = narration(track.stop.paragraphs, config.audio.paragraph_pause, lexicon)
         return Timeline(tuple(spoken), self.intro, self.outro)
+
+    def speakers(self, track: Track) -> list[Voice]:
+        """Who may speak the track, in order: its recording, or its language's engines."""
+        if track.stop.recording is not None:
+            return [Voice(RECORDED, track.stop.recording.name, {})]
+        return self.voices[track.stop.language]
 
     def tags(self, track: Track, voice: Voice, cover: bytes | None) -> TrackTags:
         config = self.guide.config

@@ -2,8 +2,8 @@
 audio key (what, changed, changes the audio) and how to render itself into PCM.
 
 The narration of a stop is speech and silence, from its script; intro and outro are sounds from
-the guide's media/ folder, around it. A human recording (issue: recordings) will be one more kind
-of item: a class with `key()` and `render()`.
+the guide's media/ folder, around it. A human recording is one more kind of item: it replaces the
+narration of a recorded stop.
 
 Nothing here loads pydub (silence) or ffmpeg (sounds, resampling) until an item is rendered: planning a build (which
 computes every key) needs none of them.
@@ -86,6 +86,34 @@ class Sound:
         return _decoded(self.path, self.digest, context.sample_rate)
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A human recording that replaces a stop's synthesis: its part of the key is its content's
+    sha256 (a re-recorded file makes that track again, and only that one). It speaks the whole
+    transcript, so it is one cue."""
+
+    path: Path
+    digest: str
+    paragraph: int = field(default=0, compare=False)
+
+    @classmethod
+    def of(cls, path: Path) -> Recorded:
+        return cls(path, _file_digest(path))
+
+    def key(self) -> Any:
+        return ("Recording", self.digest)
+
+    def render(self, context: Context) -> bytes:
+        from audioguide import ffmpeg
+
+        return ffmpeg.decode(self.path, context.sample_rate)
+
+
+def _file_digest(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 @lru_cache(maxsize=8)  # a process renders the same intro and outro for every track
 def _decoded(path: Path, digest: str, sample_rate: int) -> bytes:
     from audioguide import ffmpeg
@@ -105,7 +133,7 @@ class Timeline:
     """A track: its narration (speech and silence from the script), between an optional intro and
     outro, each set off by a paragraph pause; lead-in silence before all, tail silence after."""
 
-    narration: tuple[Speech | Silence, ...]
+    narration: tuple[Speech | Silence | Recorded, ...]
     intro: Sound | None = None
     outro: Sound | None = None
 

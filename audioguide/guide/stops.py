@@ -27,9 +27,10 @@ from audioguide.guide.config import (
 )
 from audioguide.guide.languages import parse_language
 from audioguide.guide.narration import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
+from audioguide.guide.recordings import Recording, check_recording, unlikely_length
 from audioguide.schema import Options, did_you_mean
 
-FRONT_MATTER_KEYS = ("stop", "title", "source")
+FRONT_MATTER_KEYS = ("stop", "title", "source", "audio")
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: ten times faster
 SOURCE_KEYS = ("file", "version")
 MEDIA_FOLDER = "media"
@@ -55,6 +56,7 @@ class Stop:
     path: Path
     paragraphs: tuple[Paragraph, ...]
     source_version: str | None = None  # a translation: the version of the source stop it was made from
+    recording: Recording | None = None  # a human recording that replaces synthesis (front matter `audio:`)
 
     @property
     def transcript(self) -> str:
@@ -316,6 +318,18 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
         if version is None:
             problems.append(Problem(path, "source must be 'file: <source script>' and 'version: <id>' "
                                           "(written by `audioguide translate`)", line_of("source")))
+    recording = None
+    if "audio" in fields:
+        node = fields["audio"]
+        if not isinstance(node, yaml.ScalarNode) or _is_null(node) or not node.value.strip():
+            problems.append(Problem(path, "audio must name a recording, such as audio: media/en/03.flac",
+                                    line_of("audio")))
+        else:
+            found = check_recording(path.parent.parent, node.value.strip())
+            if isinstance(found, str):
+                problems.append(Problem(path, found, line_of("audio")))
+            else:
+                recording = found
     try:
         paragraphs = parse_narration(body)
         check_length(paragraphs, paragraph_pause)
@@ -325,12 +339,13 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
     else:
         if not any(p.text for p in paragraphs) and "source" not in fields:
             unspoken = " (HTML comments are not spoken)" if "<!--" in body else ""
-            problems.append(Problem(path, f"no narration: write the text to speak after the front matter{unspoken}",
-                                    body_line))
+            recorded = " (with a recording, its text: the transcript visitors read)" if "audio" in fields else ""
+            problems.append(Problem(path, f"no narration: write the text to speak after the front matter{recorded}"
+                                          f"{unspoken}", body_line))
     if problems:
         raise GuideInvalid(problems)
     assert isinstance(number, int)
-    return Stop(number, title, language, path, tuple(paragraphs), version)
+    return Stop(number, title, language, path, tuple(paragraphs), version, recording)
 
 
 def _stop_files(folder: Path) -> list[Path]:
@@ -398,6 +413,11 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
 def _coverage_warnings(config: GuideConfig, stops: Mapping[str, tuple[Stop, ...]]) -> list[Problem]:
     source = {s.number: s for s in stops.get(config.source_language, ())}
     warnings: list[Problem] = []
+    for language_stops in stops.values():
+        for s in language_stops:
+            unlikely = unlikely_length(s.recording, len(s.transcript)) if s.recording is not None else None
+            if unlikely:
+                warnings.append(Problem(s.path, unlikely))
     for code, language_stops in stops.items():
         if code == config.source_language:
             continue

@@ -26,12 +26,13 @@ def timestamp(seconds: float) -> str:
 
 
 def webvtt(stop: Stop) -> str:
-    """The track's cues, each paragraph's text on one line (a cue's text may not hold a blank line or
-    `-->`, and `<` and `&` would be read as markup)."""
+    """The track's cues, each paragraph's text on a line of its own (a cue's text may not hold a blank
+    line or `-->`, and `<` and `&` would be read as markup)."""
     lines = ["WEBVTT", ""]
-    for number, ((start, end), text) in enumerate(zip(stop.made.cues or (), stop.paragraphs, strict=True), 1):
-        safe = " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace("-->", "--&gt;")
-        lines += [str(number), f"{timestamp(start)} --> {timestamp(end)}", safe, ""]
+    for number, ((start, end), text) in enumerate(zip(stop.made.cues or (), stop.cue_texts, strict=True), 1):
+        safe = [" ".join(line.split()).replace("&", "&amp;").replace("<", "&lt;").replace("-->", "--&gt;")
+                for line in text.split("\n")]
+        lines += [str(number), f"{timestamp(start)} --> {timestamp(end)}", *safe, ""]
     return "\n".join(lines)
 
 

@@ -35,7 +35,7 @@ def player_data(manifest: Manifest) -> dict[str, Any]:
         native, direction = native_name(code)
         stops = [{"stop": s.stop, "title": s.title, "file": s.file, "vtt": s.vtt, "duration": s.made.duration,
                   "lang": s.fallback or code, "fallback": s.fallback is not None,
-                  "cues": [[start, end, text] for (start, end), text in zip(s.made.cues or (), s.paragraphs,
+                  "cues": [[start, end, text] for (start, end), text in zip(s.made.cues or (), s.cue_texts,
                                                                            strict=True)]}
                  for s in language.stops]
         languages.append({"code": code, "name": language.name, "native": native, "dir": direction,

@@ -1,0 +1,76 @@
+"""Human recordings: a stop's front matter may name a sound file (`audio: media/az/03.flac`) that
+replaces synthesis for that stop in that language. Here it is checked while the guide is read: inside
+the guide folder, a file of a kind audioguide decodes, of a sensible size and length. Its header is
+read (mutagen), not its audio: reading a guide stays quick however many recordings it has; the
+build decodes it (ffmpeg) when it makes the track."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from audioguide.guide.narration import SPOKEN_PER_MINUTE, quoted
+
+SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus")
+MAX_RECORDING_BYTES = 1 << 30  # an hour of 48 kHz 24-bit stereo WAV is 1 GB
+MAX_RECORDING_SECONDS = 3600.0
+# A recording this many times longer or shorter than its script would take to say is probably the
+# wrong file: people read at about the pace espeak speaks (SPOKEN_PER_MINUTE characters a minute),
+# a little faster or much slower, and pause more.
+LIKELY_RATIO = 2.5
+
+
+@dataclass(frozen=True)
+class Recording:
+    path: Path  # resolved, inside the guide folder
+    name: str  # as the script names it: "media/az/03.flac"
+    seconds: float  # as its header says
+
+
+def check_recording(root: Path, value: str) -> Recording | str:
+    """The recording a script names (relative to the guide folder `root`), or the problem with it."""
+    inside = root.resolve()
+    try:
+        path = (root / value).resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop; a NUL in the name
+        path = root / value
+    if Path(value).is_absolute() or not path.is_relative_to(inside):
+        return (f"audio names {quoted(value)}, which is not inside the guide folder: copy the recording into the "
+                f"guide's media/ folder and write audio: {'media/' + Path(value).name}")
+    if not path.is_file():
+        return f"audio names {quoted(value)}, which is not a file in {inside.name}/"
+    if path.suffix.lower() not in SUFFIXES:
+        return (f"audio names {quoted(value)}: a recording must be WAV, FLAC, MP3, M4A/AAC or Ogg (Vorbis or Opus) "
+                f"({', '.join(SUFFIXES)})")
+    size = path.stat().st_size
+    if size > MAX_RECORDING_BYTES:
+        return f"audio names {quoted(value)}, which is {size / 2**30:.1f} GiB: at most 1 GiB, make it smaller"
+    seconds = _seconds(path)
+    if seconds is None:
+        return f"audio names {quoted(value)}, which is not a sound file audioguide can read: save it again as " \
+               "WAV, FLAC or MP3"
+    if seconds <= 0:
+        return f"audio names {quoted(value)}, which holds no sound"
+    if seconds > MAX_RECORDING_SECONDS:
+        return f"audio names {quoted(value)}, which lasts {seconds / 60:.0f} minutes: at most an hour, split the stop"
+    return Recording(path, value, seconds)
+
+
+def _seconds(path: Path) -> float | None:
+    import mutagen
+
+    try:
+        audio = mutagen.File(path)
+    except Exception:  # noqa: BLE001  mutagen raises many kinds on a damaged file; it is not a sound file then
+        return None
+    length = getattr(getattr(audio, "info", None), "length", None)
+    return float(length) if isinstance(length, int | float) else None
+
+
+def unlikely_length(recording: Recording, characters: int) -> str | None:
+    """A warning when the recording is far longer or shorter than its script takes to say."""
+    expected = characters / SPOKEN_PER_MINUTE * 60
+    if recording.seconds > expected * LIKELY_RATIO + 10 or recording.seconds * LIKELY_RATIO < expected - 10:
+        return (f"{recording.name} lasts {recording.seconds:.0f} s, where its script takes about {expected:.0f} s "
+                "to say: is it the right recording?")
+    return None
