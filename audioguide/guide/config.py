@@ -205,6 +205,16 @@ def _allowed(keys: Any) -> str:
     return ", ".join(str(k) for k in keys)
 
 
+def inside_guide(root: Path, value: str) -> Path | None:
+    """The file a guide names (relative to its folder `root`), resolved; None when it is not inside the
+    guide folder after symbolic links (an absolute path, `..`, a link that leads out)."""
+    try:
+        path = (root / value).resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop; a NUL in the name
+        return None
+    return path if not Path(value).is_absolute() and path.is_relative_to(root.resolve()) else None
+
+
 class _Validator:
     def __init__(self, path: Path, text: str) -> None:
         self.path = path
@@ -261,11 +271,8 @@ class _Validator:
     def file(self, root: Path, value: str, table: tuple[str, ...], key: str, max_bytes: int) -> Path | None:
         """A file the guide names: inside the guide folder (after symlinks), at most max_bytes."""
         inside = root.resolve()
-        try:
-            path = (root / value).resolve()
-        except (OSError, RuntimeError, ValueError):  # a symlink loop; a NUL in the name
-            path = root / value
-        if Path(value).is_absolute() or not path.is_relative_to(inside):
+        path = inside_guide(root, value)
+        if path is None:
             self.problem(f"'{key}' names {quoted(value)}, which is not inside the guide folder: copy the file into "
                          f"the guide's media/ folder and write {quoted('media/' + Path(value).name)}", table, key)
             return None

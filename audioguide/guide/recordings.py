@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from audioguide.guide.config import inside_guide
 from audioguide.guide.narration import SPOKEN_PER_MINUTE, quoted
 
 SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus")
@@ -29,16 +30,12 @@ class Recording:
 
 def check_recording(root: Path, value: str) -> Recording | str:
     """The recording a script names (relative to the guide folder `root`), or the problem with it."""
-    inside = root.resolve()
-    try:
-        path = (root / value).resolve()
-    except (OSError, RuntimeError, ValueError):  # a symlink loop; a NUL in the name
-        path = root / value
-    if Path(value).is_absolute() or not path.is_relative_to(inside):
+    path = inside_guide(root, value)
+    if path is None:
         return (f"audio names {quoted(value)}, which is not inside the guide folder: copy the recording into the "
                 f"guide's media/ folder and write audio: {'media/' + Path(value).name}")
     if not path.is_file():
-        return f"audio names {quoted(value)}, which is not a file in {inside.name}/"
+        return f"audio names {quoted(value)}, which is not a file in {root.resolve().name}/"
     if path.suffix.lower() not in SUFFIXES:
         return (f"audio names {quoted(value)}: a recording must be WAV, FLAC, MP3, M4A/AAC or Ogg (Vorbis or Opus) "
                 f"({', '.join(SUFFIXES)})")
