@@ -253,11 +253,27 @@ def check(guide_dir: Path) -> None:
 
 
 @main.command()
+@click.argument("guide_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
 @_common
-def engines() -> None:
-    """List the speech engines, whether each can run here (online ones are asked once), and their languages."""
-    from audioguide.plan import survey
+def engines(guide_dir: Path | None) -> None:
+    """List the speech engines, whether each can run here (online ones are asked once), and their
+    languages; with GUIDE_DIR, which engine and voice each of its languages will use, and why."""
+    from audioguide.plan import PROBE_SECONDS, check, describe, survey, unreachable_warnings
 
+    if guide_dir is not None:
+        plan = check(guide_dir, probe=PROBE_SECONDS)
+        for warning in unreachable_warnings(plan.voices, plan.unreachable):
+            log.warning("%s", warning)
+        for code, chain in plan.voices.items():
+            language = plan.guide.config.languages[code]
+            listed = ", ".join(f'"{name}"' for name in language.engines)
+            say(f"{code:6} {describe(chain, plan.unreachable)}, from [languages.{code}] engines = [{listed}]")
+            for reason in plan.skipped[code]:
+                say(f"{'':6} passed over {reason}")
+            recorded = sum(1 for t in plan.tracks[code] if t.stop.recording is not None and not t.fallback)
+            if recorded:
+                say(f"{'':6} {plural(recorded, 'stop')} of {len(plan.tracks[code])} recorded (front matter audio:)")
+        return
     for engine in survey():
         name = engine.name
         if engine.missing is not None:

@@ -175,3 +175,32 @@ def test_audio_cached_from_a_fallback_engine_is_used_before_asking_the_first_aga
     result = build(guide, tmp_path / "second", cached, factories=engines_with(Offline))
     assert Offline.said == []
     assert {o.status for o in result.outcomes} == {"retagged"}
+
+
+def test_engines_for_a_guide_says_which_engine_each_language_uses_and_why(guide: Path) -> None:
+    from click.testing import CliRunner
+
+    from audioguide.cli import main
+
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('[languages.az]\ntitle = "Test Muzeyi: Audio bələdçi"\n'
+                                                             'engines = ["espeak"]',
+                                                             '[languages.az]\ntitle = "Test Muzeyi: Audio bələdçi"\n'
+                                                             'engines = ["gtts", "espeak"]'), encoding="utf-8")
+    script = guide / "en" / "02-belongings.md"
+    script.write_text(script.read_text(encoding="utf-8").replace("---\nstop:", "---\naudio: media/cover.wav\nstop:"),
+                      encoding="utf-8")
+    import wave
+
+    with wave.open(str(guide / "media" / "cover.wav"), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(22050)
+        f.writeframes(b"\x10\x00" * 22050)
+    result = CliRunner(mix_stderr=False).invoke(main, ["engines", str(guide)])
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("en     espeak (en), from [languages.en] engines = [\"espeak\"]")
+    assert "       1 stop of 2 recorded (front matter audio:)" in lines
+    assert "az     espeak (az), from [languages.az] engines = [\"gtts\", \"espeak\"]" in lines
+    assert "       passed over gtts: cannot speak 'az'" in lines
