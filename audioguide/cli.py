@@ -481,3 +481,43 @@ def labels(output_dir: Path, base_url: str | None, dest: Path | None) -> None:
              " (A4 and US Letter), without QR codes or poster (no base URL)")
     say(f"wrote {plural(len(result.written), 'file')} to {result.dest}: {what}, "
         f"{'PDF included' if result.pdf else 'HTML only (no PDF)' if pdfs == 0 else 'PDF of some sheets only'}")
+
+
+@main.command("say")
+@_GUIDE
+@click.option("--lang", "language", metavar="CODE", help="The language. Default: the guide's source language.")
+@click.option("--stop", type=click.IntRange(min=1), metavar="N", help="Render this stop (its narration or recording).")
+@click.option("--text", help="Render this text instead (written as in a script: [pause 1s] works).")
+@click.option("-o", "--out", "dest", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write this file (.wav or .mp3). Default: a temporary WAV, played, then removed.")
+@click.option("--no-lexicon", is_flag=True, help="Without the guide's lexicon, to compare.")
+@click.option("--play/--no-play", default=None,
+              help="Play it. Default: when a player is found (mpv, ffplay, paplay, aplay, afplay).")
+@click.option("--overwrite", is_flag=True, help="Replace the file given with -o when it exists.")
+@_common
+def say_command(guide_dir: Path, language: str | None, stop: int | None, text: str | None, dest: Path | None,
+                no_lexicon: bool, play: bool | None, overwrite: bool) -> None:
+    """Render one stop, or a line of text, with the guide's voice, lexicon and loudness, and play it."""
+    import tempfile
+
+    from audioguide.say import play as play_file
+    from audioguide.say import player
+    from audioguide.say import say as render
+
+    if (stop is None) == (text is None):
+        raise click.UsageError("give --stop N or --text TEXT")
+    if dest is not None and dest.exists() and not overwrite:
+        raise AudioguideError("exists already: give another -o, or --overwrite to replace it", dest)
+    command = player() if play is not False else None
+    if play and command is None:
+        raise AudioguideError("no program to play it here (mpv, ffplay, paplay, aplay, afplay): write it with -o")
+    if dest is None and command is None:
+        raise AudioguideError("no program to play it here (mpv, ffplay, paplay, aplay, afplay): write it with -o FILE")
+    with tempfile.TemporaryDirectory(prefix="audioguide-say-") as temp:
+        target = dest or Path(temp) / "say.wav"
+        started = time.monotonic()
+        said = render(guide_dir, language, target, stop, text, lexicon=not no_lexicon)
+        where = f"wrote {target}" if dest is not None else "made"
+        say(f"{where}: {said.seconds:.1f} s of audio, {said.voice}, in {time.monotonic() - started:.1f} s")
+        if command is not None:
+            play_file(command, target)
