@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from audioguide.engines.azure import AzureEngine
 from audioguide.engines.base import Audio, Engine
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.engines.gtts import GTTSEngine
@@ -18,7 +19,7 @@ __all__ = ["ENGINES", "Audio", "Engine", "EngineFactory", "engine_options"]
 
 EngineFactory = Callable[..., Engine]  # called with the engine's options from guide.toml
 
-ENGINES: dict[str, EngineFactory] = {"espeak": EspeakEngine, "gtts": GTTSEngine}
+ENGINES: dict[str, EngineFactory] = {"espeak": EspeakEngine, "gtts": GTTSEngine, "azure": AzureEngine}
 
 
 def engine_options(engines: Mapping[str, Any] = ENGINES) -> dict[str, Options]:
