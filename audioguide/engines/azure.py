@@ -36,15 +36,15 @@ from xml.sax.saxutils import escape, quoteattr
 
 from audioguide.engines.base import Audio
 from audioguide.engines.espeak import split_text
-from audioguide.engines.gtts import (
+from audioguide.engines.online import (
     MAX_SECONDS_EXTRA,
     MAX_SECONDS_PER_CHARACTER,
     MIN_SECONDS_PER_LETTER,
     READ_SIZE,
     UNANSWERED_UNREACHABLE,
-    _hung_up,
-    _reason,
-    _retry_after,
+    hung_up,
+    reason,
+    retry_after,
 )
 from audioguide.errors import EngineError, EngineUnreachable
 from audioguide.schema import Check, integer, number
@@ -230,19 +230,19 @@ class AzureEngine:
         except requests.Timeout:
             raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
         except requests.ConnectionError as e:
-            if _hung_up(e):
+            if hung_up(e):
                 raise _Retry("the connection closed before an answer", unanswered=True) from None
             if "timed out" in str(e):
                 raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
-            raise EngineUnreachable(f"cannot reach Azure Speech: {_reason(e).replace(key, '***')}") from None
+            raise EngineUnreachable(f"cannot reach Azure Speech: {reason(e).replace(key, '***')}") from None
         except requests.RequestException as e:
-            raise EngineUnreachable(f"Azure Speech request failed: {_reason(e).replace(key, '***')}") from None
+            raise EngineUnreachable(f"Azure Speech request failed: {reason(e).replace(key, '***')}") from None
         with response:
             status = response.status_code
             if status in (401, 403):
                 raise EngineUnreachable(f"Azure rejected the key ({status})")
             if status == 429 or status >= 500:
-                raise _Retry(f"HTTP {status}", retry_after=_retry_after(response.headers.get("Retry-After")))
+                raise _Retry(f"HTTP {status}", retry_after=retry_after(response.headers.get("Retry-After")))
             if status != 200:
                 raise EngineError(f"Azure Speech refused the request: HTTP {status} ({response.reason})")
             return _body(response, deadline, timeout)

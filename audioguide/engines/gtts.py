@@ -35,6 +35,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from audioguide import ffmpeg
 from audioguide.engines.base import Audio
+from audioguide.engines.online import (
+    MAX_SECONDS_EXTRA,
+    MAX_SECONDS_PER_CHARACTER,
+    MIN_SECONDS_PER_LETTER,
+    READ_SIZE,
+    UNANSWERED_UNREACHABLE,
+    hung_up,
+    reason,
+    retry_after,
+)
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.mp3.frames import BadFrames, id3v2_size, read_frames
 from audioguide.schema import Check, integer, nonempty_text, number
@@ -44,19 +54,7 @@ if TYPE_CHECKING:  # gTTS and requests load only for guides that use them
     from gtts import gTTS
 
 SAMPLE_RATE = 24000  # what Google sends
-UNANSWERED_UNREACHABLE = 2  # attempts of one request in a row without an answer before Google counts as unreachable
 MAX_ANSWER_BYTES = 8 << 20  # a 100-character piece comes as about 40 KB; 8 MB is far beyond any real answer
-READ_SIZE = 1 << 16
-# How long speech can last. Fast speech (300 English words a minute, 8 syllables a second in any
-# language) comes to about 25 letters and digits a second, 0.04 s each; audio shorter than half that,
-# 0.02 s for each letter or digit, cannot be the whole text. At the other end a character is at most
-# one slow syllable (Chinese, Korean: under 0.5 s), and symbols are read out as words ("%", "€"), so
-# every non-space character counts there, at up to 1 s, plus 3 s for silence around the speech. The
-# bounds catch an answer that lost much of its audio or was meant for another text; a truncation at a
-# frame boundary that keeps most of it is caught only by a Xing header's frame count.
-MIN_SECONDS_PER_LETTER = 0.02
-MAX_SECONDS_PER_CHARACTER = 1.0
-MAX_SECONDS_EXTRA = 3.0
 PROBE_TEXT = "Hello"  # what probe() asks Google to say
 
 
@@ -187,17 +185,17 @@ class GTTSEngine:
         except requests.Timeout:
             raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
         except requests.ConnectionError as e:
-            if _hung_up(e):
+            if hung_up(e):
                 raise _Retry("the connection closed before an answer", unanswered=True) from None
             if "timed out" in str(e):
                 raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
-            raise EngineUnreachable(f"cannot reach Google TTS: {_reason(e)}") from None
+            raise EngineUnreachable(f"cannot reach Google TTS: {reason(e)}") from None
         except requests.RequestException as e:
-            raise EngineError(f"Google TTS request failed: {_reason(e)}") from None
+            raise EngineError(f"Google TTS request failed: {reason(e)}") from None
         with response:
             status = response.status_code
             if status == 429 or status >= 500:
-                raise _Retry(f"HTTP {status}", retry_after=_retry_after(response.headers.get("Retry-After")))
+                raise _Retry(f"HTTP {status}", retry_after=retry_after(response.headers.get("Retry-After")))
             if status != 200:
                 raise EngineError(f"Google TTS refused: {gTTSError(tts=tts, response=response).msg}")
             return _body(response, deadline, timeout)
@@ -264,22 +262,6 @@ def _body(response: requests.Response, deadline: float, timeout: float) -> bytes
             raise EngineError(f"Google's answer is larger than {MAX_ANSWER_BYTES >> 20} MB")
 
 
-def _retry_after(value: str | None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date; None when absent or unreadable."""
-    import email.utils
-
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time()) if when.tzinfo is not None else None
-
-
 def _audio(body: bytes, piece: str) -> bytes:
     """The MP3 in Google's answer for one piece, checked to be audio of a plausible length."""
     import base64
@@ -336,28 +318,3 @@ def mp3_seconds(data: bytes) -> float:
         what = "is cut short:" if found.sound < found.counted else "has"
         raise EngineError(f"Google's MP3 {what} {found.sound} frames where its Xing header counts {found.counted}")
     return found.seconds
-
-
-def _hung_up(error: BaseException) -> bool:
-    """Whether the connection was made and then closed, or answered with something other than HTTP,
-    before any answer came. urllib3 wraps that in many ways (a ProxyError "Unable to connect to proxy"
-    even inside the tunnel), so the causes it carries are searched."""
-    import http.client
-
-    causes: list[object] = [error]
-    while causes:
-        cause = causes.pop()
-        if isinstance(cause, http.client.HTTPException | ConnectionResetError | ConnectionAbortedError):
-            return True  # RemoteDisconnected, BadStatusLine; a reset
-        if isinstance(cause, BaseException):
-            causes += [*cause.args, getattr(cause, "reason", None)]
-    return False
-
-
-def _reason(cause: BaseException | None) -> str:
-    text = str(cause) if cause else "connection failed"
-    for marker in ("Unable to connect to proxy", "Failed to resolve", "Name or service not known",
-                   "Connection refused", "No route to host", "Network is unreachable"):
-        if marker in text:
-            return marker.lower()
-    return text.split(": ")[-1][:120]
