@@ -115,11 +115,28 @@ def load(root: Path, factories: Mapping[str, EngineFactory] = ENGINES,
     return load_guide(root, engine_options(factories), output_options(outputs))
 
 
+def engine_settings(config: GuideConfig | EngineSettings, code: str) -> dict[str, dict[str, Any]]:
+    """Each engine's options for a language: [engines.<name>], with [languages.<code>.<name>] over it."""
+    language = config.languages[code]
+    return {name: {**config.engine_options.get(name, {}), **language.settings.get(name, {})}
+            for name in language.engines}
+
+
 def load_engines(guide: Guide | GuideConfig | EngineSettings, factories: Mapping[str, EngineFactory]
-                 ) -> dict[str, Engine]:
+                 ) -> dict[str, dict[str, Engine]]:
+    """Each language's engines by name, made with that language's options (one engine for all the
+    languages that give it the same options)."""
     config = guide.config if isinstance(guide, Guide) else guide
-    used = {name for lang in config.languages.values() for name in lang.engines}
-    return {name: factories[name](**config.engine_options.get(name, {})) for name in sorted(used)}
+    made: dict[str, Engine] = {}
+    engines: dict[str, dict[str, Engine]] = {}
+    for code in config.languages:
+        engines[code] = {}
+        for name, options in engine_settings(config, code).items():
+            key = name + json.dumps(options, sort_keys=True, default=str)
+            if key not in made:
+                made[key] = factories[name](**options)
+            engines[code][name] = made[key]
+    return engines
 
 
 def voices_for(code: str, names: Sequence[str], requested: Mapping[str, str], engines: Mapping[str, Engine],
@@ -143,7 +160,7 @@ def voices_for(code: str, names: Sequence[str], requested: Mapping[str, str], en
     return chain, reasons
 
 
-def choose_voices(config: GuideConfig | EngineSettings, engines: Mapping[str, Engine]
+def choose_voices(config: GuideConfig | EngineSettings, engines: Mapping[str, Mapping[str, Engine]]
                   ) -> tuple[dict[str, list[Voice]], dict[str, list[str]], list[Problem]]:
     """Each language's engines, in order, with their voices; why others were passed over; and the
     problems (a voice an engine lacks, a language no engine here can speak)."""
@@ -152,7 +169,8 @@ def choose_voices(config: GuideConfig | EngineSettings, engines: Mapping[str, En
     skipped: dict[str, list[str]] = {}
     for code, language in config.languages.items():
         try:
-            chain, reasons = voices_for(code, language.engines, language.voices, engines, config.engine_options)
+            chain, reasons = voices_for(code, language.engines, language.voices, engines[code],
+                                        engine_settings(config, code))
         except EngineError as e:
             problems.append(Problem(config.path, f"{code}: {e.problem.message}",
                                     config_line(config, ("languages", code), "voice")))
@@ -166,7 +184,7 @@ def choose_voices(config: GuideConfig | EngineSettings, engines: Mapping[str, En
     return voices, skipped, problems
 
 
-def plan_build(guide: Guide, engines: Mapping[str, Engine]) -> Plan:
+def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Plan:
     """Choose the engines for each language and name every track. Raises GuideInvalid when a
     language has no engine that can speak it here."""
     config = guide.config
@@ -297,7 +315,8 @@ def first_engines(guide: Guide, factories: Mapping[str, EngineFactory] = ENGINES
     chains: dict[str, list[Voice]] = {}
     for code, language in config.languages.items():
         try:
-            chains[code], _ = voices_for(code, language.engines, language.voices, engines, config.engine_options)
+            chains[code], _ = voices_for(code, language.engines, language.voices, engines[code],
+                                         engine_settings(config, code))
         except AudioguideError:
             chains[code] = []
     unreachable = probe_engines((v.engine for chain in chains.values() for v in chain), timeout)

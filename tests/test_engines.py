@@ -204,3 +204,40 @@ def test_engines_for_a_guide_says_which_engine_each_language_uses_and_why(guide:
     assert "       1 stop of 2 recorded (front matter audio:)" in lines
     assert "az     espeak (az), from [languages.az] engines = [\"gtts\", \"espeak\"]" in lines
     assert "       passed over gtts: cannot speak 'az'" in lines
+
+
+def test_an_engines_settings_for_one_language(guide: Path, tmp_path: Path) -> None:
+    """[languages.az.espeak] rate = 110: Azerbaijani is read slower, and nothing else changes."""
+    build(guide, tmp_path / "before", Options(jobs=1))
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n[languages.az.espeak]\nrate = 110\n", encoding="utf-8")
+    build(guide, tmp_path / "after", Options(jobs=1))
+
+    def durations(out: Path) -> dict[str, float]:
+        data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        return {s["file"]: s["duration"] for lang in data["languages"].values() for s in lang["stops"]}
+
+    before, after = durations(tmp_path / "before"), durations(tmp_path / "after")
+    for name in before:
+        if name.startswith("az/"):
+            assert after[name] > before[name] * 1.2, name  # 110 words a minute where 160 were
+        else:
+            assert (tmp_path / "after" / name).read_bytes() == (tmp_path / "before" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(("table", "expected"), [
+    ("[languages.az.espeak]\nslow = true\n", "guide.toml:23: unknown key 'slow' in [languages.az.espeak] (allowed: "
+                                             "rate, pitch)"),
+    ("[languages.az.espeak]\nrate = 1000\n", "guide.toml:23: 'rate' in [languages.az.espeak] must be a whole number "
+                                             "from 80 to 450"),
+    ("[languages.az.gtts]\ntld = \"co.uk\"\n", "guide.toml:22: [languages.az.gtts] sets gtts, which [languages.az] "
+                                               "engines does not list (espeak): add it there, or remove the table"),
+], ids=["a setting the engine lacks", "out of range", "an engine the language does not use"])
+def test_language_settings_are_checked(guide: Path, table: str, expected: str) -> None:
+    from audioguide.errors import GuideInvalid
+
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8") + "\n" + table, encoding="utf-8")
+    with pytest.raises(GuideInvalid) as caught:
+        check(guide)
+    assert [str(p).removeprefix(f"{guide}/") for p in caught.value.problems] == [expected]

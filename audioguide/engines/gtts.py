@@ -47,7 +47,7 @@ from audioguide.engines.online import (
 )
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.mp3.frames import BadFrames, id3v2_size, read_frames
-from audioguide.schema import Check, integer, nonempty_text, number
+from audioguide.schema import Check, boolean, integer, nonempty_text, number
 
 if TYPE_CHECKING:  # gTTS and requests load only for guides that use them
     import requests
@@ -69,15 +69,17 @@ class GTTSEngine:
         "backoff": (number(0, 60), 1.0),  # seconds before the first retry; doubles each time
         "max_wait": (number(0, 600), 60.0),  # the longest Retry-After honoured; a longer one: unreachable
         "tld": (nonempty_text, "com"),  # Google host, which sets the accent: com, co.uk, com.au ...
+        "slow": (boolean, False),  # Google's slower reading
     }
 
     def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
-                 tld: str = "com", sleep: Callable[[float], None] = time.sleep) -> None:
+                 tld: str = "com", slow: bool = False, sleep: Callable[[float], None] = time.sleep) -> None:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.max_wait = max_wait
         self.tld = tld
+        self.slow = slow
         self.sleep = sleep
 
     def available(self) -> str | None:
@@ -95,7 +97,7 @@ class GTTSEngine:
         audio, else why it cannot be used now."""
         import requests
 
-        tts, pieces = _prepare(PROBE_TEXT, "en", self.tld)
+        tts, pieces = _prepare(PROBE_TEXT, "en", self.tld, False)
         piece, request = pieces[0]
         try:
             with _no_insecure_warning(), requests.Session() as session:
@@ -131,7 +133,7 @@ class GTTSEngine:
         import requests
 
         lang, _, tld = voice.partition(":")
-        tts, pieces = _prepare(text, lang, tld or self.tld)
+        tts, pieces = _prepare(text, lang, tld or self.tld, self.slow)
         with _no_insecure_warning(), requests.Session() as session:
             mp3 = b"".join(self._ask(session, tts, request, piece) for piece, request in pieces)
         try:
@@ -212,12 +214,12 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
-def _prepare(text: str, lang: str, tld: str) -> tuple[gTTS, list[tuple[str, requests.PreparedRequest]]]:
+def _prepare(text: str, lang: str, tld: str, slow: bool) -> tuple[gTTS, list[tuple[str, requests.PreparedRequest]]]:
     """gTTS's pieces of the text, each with the request that asks for it (private gTTS 2.5 API)."""
     import gtts
 
     try:
-        tts = gtts.gTTS(text, lang=lang, tld=tld)
+        tts = gtts.gTTS(text, lang=lang, tld=tld, slow=slow)
         pieces = tts._tokenize(tts.text)  # what _prepare_requests sends, in its order
         return tts, list(zip(pieces, tts._prepare_requests(), strict=True))
     except (AssertionError, ValueError) as e:  # nothing left to speak after gTTS's cleaning; a language it lacks

@@ -46,6 +46,7 @@ class LanguageConfig:
     voices: Mapping[str, str]
     lexicon: Mapping[str, str]
     missing: str = "skip"  # a stop not (yet) translated: "skip" it, or play the "source" track
+    settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # engine -> its options for this language
 
 
 @dataclass(frozen=True)
@@ -455,8 +456,19 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
             v.problem(f"'{code}' is not a known language code (use ISO 639-1, such as en, az, ru, "
                       "tr, or a code with a region, such as pt-BR)", ("languages", code))
             continue
-        values = v.table(table, ("languages", code), LANGUAGE_KEYS)
+        # [languages.az.espeak]: an engine's settings for this language, over [engines.espeak]
+        sub = {k: t for k, t in table.items() if k in engine_options and isinstance(t, dict)} \
+            if isinstance(table, dict) else {}
+        values = v.table({k: t for k, t in table.items() if k not in sub} if sub else table, ("languages", code),
+                         LANGUAGE_KEYS)
         engines = tuple(values.get("engines", DEFAULT_ENGINES))
+        settings: dict[str, dict[str, Any]] = {}
+        for name, given in sub.items():
+            keys = {key: (check, False) for key, (check, _) in engine_options[name].items()}
+            if name not in engines:
+                v.problem(f"[languages.{code}.{name}] sets {name}, which [languages.{code}] engines does not list "
+                          f"({_allowed(engines)}): add it there, or remove the table", ("languages", code, name))
+            settings[name] = v.table(given, ("languages", code, name), keys)
         for name in engines:
             if name not in engine_options:
                 v.problem(f"unknown engine '{name}' for {code}{did_you_mean(name, engine_options)} (engines: "
@@ -473,7 +485,7 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
             lexicon = {}
         if "title" in values:
             languages[code] = LanguageConfig(code, language, values["title"], engines, voices, lexicon,
-                                             values.get("missing", "skip"))
+                                             values.get("missing", "skip"), settings)
     for code in lexicons:
         if code not in raw_languages:
             v.problem(f"[lexicon.{code}] is for a language the guide does not have (add [languages.{code}])",
