@@ -470,7 +470,7 @@ def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeyp
      "guide.toml:9: unknown engine 'espeek' for en: did you mean 'espeak'? (engines: espeak, gtts, azure)"),
     (_replace("guide.toml", "[lexicon.en]", "[engines.gtts]\ntimout = 5\n\n[lexicon.en]"),
      "guide.toml:20: unknown key 'timout' in [engines.gtts]: did you mean 'timeout'? (allowed: timeout, retries, "
-     "backoff, max_wait, tld)"),
+     "backoff, max_wait, tld, slow)"),
     (_replace("en/01-welcome.md", "title: Welcome", "titel: Welcome"),
      "en/01-welcome.md:3: unknown front matter key 'titel': did you mean 'title'? (allowed: stop, title, source, "
      "audio)"),
