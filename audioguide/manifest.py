@@ -185,7 +185,24 @@ class Manifest:
 
 
 def write(out: Path, manifest: Manifest) -> None:
-    write_text(out / MANIFEST, json.dumps(manifest.to_json(), ensure_ascii=False, indent=2, allow_nan=False) + "\n")
+    write_text(out / MANIFEST, dumps(manifest.to_json()))
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """The manifest's JSON: indented, but each track's cues on one line (indented, a cue would take
+    four lines, and a stop's cues a screenful). Each list of cues goes in as a placeholder string
+    holding a random token that no text from a guide can know, and the compact list replaces it."""
+    import secrets
+
+    token = secrets.token_hex(16)
+    compact: list[str] = []
+    for language in data["languages"].values():
+        for stop in language["stops"]:
+            if "cues" in stop:
+                compact.append(json.dumps(stop["cues"], allow_nan=False))
+                stop["cues"] = f"{token}:{len(compact) - 1}"
+    text = json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False)
+    return re.sub(rf'"{token}:(\d+)"', lambda m: compact[int(m.group(1))], text) + "\n"
 
 
 def read(out: Path) -> tuple[Manifest | None, str | None]:

@@ -161,3 +161,15 @@ def test_the_audio_key_keeps_its_layout(tmp_path: Path) -> None:
     settings = audio_settings(AudioConfig(intro=intro))
     assert audio_key(Timeline(narration, intro=Sound.of(intro)), voice, settings) == (
         "57bb2af3fd77ec3f38fa889f6be5975073ee87691bd80403db7d6b7a4e3884d7")
+
+
+def test_the_manifest_keeps_cues_on_one_line_and_any_text_as_it_is(built: Path) -> None:
+    data = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    lines = (built / "manifest.json").read_text(encoding="utf-8").splitlines()
+    cue_lines = [line for line in lines if line.strip().startswith('"cues": ')]
+    assert len(cue_lines) == sum(len(lang["stops"]) for lang in data["languages"].values())
+    assert all(line.rstrip(",").endswith("]]") for line in cue_lines)
+    tricky = json.loads(json.dumps(data))
+    tricky["guide"]["title"] = '"cues": [[0, 1]] \x00 {token}:0 \\u0000'
+    tricky["languages"]["en"]["stops"][0]["transcript"] = "0:0"
+    assert json.loads(manifest.dumps(json.loads(json.dumps(tricky)))) == tricky
