@@ -12,6 +12,7 @@ it finds.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -93,8 +94,11 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
             result, kept = _make_tracks(plan, out, options, cache, progress, cover, old)
             made = {o.file: o.made for o in result.outcomes if o.made is not None}
             made |= {name: stop.made for name, stop in kept.items()}
-            files = Files(out, {name: m.file for name, m in made.items()})
-            package = Package(out, plan.guide, _describe(plan, made, kept), cover)
+            files = Files(out, {name: m.file for name, m in made.items()}, marked(out))
+            description = _describe(plan, made, kept)
+            unchanged_since = old is not None and old.generator == manifest.generator() and \
+                dataclasses.replace(old, files=None, generator="") == description
+            package = Package(out, plan.guide, description, cover, old if unchanged_since else None)
             for name, factory in outputs.items():
                 factory(**config.output_options.get(name, {})).write(package, files)
             if old is not None:

@@ -134,3 +134,26 @@ def test_a_listed_file_outside_every_outputs_names_is_never_removed(guide: Path,
     (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     build(guide, out, Options(jobs=1))
     assert (out / "notes.txt").is_file()
+
+
+def test_an_unchanged_guide_keeps_the_players_files_and_a_missing_one_is_made_again(
+        guide: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from audioguide.outputs import transcripts, webplayer
+
+    out = tmp_path / "out"
+    build(guide, out, Options(jobs=1))
+    before = _manifest(out)["files"]
+
+    def not_again(*args: object) -> None:
+        raise AssertionError("made again, though nothing it is made from changed")
+
+    with monkeypatch.context() as patch:
+        for module, name in ((webplayer, "icon"), (webplayer, "player_data"), (transcripts, "webvtt")):
+            patch.setattr(module, name, not_again)
+        build(guide, out, Options(jobs=1))  # nothing changed: kept as they are
+    assert _manifest(out)["files"] == before
+    icon = (out / "player" / "icon-192.png").read_bytes()
+    (out / "player" / "icon-192.png").unlink()
+    build(guide, out, Options(jobs=1))  # a file gone: the player's files are made again
+    assert (out / "player" / "icon-192.png").read_bytes() == icon
+    assert verify(out) == []

@@ -42,6 +42,8 @@ class Transcripts:
     names: ClassVar[re.Pattern[str]] = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+\.vtt")
 
     def write(self, package: Package, files: Files) -> None:
+        if package.previous is not None and files.keep(self.names, package.previous):
+            return  # nothing they are made from has changed
         for stop in package.manifest.tracks().values():
             if stop.vtt is not None:
                 files.write(stop.vtt, webvtt(stop).encode("utf-8"))

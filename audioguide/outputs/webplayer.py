@@ -16,7 +16,7 @@ from importlib import resources
 from typing import Any, ClassVar
 
 from audioguide.guide.languages import native_name
-from audioguide.manifest import Manifest
+from audioguide.manifest import FileRecord, Manifest
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
 
@@ -94,9 +94,14 @@ class WebPlayer:
         r"index\.html|sw\.js|manifest\.webmanifest|player/(app\.js|style\.css|data\.js|icon-(192|512)\.png)")
 
     def write(self, package: Package, files: Files) -> None:
-        assets = resources.files("audioguide.outputs").joinpath("player")
-        for source, name in ASSETS.items():
-            files.write(name, assets.joinpath(source).read_bytes())
+        folder = resources.files("audioguide.outputs").joinpath("player")
+        assets = {name: folder.joinpath(source).read_bytes() for source, name in ASSETS.items()}
+        previous = package.previous
+        if previous is not None and all(previous.owned().get(name) == FileRecord.of(content)
+                                        for name, content in assets.items()) and files.keep(self.names, previous):
+            return  # the guide and the player's files are as the last build had them: so are the icons and data
+        for name, content in assets.items():
+            files.write(name, content)
         for size, name in ICONS.items():
             files.write(name, icon(package.cover, size))
         files.write(WEB_MANIFEST, (json.dumps(web_manifest(package.manifest), ensure_ascii=False, indent=2)
