@@ -36,16 +36,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from audioguide.engines.base import Audio
 from audioguide.engines.espeak import split_text
-from audioguide.engines.online import (
-    MAX_SECONDS_EXTRA,
-    MAX_SECONDS_PER_CHARACTER,
-    MIN_SECONDS_PER_LETTER,
-    READ_SIZE,
-    UNANSWERED_UNREACHABLE,
-    hung_up,
-    reason,
-    retry_after,
-)
+from audioguide.engines.online import Retry, check_length, read_body, requesting, retry_after, with_retries
 from audioguide.errors import EngineError, EngineUnreachable
 from audioguide.schema import Check, integer, number
 
@@ -138,7 +129,7 @@ class AzureEngine:
                 return NOT_SET
             with requests.Session() as session:
                 _pcm(self._send(session, *service, self._ssml(PROBE_TEXT, VOICES["en-US"][0]), timeout), PROBE_TEXT)
-        except _Retry as failure:
+        except Retry as failure:
             return f"cannot reach Azure Speech: {failure.what}" if failure.unanswered else (
                 f"Azure Speech is not answering with speech now ({failure.what})")
         except EngineError as e:
@@ -186,77 +177,35 @@ class AzureEngine:
 
     def _ask(self, session: requests.Session, url: str, key: str, ssml: str, piece: str) -> bytes:
         """One piece's PCM, with retries."""
-        attempts = self.retries + 1
-        unanswered = 0  # attempts in a row that got no answer
-        for attempt in range(1, attempts + 1):
-            try:
-                return _pcm(self._send(session, url, key, ssml), piece)
-            except _Retry as failure:
-                unanswered = unanswered + 1 if failure.unanswered else 0
-                if unanswered >= min(UNANSWERED_UNREACHABLE, attempts):
-                    which = "the only attempt" if unanswered == 1 else f"{unanswered} attempts in a row"
-                    raise EngineUnreachable(f"cannot reach Azure Speech: {which} got no answer (last: {failure.what})"
-                                            ) from None
-                wait = self.backoff * 2 ** (attempt - 1)
-                if failure.retry_after is not None:
-                    if failure.retry_after > self.max_wait:
-                        raise EngineUnreachable(
-                            f"Azure Speech throttles us: {failure.what} asks to wait {failure.retry_after:.0f} s, "
-                            f"more than max_wait ({self.max_wait:g} s)") from None
-                    wait = max(wait, failure.retry_after)
-                if attempt == attempts:
-                    raise EngineUnreachable(f"Azure Speech gave up after {attempts} attempts (last: {failure.what})"
-                                            ) from None
-                self.sleep(wait)
-        raise AssertionError("unreachable")
+        def attempt() -> bytes:
+            return _pcm(self._send(session, url, key, ssml), piece)
+
+        return with_retries(attempt, "Azure Speech", self.retries, self.backoff, self.max_wait, self.sleep,
+                            exhausted_unreachable=True)
 
     def _send(self, session: requests.Session, url: str, key: str, ssml: str, timeout: float | None = None) -> bytes:
         """One attempt: the answer's body, read by the deadline (`timeout`, else the engine's). Raises
-        _Retry for what may pass. No message says anything the request carried but the URL."""
-        import requests
+        Retry for what may pass. No message says anything the request carried but the URL."""
         import urllib3
 
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
         headers = {"Ocp-Apim-Subscription-Key": key, "Content-Type": "application/ssml+xml",
                    "X-Microsoft-OutputFormat": OUTPUT_FORMAT, "User-Agent": "audioguide"}
-        try:
+        with requesting("Azure Speech", timeout, EngineUnreachable, secret=key):
             # urllib3's total timeout bounds connecting (through a proxy, TLS) and the headers together;
             # requests passes it on as it is (its stubs know only numbers).
             response = session.post(url, data=ssml.encode("utf-8"), headers=headers, stream=True,
                                     timeout=urllib3.Timeout(total=timeout))  # type: ignore[arg-type]
-        except requests.ConnectTimeout:
-            raise _Retry(f"no connection within {timeout:g} s", unanswered=True) from None
-        except requests.Timeout:
-            raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
-        except requests.ConnectionError as e:
-            if hung_up(e):
-                raise _Retry("the connection closed before an answer", unanswered=True) from None
-            if "timed out" in str(e):
-                raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
-            raise EngineUnreachable(f"cannot reach Azure Speech: {reason(e).replace(key, '***')}") from None
-        except requests.RequestException as e:
-            raise EngineUnreachable(f"Azure Speech request failed: {reason(e).replace(key, '***')}") from None
         with response:
             status = response.status_code
             if status in (401, 403):
                 raise EngineUnreachable(f"Azure rejected the key ({status})")
             if status == 429 or status >= 500:
-                raise _Retry(f"HTTP {status}", retry_after=retry_after(response.headers.get("Retry-After")))
+                raise Retry(f"HTTP {status}", retry_after=retry_after(response.headers.get("Retry-After")))
             if status != 200:
                 raise EngineError(f"Azure Speech refused the request: HTTP {status} ({response.reason})")
-            return _body(response, deadline, timeout)
-
-
-class _Retry(Exception):
-    """An attempt that may succeed when repeated: a timeout, an answer that broke off, a 429 or a 5xx.
-    `unanswered`: no answer came, or not all of it by the deadline (a dead or hopelessly slow server)."""
-
-    def __init__(self, what: str, unanswered: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(what)
-        self.what = what
-        self.unanswered = unanswered
-        self.retry_after = retry_after
+            return read_body(response, deadline, timeout, "Azure's", MAX_ANSWER_BYTES)
 
 
 def _service() -> tuple[str, str] | None:
@@ -271,32 +220,6 @@ def _service() -> tuple[str, str] | None:
     if not key.isascii() or not key.isprintable():
         raise EngineUnreachable("AZURE_SPEECH_KEY is not a key: it has characters no key has")
     return url, key
-
-
-def _body(response: requests.Response, deadline: float, timeout: float) -> bytes:
-    """The whole body by the deadline: each read waits at most for the time left, and returns what
-    has arrived (read1), so an answer trickled a byte at a time ends at the deadline too."""
-    import urllib3
-
-    body = bytearray()
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise _Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True)
-        connection = response.raw.connection
-        if connection is not None and connection.sock is not None:
-            connection.sock.settimeout(left)
-        try:
-            chunk = response.raw.read1(READ_SIZE)
-        except urllib3.exceptions.ReadTimeoutError:
-            raise _Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True) from None
-        except (urllib3.exceptions.HTTPError, OSError):
-            raise _Retry("answer broke off") from None
-        if not chunk:
-            return bytes(body)
-        body += chunk
-        if len(body) > MAX_ANSWER_BYTES:
-            raise EngineError(f"Azure's answer is larger than {MAX_ANSWER_BYTES >> 20} MB")
 
 
 def _pcm(body: bytes, piece: str) -> bytes:
@@ -325,20 +248,9 @@ def _pcm(body: bytes, piece: str) -> bytes:
             if size not in (0, 0xFFFFFFFF) and len(pcm) < size:
                 raise EngineError(f"Azure's WAV is cut short ({len(pcm)} of {size} bytes of audio)")
             pcm = pcm[:len(pcm) // 2 * 2]
-            _check_length(len(pcm) / 2 / SAMPLE_RATE, piece)
+            check_length(len(pcm) / 2 / SAMPLE_RATE, piece, "Azure's")
             return pcm
         position += size + (size & 1)
     raise EngineError("Azure's WAV is broken (no audio in it)")
 
 
-def _check_length(seconds: float, text: str) -> None:
-    """The bounds gTTS's answers are held to (engines/gtts.py says why)."""
-    letters = sum(c.isalnum() for c in text)
-    shortest = MIN_SECONDS_PER_LETTER * letters
-    longest = MAX_SECONDS_PER_CHARACTER * sum(not c.isspace() for c in text) + MAX_SECONDS_EXTRA
-    if seconds < shortest:
-        raise EngineError(f"Azure's audio is too short for its text: {seconds:.2f} s for {letters} letters "
-                          f"and digits (at least {shortest:.2f} s expected)")
-    if seconds > longest:
-        raise EngineError(f"Azure's audio is too long for its text: {seconds:.2f} s for {len(text)} "
-                          f"characters (at most {longest:.2f} s expected)")

@@ -35,17 +35,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from audioguide import ffmpeg
 from audioguide.engines.base import Audio
-from audioguide.engines.online import (
-    MAX_SECONDS_EXTRA,
-    MAX_SECONDS_PER_CHARACTER,
-    MIN_SECONDS_PER_LETTER,
-    READ_SIZE,
-    UNANSWERED_UNREACHABLE,
-    hung_up,
-    reason,
-    retry_after,
-)
-from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
+from audioguide.engines.online import Retry, check_length, read_body, requesting, retry_after, with_retries
+from audioguide.errors import AudioguideError, EngineError
 from audioguide.mp3.frames import BadFrames, id3v2_size, read_frames
 from audioguide.schema import Check, boolean, integer, nonempty_text, number
 
@@ -102,7 +93,7 @@ class GTTSEngine:
         try:
             with _no_insecure_warning(), requests.Session() as session:
                 _audio(self._send(session, tts, request, timeout), piece)
-        except _Retry as failure:
+        except Retry as failure:
             return f"cannot reach Google TTS: {failure.what}" if failure.unanswered else (
                 f"Google TTS is not answering with speech now ({failure.what})")
         except EngineError as e:
@@ -140,78 +131,40 @@ class GTTSEngine:
             audio = Audio(ffmpeg.decode(mp3, SAMPLE_RATE), SAMPLE_RATE)
         except AudioguideError as e:
             raise EngineError(f"Google's MP3 does not decode: {e.problem.message}") from None
-        _check_length(audio.duration, text)
+        check_length(audio.duration, text, "Google's")
         return audio
 
     def _ask(self, session: requests.Session, tts: gTTS, request: requests.PreparedRequest, piece: str) -> bytes:
         """One piece's MP3, with retries."""
-        attempts = self.retries + 1
-        unanswered = 0  # attempts in a row that got no answer
-        for attempt in range(1, attempts + 1):
-            try:
-                return _audio(self._send(session, tts, request), piece)
-            except _Retry as failure:
-                unanswered = unanswered + 1 if failure.unanswered else 0
-                if unanswered >= min(UNANSWERED_UNREACHABLE, attempts):
-                    which = "the only attempt" if unanswered == 1 else f"{unanswered} attempts in a row"
-                    raise EngineUnreachable(f"cannot reach Google TTS: {which} got no answer (last: {failure.what})"
-                                            ) from None
-                wait = self.backoff * 2 ** (attempt - 1)
-                if failure.retry_after is not None:
-                    if failure.retry_after > self.max_wait:
-                        raise EngineUnreachable(
-                            f"Google TTS throttles us: {failure.what} asks to wait {failure.retry_after:.0f} s, "
-                            f"more than max_wait ({self.max_wait:g} s)") from None
-                    wait = max(wait, failure.retry_after)
-                if attempt == attempts:
-                    raise EngineError(f"Google TTS gave up after {attempts} attempts (last: {failure.what})") from None
-                self.sleep(wait)
-        raise AssertionError("unreachable")
+        def attempt() -> bytes:
+            return _audio(self._send(session, tts, request), piece)
+
+        return with_retries(attempt, "Google TTS", self.retries, self.backoff, self.max_wait, self.sleep,
+                            exhausted_unreachable=False)
 
     def _send(self, session: requests.Session, tts: gTTS, request: requests.PreparedRequest,
               timeout: float | None = None) -> bytes:
         """One attempt: the answer's body, read by the deadline (`timeout`, else the engine's). Raises
-        _Retry for what may pass."""
-        import requests
+        Retry for what may pass."""
         import urllib3
         from gtts.tts import gTTSError
 
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
-        try:
+        with requesting("Google TTS", timeout):
             # urllib3's total timeout bounds connecting (through the proxy, TLS) and the headers together;
             # verify=False as gTTS sends it (for networks that intercept TLS; the tests' fake relies on it).
             response = session.send(request, stream=True, verify=False, timeout=urllib3.Timeout(total=timeout))
-        except requests.ConnectTimeout:
-            raise _Retry(f"no connection within {timeout:g} s", unanswered=True) from None
-        except requests.Timeout:
-            raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
-        except requests.ConnectionError as e:
-            if hung_up(e):
-                raise _Retry("the connection closed before an answer", unanswered=True) from None
-            if "timed out" in str(e):
-                raise _Retry(f"no answer within {timeout:g} s", unanswered=True) from None
-            raise EngineUnreachable(f"cannot reach Google TTS: {reason(e)}") from None
-        except requests.RequestException as e:
-            raise EngineError(f"Google TTS request failed: {reason(e)}") from None
         with response:
             status = response.status_code
             if status == 429 or status >= 500:
-                raise _Retry(f"HTTP {status}", retry_after=retry_after(response.headers.get("Retry-After")))
+                raise Retry(f"HTTP {status}", retry_after=retry_after(response.headers.get("Retry-After")))
             if status != 200:
                 raise EngineError(f"Google TTS refused: {gTTSError(tts=tts, response=response).msg}")
-            return _body(response, deadline, timeout)
+            return read_body(response, deadline, timeout, "Google's", MAX_ANSWER_BYTES)
 
 
-class _Retry(Exception):
-    """An attempt that may succeed when repeated: a timeout, an answer that broke off, a 429 or a 5xx.
-    `unanswered`: no answer came, or not all of it by the deadline (a dead or hopelessly slow server)."""
 
-    def __init__(self, what: str, unanswered: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(what)
-        self.what = what
-        self.unanswered = unanswered
-        self.retry_after = retry_after
 
 
 def _prepare(text: str, lang: str, tld: str, slow: bool) -> tuple[gTTS, list[tuple[str, requests.PreparedRequest]]]:
@@ -238,32 +191,6 @@ def _no_insecure_warning() -> Iterator[None]:
         yield
 
 
-def _body(response: requests.Response, deadline: float, timeout: float) -> bytes:
-    """The whole body by the deadline: each read waits at most for the time left, and returns what
-    has arrived (read1), so an answer trickled a byte at a time ends at the deadline too."""
-    import urllib3
-
-    body = bytearray()
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise _Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True)
-        connection = response.raw.connection
-        if connection is not None and connection.sock is not None:
-            connection.sock.settimeout(left)
-        try:
-            chunk = response.raw.read1(READ_SIZE)
-        except urllib3.exceptions.ReadTimeoutError:
-            raise _Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True) from None
-        except (urllib3.exceptions.HTTPError, OSError):
-            raise _Retry("answer broke off") from None
-        if not chunk:
-            return bytes(body)
-        body += chunk
-        if len(body) > MAX_ANSWER_BYTES:
-            raise EngineError(f"Google's answer is larger than {MAX_ANSWER_BYTES >> 20} MB")
-
-
 def _audio(body: bytes, piece: str) -> bytes:
     """The MP3 in Google's answer for one piece, checked to be audio of a plausible length."""
     import base64
@@ -281,20 +208,8 @@ def _audio(body: bytes, piece: str) -> bytes:
         raise EngineError(f"Google's answer is not audio (its base64 does not decode: {e})") from None
     if not mp3:
         raise EngineError("Google's answer is not audio (it is empty)")
-    _check_length(mp3_seconds(mp3), piece)
+    check_length(mp3_seconds(mp3), piece, "Google's")
     return mp3
-
-
-def _check_length(seconds: float, text: str) -> None:
-    letters = sum(c.isalnum() for c in text)
-    shortest = MIN_SECONDS_PER_LETTER * letters
-    longest = MAX_SECONDS_PER_CHARACTER * sum(not c.isspace() for c in text) + MAX_SECONDS_EXTRA
-    if seconds < shortest:
-        raise EngineError(f"Google's audio is too short for its text: {seconds:.2f} s for {letters} letters "
-                          f"and digits (at least {shortest:.2f} s expected)")
-    if seconds > longest:
-        raise EngineError(f"Google's audio is too long for its text: {seconds:.2f} s for {len(text)} "
-                          f"characters (at most {longest:.2f} s expected)")
 
 
 def mp3_seconds(data: bytes) -> float:

@@ -5,6 +5,16 @@ hung up, the reason a request failed."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
+
+from audioguide.errors import EngineError, EngineUnreachable
+
+if TYPE_CHECKING:
+    import requests
+
+T = TypeVar("T")
 
 UNANSWERED_UNREACHABLE = 2  # attempts of one request in a row without an answer before a service counts as unreachable
 READ_SIZE = 1 << 16
@@ -59,3 +69,114 @@ def reason(cause: BaseException | None) -> str:
         if marker in text:
             return marker.lower()
     return text.split(": ")[-1][:120]
+
+
+class Retry(Exception):
+    """An attempt that may succeed when repeated: a timeout, an answer that broke off, a 429 or a 5xx.
+    `unanswered`: no answer came, or not all of it by the deadline (a dead or hopelessly slow server)."""
+
+    def __init__(self, what: str, unanswered: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(what)
+        self.what = what
+        self.unanswered = unanswered
+        self.retry_after = retry_after
+
+
+def with_retries(attempt: Callable[[], T], service: str, retries: int, backoff: float, max_wait: float,
+                 sleep: Callable[[float], None], exhausted_unreachable: bool) -> T:
+    """What `attempt` returns, asked again after a Retry up to `retries` times, `backoff` seconds later
+    (doubling each time) or the server's Retry-After when that is longer. The service counts as
+    unreachable (EngineUnreachable: the build says so once and falls back) after UNANSWERED_UNREACHABLE
+    attempts in a row without an answer, or when it asks to wait longer than `max_wait`; when the
+    retries run out, it is unreachable too or, without `exhausted_unreachable`, the track fails."""
+    attempts = retries + 1
+    unanswered = 0  # attempts in a row that got no answer
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except Retry as failure:
+            unanswered = unanswered + 1 if failure.unanswered else 0
+            if unanswered >= min(UNANSWERED_UNREACHABLE, attempts):
+                which = "the only attempt" if unanswered == 1 else f"{unanswered} attempts in a row"
+                raise EngineUnreachable(f"cannot reach {service}: {which} got no answer (last: {failure.what})"
+                                        ) from None
+            wait = backoff * 2 ** (number - 1)
+            if failure.retry_after is not None:
+                if failure.retry_after > max_wait:
+                    raise EngineUnreachable(
+                        f"{service} throttles us: {failure.what} asks to wait {failure.retry_after:.0f} s, "
+                        f"more than max_wait ({max_wait:g} s)") from None
+                wait = max(wait, failure.retry_after)
+            if number == attempts:
+                gave_up = f"{service} gave up after {attempts} attempts (last: {failure.what})"
+                raise (EngineUnreachable(gave_up) if exhausted_unreachable else EngineError(gave_up)) from None
+            sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def read_body(response: requests.Response, deadline: float, timeout: float, whose: str, max_bytes: int) -> bytes:
+    """The whole body by the deadline: each read waits at most for the time left, and returns what
+    has arrived (read1), so an answer trickled a byte at a time ends at the deadline too. `whose`
+    names the service in messages ("Google's")."""
+    import urllib3
+
+    body = bytearray()
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True)
+        connection = response.raw.connection
+        if connection is not None and connection.sock is not None:
+            connection.sock.settimeout(left)
+        try:
+            chunk = response.raw.read1(READ_SIZE)
+        except urllib3.exceptions.ReadTimeoutError:
+            raise Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True) from None
+        except (urllib3.exceptions.HTTPError, OSError):
+            raise Retry("answer broke off") from None
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if len(body) > max_bytes:
+            raise EngineError(f"{whose} answer is larger than {max_bytes >> 20} MB")
+
+
+def check_length(seconds: float, text: str, whose: str) -> None:
+    """Raise EngineError when `seconds` of audio cannot be `text` spoken (see the bounds above)."""
+    letters = sum(c.isalnum() for c in text)
+    shortest = MIN_SECONDS_PER_LETTER * letters
+    longest = MAX_SECONDS_PER_CHARACTER * sum(not c.isspace() for c in text) + MAX_SECONDS_EXTRA
+    if seconds < shortest:
+        raise EngineError(f"{whose} audio is too short for its text: {seconds:.2f} s for {letters} letters "
+                          f"and digits (at least {shortest:.2f} s expected)")
+    if seconds > longest:
+        raise EngineError(f"{whose} audio is too long for its text: {seconds:.2f} s for {len(text)} "
+                          f"characters (at most {longest:.2f} s expected)")
+
+
+@contextmanager
+def requesting(service: str, timeout: float, other_failure: type[EngineError] = EngineError,
+               secret: str | None = None) -> Iterator[None]:
+    """Sending a request: what requests raises, as Retry (a timeout, a connection that hung up: it may
+    pass), EngineUnreachable (no route, no name, refused) or `other_failure`, each saying why in words;
+    `secret` (a key) never appears in a message."""
+    import requests
+
+    def why(error: BaseException) -> str:
+        text = reason(error)
+        return text.replace(secret, "***") if secret else text
+
+    try:
+        yield
+    except requests.ConnectTimeout:
+        raise Retry(f"no connection within {timeout:g} s", unanswered=True) from None
+    except requests.Timeout:
+        raise Retry(f"no answer within {timeout:g} s", unanswered=True) from None
+    except requests.ConnectionError as e:
+        if hung_up(e):
+            raise Retry("the connection closed before an answer", unanswered=True) from None
+        if "timed out" in str(e):
+            raise Retry(f"no answer within {timeout:g} s", unanswered=True) from None
+        raise EngineUnreachable(f"cannot reach {service}: {why(e)}") from None
+    except requests.RequestException as e:
+        raise other_failure(f"{service} request failed: {why(e)}") from None
