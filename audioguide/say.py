@@ -13,6 +13,7 @@ from pathlib import Path
 from audioguide.audio.timeline import Timeline, narration
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.files import replacing
+from audioguide.guide.config import AudioConfig
 from audioguide.guide.narration import TextProblem, check_length, parse_narration
 from audioguide.plan import Plan, Voice
 from audioguide.plan import check as check_guide
@@ -81,16 +82,14 @@ def _what(plan: Plan, code: str, stop: int | None, text: str | None, lexicon: bo
     return Timeline(tuple(spoken)), plan.speakers(track)
 
 
-def _write(pcm: bytes, settings: object, dest: Path) -> float:
+def _write(pcm: bytes, settings: AudioConfig, dest: Path) -> float:
     """Normalise and write: an MP3 as a build masters it, a WAV of the limited signal. The seconds."""
     from audioguide.audio.limit import normalize
     from audioguide.audio.master import PEAK_MARGIN_DB, master
     from audioguide.audio.measure import pcm as to_pcm
     from audioguide.audio.measure import samples
-    from audioguide.guide.config import AudioConfig
     from audioguide.mp3.codec import ENCODER_GAIN_DB
 
-    assert isinstance(settings, AudioConfig)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with replacing(dest) as tmp:
         if dest.suffix.lower() == ".mp3":

@@ -148,3 +148,15 @@ def decoded_seconds(path: Path) -> float:
     pcm = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "22050", "-"],
                          capture_output=True, check=True).stdout
     return len(pcm) / 2 / 22050
+
+
+class Sleeps(list[float]):
+    """Records an online engine's backoff sleeps instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    return Sleeps()

@@ -21,24 +21,12 @@ from audioguide.engines.azure import NOT_SET, PIECE_CHARACTERS, PROBE_TEXT, SAMP
 from audioguide.engines.base import Audio, Probing
 from audioguide.errors import EngineError, EngineUnreachable, GuideInvalid
 from audioguide.plan import check
-from tests.conftest import decoded_seconds, make_guide
+from tests.conftest import Sleeps, decoded_seconds, make_guide, sleeps
 from tests.fake_azure import KEY, SSML, FakeAzure, fake_azure, seconds_for, use_azure
 
-__all__ = ["fake_azure"]  # the fixture, imported so pytest finds it
+__all__ = ["fake_azure", "sleeps"]  # the fixtures, imported so pytest finds them
 
 TEXT = "Hello museum"
-
-
-class Sleeps(list[float]):
-    """Records the engine's backoff sleeps instead of sleeping."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 def engine(sleeps: Sleeps, timeout: float = 2, retries: int = 2, **options: object) -> AzureEngine:

@@ -23,21 +23,10 @@ from audioguide.engines.gtts import PROBE_TEXT, SAMPLE_RATE, GTTSEngine, mp3_sec
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.mp3 import codec as media
 from audioguide.plan import PROBE_SECONDS, probe_engines
+from tests.conftest import Sleeps, sleeps
 from tests.fake_google import SINE_RATE, FakeGoogle, closed_port, fake_google, silent_proxy, sine_mp3, use_proxy
 
-__all__ = ["fake_google"]  # the fixture, imported so pytest finds it
-
-
-class Sleeps(list[float]):
-    """Records the engine's backoff sleeps instead of sleeping."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
+__all__ = ["fake_google", "sleeps"]  # the fixtures, imported so pytest finds them
 
 
 def engine(sleeps: Sleeps, timeout: float = 2, retries: int = 2) -> GTTSEngine:

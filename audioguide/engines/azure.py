@@ -36,9 +36,17 @@ from xml.sax.saxutils import escape, quoteattr
 
 from audioguide.engines.base import Audio
 from audioguide.engines.espeak import split_text
-from audioguide.engines.online import Retry, check_length, read_body, requesting, retry_after, with_retries
+from audioguide.engines.online import (
+    RETRY_OPTIONS,
+    Retry,
+    check_length,
+    read_body,
+    requesting,
+    retry_after,
+    with_retries,
+)
 from audioguide.errors import EngineError, EngineUnreachable
-from audioguide.schema import Check, integer, number
+from audioguide.schema import Check
 
 if TYPE_CHECKING:  # requests loads only for guides that use it
     import requests
@@ -88,10 +96,7 @@ class AzureEngine:
     verify_mp3 = True  # Azure's voices were never measured here (no network)
     stateful = False
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
-        "timeout": (number(1, 300), 15.0),  # seconds per request, in all: connecting and the whole answer
-        "retries": (integer(0, 10), 3),
-        "backoff": (number(0, 60), 1.0),  # seconds before the first retry; doubles each time
-        "max_wait": (number(0, 600), 60.0),  # the longest Retry-After honoured; a longer one: unreachable
+        **RETRY_OPTIONS,
         "rate": (_rate, "default"),  # SSML <prosody rate>
         "pitch": (_pitch, "default"),  # SSML <prosody pitch>
     }

@@ -35,10 +35,18 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from audioguide import ffmpeg
 from audioguide.engines.base import Audio
-from audioguide.engines.online import Retry, check_length, read_body, requesting, retry_after, with_retries
+from audioguide.engines.online import (
+    RETRY_OPTIONS,
+    Retry,
+    check_length,
+    read_body,
+    requesting,
+    retry_after,
+    with_retries,
+)
 from audioguide.errors import AudioguideError, EngineError
 from audioguide.mp3.frames import BadFrames, id3v2_size, read_frames
-from audioguide.schema import Check, boolean, integer, nonempty_text, number
+from audioguide.schema import Check, boolean, nonempty_text
 
 if TYPE_CHECKING:  # gTTS and requests load only for guides that use them
     import requests
@@ -55,10 +63,7 @@ class GTTSEngine:
     verify_mp3 = True  # Google's voices were never measured here (no network)
     stateful = False
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
-        "timeout": (number(1, 300), 15.0),  # seconds per request, in all: connecting and the whole answer
-        "retries": (integer(0, 10), 3),
-        "backoff": (number(0, 60), 1.0),  # seconds before the first retry; doubles each time
-        "max_wait": (number(0, 600), 60.0),  # the longest Retry-After honoured; a longer one: unreachable
+        **RETRY_OPTIONS,
         "tld": (nonempty_text, "com"),  # Google host, which sets the accent: com, co.uk, com.au ...
         "slow": (boolean, False),  # Google's slower reading
     }

@@ -7,9 +7,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from audioguide.errors import EngineError, EngineUnreachable
+from audioguide.schema import Check, integer, number
 
 if TYPE_CHECKING:
     import requests
@@ -28,6 +29,13 @@ READ_SIZE = 1 << 16
 MIN_SECONDS_PER_LETTER = 0.02
 MAX_SECONDS_PER_CHARACTER = 1.0
 MAX_SECONDS_EXTRA = 3.0
+# The options every online engine takes in guide.toml, with its own after them: (check, default).
+RETRY_OPTIONS: dict[str, tuple[Check, Any]] = {
+    "timeout": (number(1, 300), 15.0),  # seconds per request, in all: connecting and the whole answer
+    "retries": (integer(0, 10), 3),
+    "backoff": (number(0, 60), 1.0),  # seconds before the first retry; doubles each time
+    "max_wait": (number(0, 600), 60.0),  # the longest Retry-After honoured; a longer one: unreachable
+}
 
 
 def retry_after(value: str | None) -> float | None:
@@ -91,7 +99,7 @@ def with_retries(attempt: Callable[[], T], service: str, retries: int, backoff: 
     retries run out, it is unreachable too or, without `exhausted_unreachable`, the track fails."""
     attempts = retries + 1
     unanswered = 0  # attempts in a row that got no answer
-    for number in range(1, attempts + 1):
+    for tried in range(1, attempts + 1):
         try:
             return attempt()
         except Retry as failure:
@@ -100,14 +108,14 @@ def with_retries(attempt: Callable[[], T], service: str, retries: int, backoff: 
                 which = "the only attempt" if unanswered == 1 else f"{unanswered} attempts in a row"
                 raise EngineUnreachable(f"cannot reach {service}: {which} got no answer (last: {failure.what})"
                                         ) from None
-            wait = backoff * 2 ** (number - 1)
+            wait = backoff * 2 ** (tried - 1)
             if failure.retry_after is not None:
                 if failure.retry_after > max_wait:
                     raise EngineUnreachable(
                         f"{service} throttles us: {failure.what} asks to wait {failure.retry_after:.0f} s, "
                         f"more than max_wait ({max_wait:g} s)") from None
                 wait = max(wait, failure.retry_after)
-            if number == attempts:
+            if tried == attempts:
                 gave_up = f"{service} gave up after {attempts} attempts (last: {failure.what})"
                 raise (EngineUnreachable(gave_up) if exhausted_unreachable else EngineError(gave_up)) from None
             sleep(wait)
