@@ -8,7 +8,7 @@ which frame holds which value, and is used both to write a track's tags and to r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,6 +103,24 @@ def write_tags(path: Path, tags: TrackTags, version: int = 3) -> None:
         if e.args and isinstance(e.args[0], OSError):
             raise e.args[0] from None
         raise AudioguideError(f"cannot write ID3 tags: {e}", path) from None
+
+
+def tag_bytes(tags: TrackTags, keys: Collection[str], version: int = 3) -> bytes:
+    """An ID3v2 tag holding only the rows of FRAMES named in `keys` (no cover), without padding: what a
+    device edition puts in front of a track's audio (small tags: microcontroller decoders glitch on
+    large ones)."""
+    from io import BytesIO
+
+    from mutagen.id3 import ID3
+
+    id3 = ID3()
+    for row in FRAMES:
+        value = row.value(tags) if row.key in keys else None
+        if value is not None:
+            id3.add(row.frame(tags, value))
+    buffer = BytesIO()
+    id3.save(buffer, v1=0, v2_version=version, padding=lambda info: 0)
+    return buffer.getvalue()
 
 
 def read_tags(path: Path) -> ID3:

@@ -1,0 +1,318 @@
+"""`audioguide export`: the dfplayer, numbered and zip editions of a built package. The trees are
+compared name by name and in the order they were written; tags are read back with mutagen and eyeD3;
+each exported track decodes to exactly the built track's samples; the zip is reproducible; and a
+destination is written only when it holds nothing but the edition's own files (or with --clean)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from audioguide import export as export_module
+from audioguide import manifest
+from audioguide.build import Options, build
+from audioguide.cli import main
+from audioguide.export import CONTENTS, EDITIONS, fs_type
+from audioguide.files import umask
+from audioguide.mp3.codec import decode_mp3
+from audioguide.mp3.frames import id3v2_size
+from tests.conftest import GUIDE_TOML, drop_language, make_guide, write
+
+ODD = "Odd: A/B"  # a title with characters a FAT name cannot hold: only the file number names the file
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner(mix_stderr=False).invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """en and az with stops 1, 2, 3 (az has no 3), ru with 1, 2 and a stand-in for 3 (the English track)."""
+    toml = GUIDE_TOML.replace("[languages.ru]\n", '[languages.ru]\nmissing = "source"\n')
+    guide = make_guide(tmp_path_factory.mktemp("guide") / "g", toml)
+    write(guide / "en" / "03-odd.md", f"---\nstop: 3\ntitle: '{ODD}'\n---\nA and B.\n")
+    out = tmp_path_factory.mktemp("built") / "museum"
+    build(guide, out, Options(jobs=1))
+    return out
+
+
+@pytest.fixture(scope="module")
+def big_numbers(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """English only, stops 1, 2 and 1000."""
+    guide = make_guide(tmp_path_factory.mktemp("guide") / "g")
+    drop_language(guide, "az")
+    drop_language(guide, "ru")
+    write(guide / "en" / "1000-last.md", "---\nstop: 1000\ntitle: The last\n---\nThe end.\n")
+    out = tmp_path_factory.mktemp("built") / "big"
+    build(guide, out, Options(jobs=1))
+    return out
+
+
+def model(out: Path) -> manifest.Manifest:
+    found, why = manifest.read(out)
+    assert found is not None, why
+    return found
+
+
+def tree(dest: Path) -> list[str]:
+    """Every entry below dest, folders with a final slash, sorted."""
+    names = []
+    for top, dirs, files in os.walk(dest):
+        rel = Path(top).relative_to(dest)
+        names += [(rel / d).as_posix() + "/" for d in dirs] + [(rel / f).as_posix() for f in files]
+    return sorted(names)
+
+
+def expected_tracks(out: Path, folders: dict[str, str], width: int = 3) -> dict[str, tuple[str, manifest.Stop]]:
+    """Each exported track's name -> (language, stop), in playback order."""
+    return {f"{folders[code]}/{s.stop:0{width}d}.mp3": (code, s)
+            for code, language in model(out).languages.items() for s in language.stops}
+
+
+DFPLAYER = {"en": "01", "az": "02", "ru": "03"}
+NUMBERED = {"en": "en", "az": "az", "ru": "ru"}
+
+
+@pytest.fixture
+def created(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The paths made, folders and files, in the order they were made."""
+    made: list[str] = []
+    real_open, real_mkdir = os.open, os.mkdir
+
+    def opening(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if flags & os.O_CREAT:
+            made.append(str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    def making(path: Any, *args: Any, **kwargs: Any) -> None:
+        real_mkdir(path, *args, **kwargs)
+        made.append(str(path) + "/")
+
+    monkeypatch.setattr(os, "open", opening)
+    monkeypatch.setattr(os, "mkdir", making)
+    yield made
+
+
+def test_the_cli_offers_every_edition() -> None:
+    choices = next(p for p in main.commands["export"].params if p.name == "edition").type.choices  # type: ignore[attr-defined]
+    assert tuple(choices) == EDITIONS
+
+
+def test_dfplayer_writes_folders_first_then_each_file_in_playback_order(package: Path, tmp_path: Path,
+                                                                       created: list[str]) -> None:
+    dest = tmp_path / "card"
+    code, out, err = invoke("export", str(package), "--edition", "dfplayer", str(dest))
+    assert code == 0, err
+    tracks = expected_tracks(package, DFPLAYER)
+    assert list(tracks) == ["01/001.mp3", "01/002.mp3", "01/003.mp3", "02/001.mp3", "02/002.mp3",
+                            "03/001.mp3", "03/002.mp3", "03/003.mp3"]
+    assert tree(dest) == sorted(["01/", "02/", "03/", *tracks, CONTENTS])
+    order = [Path(p).relative_to(dest).as_posix() + ("/" if p.endswith("/") else "") for p in created
+             if Path(p).is_relative_to(dest) and Path(p) != dest]
+    assert order == ["01/", "02/", "03/", *tracks, CONTENTS]  # straight into place: no temp file, no rename
+    assert not any(part.startswith(".") for name in tree(dest) for part in name.split("/"))
+    ctimes = [(dest / name).stat().st_ctime_ns for name in [*tracks, CONTENTS]]
+    assert ctimes == sorted(ctimes)
+    assert "not FAT" in err  # the tests' folder is ext4 or tmpfs, not a card
+    assert "8 files written" not in out and "9 files written, 0 unchanged" in out
+
+
+def test_numbered_is_a_folder_per_language_code_with_flat_numbers(package: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "keypad"
+    code, out, err = invoke("export", str(package), "--edition", "numbered", str(dest))
+    assert code == 0, err
+    tracks = expected_tracks(package, NUMBERED)
+    assert tree(dest) == sorted(["az/", "en/", "ru/", *tracks, CONTENTS])
+    assert "az/003.mp3" not in tracks and "ru/003.mp3" in tracks  # a stand-in is exported; a stop skipped is not
+    assert "not FAT" not in err
+
+
+@pytest.mark.parametrize(("edition", "folders"), [("dfplayer", DFPLAYER), ("numbered", NUMBERED)])
+def test_tracks_carry_a_small_id3v2_3_tag_and_the_built_audio_unchanged(package: Path, tmp_path: Path, edition: str,
+                                                                        folders: dict[str, str]) -> None:
+    import eyed3
+    from mutagen.id3 import ID3
+
+    dest = tmp_path / edition
+    assert invoke("export", str(package), "--edition", edition, str(dest))[0] == 0
+    found = model(package)
+    for name, (code, stop) in expected_tracks(package, folders).items():
+        data, built = (dest / name).read_bytes(), (package / stop.file).read_bytes()
+        assert data[id3v2_size(data):] == built[id3v2_size(built):]  # the frames, Info frame first, unchanged
+        assert decode_mp3(dest / name) == decode_mp3(package / stop.file)
+        assert id3v2_size(data) < 600
+        tag = ID3(dest / name, load_v1=False)
+        assert tag.version == (2, 3, 0)
+        assert sorted(tag.keys()) == ["TALB", "TIT2", "TLAN", "TPE1", "TRCK"]  # no APIC, USLT, COMM, TXXX, TCOP
+        language = found.languages[code]
+        assert str(tag["TIT2"]) == stop.title
+        assert str(tag["TALB"]) == language.title
+        assert str(tag["TPE1"]) == found.guide.publisher
+        assert str(tag["TRCK"]) == f"{language.stops.index(stop) + 1}/{len(language.stops)}"
+        assert str(tag["TLAN"]) == found.languages[stop.fallback or code].iso639_2  # a stand-in speaks English
+        read = eyed3.load(dest / name)
+        assert read is not None and read.tag is not None
+        assert read.tag.version == (2, 3, 0) and read.tag.title == stop.title
+        assert list(read.tag.images) == [] and list(read.tag.lyrics) == []
+        assert (dest / name).stat().st_mode & 0o777 == 0o666 & ~umask()
+
+
+@pytest.mark.parametrize(("edition", "folders"), [("dfplayer", DFPLAYER), ("numbered", NUMBERED)])
+def test_contents_lists_every_number_and_title_for_notepad(package: Path, tmp_path: Path, edition: str,
+                                                           folders: dict[str, str]) -> None:
+    dest = tmp_path / edition
+    assert invoke("export", str(package), "--edition", edition, str(dest))[0] == 0
+    raw = (dest / CONTENTS).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.count(b"\n") == raw.count(b"\r\n") > 0 and raw.count(b"\r") == raw.count(b"\r\n")
+    text = raw.decode("utf-8-sig")
+    found = model(package)
+    for code, language in found.languages.items():
+        assert f"Folder {folders[code]}: {language.name} ({code}), {language.title}\r\n" in text
+        for stop in language.stops:
+            assert f"{stop.stop:03d}.mp3  {stop.title}\r\n" in text
+    assert "Xoş gəlmisiniz" in text and "Личные вещи" in text
+
+
+def test_the_zip_holds_the_package_and_is_the_same_bytes_every_time(package: Path, tmp_path: Path) -> None:
+    for dest in ("a", "b"):
+        code, _, err = invoke("export", str(package), "--edition", "zip", str(tmp_path / dest))
+        assert code == 0, err
+    assert tree(tmp_path / "a") == ["g.zip"]
+    data = (tmp_path / "a" / "g.zip").read_bytes()
+    assert data == (tmp_path / "b" / "g.zip").read_bytes()
+    files = model(package).owned()
+    with zipfile.ZipFile(tmp_path / "a" / "g.zip") as archive:
+        assert archive.testzip() is None
+        names = archive.namelist()
+        assert names == sorted([*files, "manifest.json"])
+        for info in archive.infolist():
+            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            assert info.external_attr >> 16 == stat.S_IFREG | 0o644
+            assert archive.read(info) == (package / info.filename).read_bytes()
+        assert archive.getinfo("en/001-welcome.mp3").compress_type == zipfile.ZIP_STORED
+        assert archive.getinfo("manifest.json").compress_type == zipfile.ZIP_DEFLATED
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_a_rerun_changes_nothing(package: Path, tmp_path: Path, edition: str) -> None:
+    dest = tmp_path / edition
+    assert invoke("export", str(package), "--edition", edition, str(dest))[0] == 0
+    before = {name: ((dest / name).stat().st_mtime_ns, (dest / name).stat().st_ino) for name in tree(dest)}
+    code, out, err = invoke("export", str(package), "--edition", edition, str(dest))
+    assert code == 0, err
+    assert "0 files written" in out
+    assert {name: ((dest / name).stat().st_mtime_ns, (dest / name).stat().st_ino) for name in tree(dest)} == before
+    assert "not empty" not in err
+
+
+def test_dfplayer_refuses_a_stop_over_255_and_numbered_takes_four_digits(big_numbers: Path, tmp_path: Path) -> None:
+    code, out, err = invoke("export", str(big_numbers), "--edition", "dfplayer", str(tmp_path / "card"))
+    assert code == 1
+    assert err.count("\n") == 1 and "stop 1000 (en, 'The last')" in err and "255" in err
+    assert not (tmp_path / "card").exists()
+    code, out, err = invoke("export", str(big_numbers), "--edition", "numbered", str(tmp_path / "keypad"))
+    assert code == 0, err
+    assert tree(tmp_path / "keypad") == [CONTENTS, "en/", "en/0001.mp3", "en/0002.mp3", "en/1000.mp3"]
+    assert "0001.mp3  Welcome\r\n" in (tmp_path / "keypad" / CONTENTS).read_bytes().decode("utf-8-sig")
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_a_foreign_file_is_refused_then_clean_removes_it(package: Path, tmp_path: Path, edition: str) -> None:
+    dest = tmp_path / "dest"
+    write(dest / "notes.txt", "mine")
+    (dest / "empty").mkdir()
+    code, out, err = invoke("export", str(package), "--edition", edition, str(dest))
+    assert code == 1
+    assert err.count("\n") == 1 and "notes.txt" in err and "--clean" in err
+    assert tree(dest) == ["empty/", "notes.txt"]
+    code, out, err = invoke("export", str(package), "--edition", edition, str(dest), "--clean")
+    assert code == 0, err
+    assert "notes.txt" not in tree(dest) and "empty/" not in tree(dest) and "2 removed" in out
+    assert dest.is_dir()
+
+
+@pytest.mark.parametrize("edition", ["dfplayer", "numbered"])
+def test_a_file_of_the_edition_with_other_content_is_refused_then_rewritten_with_clean(
+        package: Path, tmp_path: Path, edition: str) -> None:
+    dest = tmp_path / "dest"
+    assert invoke("export", str(package), "--edition", edition, str(dest))[0] == 0
+    first = "01" if edition == "dfplayer" else "en"
+    good = (dest / first / "002.mp3").read_bytes()
+    (dest / first / "002.mp3").write_bytes(b"someone else's")
+    code, out, err = invoke("export", str(package), "--edition", edition, str(dest))
+    assert code == 1 and f"{first}/002.mp3" in err and "other content" in err
+    assert (dest / first / "002.mp3").read_bytes() == b"someone else's"
+    code, out, err = invoke("export", str(package), "--edition", edition, str(dest), "--clean")
+    assert code == 0, err
+    assert (dest / first / "002.mp3").read_bytes() == good
+    # the card is written again whole, in order; the keypad's folder keeps what was right
+    assert ("9 files written" if edition == "dfplayer" else "1 file written") in out
+
+
+def test_clean_never_follows_a_symlink_nor_removes_one(package: Path, tmp_path: Path) -> None:
+    outside = write(tmp_path / "precious" / "keep.txt", "keep")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    (dest / "link").symlink_to(outside.parent, target_is_directory=True)
+    (dest / "file-link").symlink_to(outside)
+    code, out, err = invoke("export", str(package), "--edition", "numbered", str(dest), "--clean")
+    assert code == 1 and "file-link" in err and "link" in err
+    assert outside.read_text() == "keep" and (dest / "link").is_symlink() and (dest / "file-link").is_symlink()
+
+
+def test_an_interrupted_card_is_finished_with_a_warning(package: Path, tmp_path: Path) -> None:
+    dest = tmp_path / "card"
+    assert invoke("export", str(package), "--edition", "dfplayer", str(dest))[0] == 0
+    (dest / "03" / "003.mp3").unlink()
+    (dest / CONTENTS).unlink()
+    code, out, err = invoke("export", str(package), "--edition", "dfplayer", str(dest))
+    assert code == 0, err
+    assert "2 files written, 7 unchanged" in out and "not empty" in err
+
+
+@pytest.mark.parametrize("where", ["package", "inside", "holder", "home", "root"])
+def test_a_destination_in_or_around_the_package_or_home_is_refused(package: Path, tmp_path: Path, where: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    dest = {"package": package, "inside": package / "card", "holder": package.parent, "home": tmp_path / "home",
+            "root": Path("/")}[where]
+    listed = sorted(package.rglob("*"))
+    code, out, err = invoke("export", str(package), "--edition", "numbered", str(dest), "--clean")
+    assert code == 1 and "will not export into this folder" in err and err.count("\n") == 1
+    assert sorted(package.rglob("*")) == listed
+
+
+def test_a_package_with_a_problem_is_refused(package: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(package, broken)
+    (broken / "manifest.json").write_text("{}", encoding="utf-8")
+    code, _, err = invoke("export", str(broken), "--edition", "zip", str(tmp_path / "z"))
+    assert code == 1 and "build it again" in err
+    shutil.copytree(package, tmp_path / "changed")
+    track = tmp_path / "changed" / "en" / "001-welcome.mp3"
+    track.write_bytes(track.read_bytes()[:-1])
+    for edition in EDITIONS:
+        code, _, err = invoke("export", str(tmp_path / "changed"), "--edition", edition, str(tmp_path / edition))
+        assert code == 1 and "001-welcome.mp3" in err and "build the package again" in err, err
+
+
+def test_fs_type_reads_the_mount_table() -> None:
+    assert fs_type(Path("/proc/self")) == "proc"
+    assert fs_type(Path("/proc/no/such/thing")) == "proc"
+
+
+def test_a_card_on_fat_gets_no_warning(package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(export_module, "fs_type", lambda path: "vfat")
+    code, _, err = invoke("export", str(package), "--edition", "dfplayer", str(tmp_path / "card"))
+    assert code == 0 and "warning" not in err
