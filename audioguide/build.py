@@ -215,10 +215,14 @@ def _selected(track: Track, options: Options) -> bool:
 def _run(jobs: list[Job], count: int, plan: Plan) -> Generator[Outcome, None, None]:
     """Render the jobs: in this process when one worker is asked for (the plain serial path), else
     in a pool of processes. Interrupted, the pool's workers are terminated before this returns."""
-    count = min(count or os.cpu_count() or 1, len(jobs))
     if not jobs:
         return
     from audioguide import workers  # here, not at the top: a build with nothing to make needs no processes
+
+    if not count:  # one per core, as many as memory holds with the largest engine these jobs may use loaded
+        need = max(getattr(c.voice.engine, "worker_memory", 0) for job in jobs for c in job.candidates)
+        count = workers.fitting(os.cpu_count() or 1, need)
+    count = min(count, len(jobs))
 
     if count <= 1:
         with workers.serial():

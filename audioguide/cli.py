@@ -286,6 +286,8 @@ def engines(guide_dir: Path | None) -> None:
         else:
             say(f"{name:8} available    {what}")
         say("         " + " ".join(engine.languages))
+        for line in engine.more:
+            say("         " + line)
 
 
 @main.command()

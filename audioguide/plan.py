@@ -23,7 +23,7 @@ from audioguide.audio.master import MASTERING
 from audioguide.audio.timeline import Recorded, Sound, Timeline, narration
 from audioguide.cache import CACHE_FORMAT
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
-from audioguide.engines.base import Probing
+from audioguide.engines.base import Keyed, Probing
 from audioguide.engines.recording import RECORDED
 from audioguide.errors import AudioguideError, EngineError, GuideInvalid, Problem
 from audioguide.guide.config import AudioConfig, EngineSettings, GuideConfig, config_line
@@ -85,10 +85,15 @@ class Plan:
         return Timeline(tuple(spoken), self.intro, self.outro)
 
     def speakers(self, track: Track) -> list[Voice]:
-        """Who may speak the track, in order: its recording, or its language's engines."""
+        """Who may speak the track, in order: its recording, or its language's engines up to the first
+        offline one. The engines after it are never asked (an offline engine is never unreachable),
+        so a track one of them made (the fallback of a build before Piper was installed, say) is made
+        again, not reused."""
         if track.stop.recording is not None:
             return [Voice(RECORDED, track.stop.recording.name, {})]
-        return self.voices[track.stop.language]
+        chain = self.voices[track.stop.language]
+        offline = next((i for i, voice in enumerate(chain) if not voice.engine.online), len(chain))
+        return chain[: offline + 1]
 
     def tags(self, track: Track, voice: Voice, cover: bytes | None) -> TrackTags:
         config = self.guide.config
@@ -134,7 +139,9 @@ def load_engines(guide: Guide | GuideConfig | EngineSettings, factories: Mapping
         for name, options in engine_settings(config, code).items():
             key = name + json.dumps(options, sort_keys=True, default=str)
             if key not in made:
-                made[key] = factories[name](**options)
+                factory = factories[name]
+                root = {"root": config.path.parent} if getattr(factory, "reads_guide_files", False) else {}
+                made[key] = factory(**options, **root)
             engines[code][name] = made[key]
     return engines
 
@@ -335,6 +342,7 @@ class EngineState:
     version: str = ""
     online: bool = False
     languages: tuple[str, ...] = ()
+    more: tuple[str, ...] = ()  # what else it offers: espeak's variants, Piper's installed voices
 
 
 def survey(factories: Mapping[str, EngineFactory] = ENGINES, timeout: float = PROBE_SECONDS) -> list[EngineState]:
@@ -344,7 +352,7 @@ def survey(factories: Mapping[str, EngineFactory] = ENGINES, timeout: float = PR
     unreachable = probe_engines([e for name, e in found.items() if name not in missing], timeout)
     return [EngineState(name, missing[name], None) if name in missing else
             EngineState(name, None, unreachable.get(name), engine.version(), engine.online,
-                        tuple(sorted(engine.languages())))
+                        tuple(sorted(engine.languages())), tuple(getattr(engine, "offers", lambda: ())()))
             for name, engine in found.items()]
 
 
@@ -363,14 +371,17 @@ def audio_settings(audio: AudioConfig) -> dict[str, Any]:
 def audio_key(timeline: Timeline, voice: Voice, settings: Mapping[str, Any]) -> str:
     """Everything that changes the untagged MP3: the timeline's items (the prepared text, the
     sounds' content), engine and version, voice, engine settings, audio settings, the mastering's
-    version and the cache format."""
+    version and the cache format; for an engine whose voices are files, their digest."""
+    engine = voice.engine
+    files = {"voice_files": engine.voice_key(voice.voice)} if isinstance(engine, Keyed) else {}
     return _digest({
         "cache": CACHE_FORMAT,
         "mastering": MASTERING,
         **timeline.key(settings),
         "engine": voice.engine.version(),
         "voice": voice.voice,
-        "options": dict(voice.options),
+        "options": {name: value for name, value in voice.options.items() if value is not None},  # unset: the default
+        **files,
     })
 
 

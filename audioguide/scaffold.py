@@ -32,7 +32,7 @@ engines = ["espeak"]
 # Khojaly = "Khojalee"
 
 # [audio]
-# target_lufs = -16.0             # integrated loudness of every track
+# target_lufs = -18.0             # integrated loudness of every track
 # true_peak = -1.0                # dBTP ceiling
 # sample_rate = 22050
 # bitrate = 64                    # kbps, mono CBR

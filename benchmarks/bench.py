@@ -53,12 +53,13 @@ def vocabulary(code: str) -> list[str]:
     return [w for w in words if w]
 
 
-def make_guide(root: Path, stops: int, languages: list[str], words: int, seed: int = 1) -> None:
+def make_guide(root: Path, stops: int, languages: list[str], words: int, seed: int = 1,
+               engines: str = '["espeak"]') -> None:
     rng = random.Random(seed)
     toml = ["[guide]", 'title = "Benchmark Museum"', 'publisher = "Benchmark"',
             f'source_language = "{languages[0]}"', ""]
     for code in languages:
-        toml += [f"[languages.{code}]", f'title = "Benchmark {code}"', 'engines = ["espeak"]', ""]
+        toml += [f"[languages.{code}]", f'title = "Benchmark {code}"', f"engines = {engines}", ""]
         vocab = vocabulary(code)
         for n in range(1, stops + 1):
             paragraphs: list[str] = []

@@ -18,6 +18,16 @@ SAMPLE = REPO / "scripts" / "khojaly-museum"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+TARGET = -18.0  # audioguide's default loudness target, LUFS (guide/config.py: AudioConfig)
+
+
+def sample_english_piper() -> bool:
+    """Whether the sample guide's English is Piper's here (the extra audioguide[piper] installed; CI has it)."""
+    from audioguide.engines.piper import PiperEngine, installed_voices
+
+    return PiperEngine().available() is None and "en_US-joe-medium" in installed_voices()
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import main
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, sample_english_piper
 from tests.fake_google import FakeGoogle, fake_google
 
 __all__ = ["fake_google"]  # the fixture, imported so pytest finds it
@@ -72,7 +72,8 @@ def test_check_the_sample_guide(fake_google: FakeGoogle) -> None:
     code, out, err = invoke("check", str(SAMPLE))
     assert code == 0, err
     assert out.strip().endswith("ok (32 tracks in 4 languages)")
-    assert "en: 8 stops, gtts (en:com) (then espeak)" in err
+    english = "piper (en_US-joe-medium) (then espeak)" if sample_english_piper() else "espeak (en)"
+    assert f"en: 8 stops, {english}" in err
     assert "az: 8 stops, espeak (az)" in err
     assert "tr: 8 stops, gtts (tr:com) (then espeak)" in err
     assert "warning" not in err
@@ -84,10 +85,11 @@ def test_check_offline_says_what_a_build_will_use() -> None:
     code, out, err = invoke("check", str(SAMPLE))
     assert code == 0, err
     assert out.strip().endswith("ok (32 tracks in 4 languages)")
+    piper = sample_english_piper()
     assert err.splitlines() == [
         "warning: gtts: cannot reach Google TTS: unable to connect to proxy; until it answers, builds use the next "
-        "engine in each language's list (en uses espeak, ru uses espeak, tr uses espeak)",
-        "en: 8 stops, espeak (en) (gtts unreachable)",
+        f"engine in each language's list ({'' if piper else 'en uses espeak, '}ru uses espeak, tr uses espeak)",
+        "en: 8 stops, piper (en_US-joe-medium) (then espeak)" if piper else "en: 8 stops, espeak (en)",
         "az: 8 stops, espeak (az)",
         "ru: 8 stops, espeak (ru) (gtts unreachable)",
         "tr: 8 stops, espeak (tr) (gtts unreachable)",

@@ -227,12 +227,16 @@ def test_an_engines_settings_for_one_language(guide: Path, tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("table", "expected"), [
     ("[languages.az.espeak]\nslow = true\n", "guide.toml:23: unknown key 'slow' in [languages.az.espeak] (allowed: "
-                                             "rate, pitch)"),
+                                             "rate, pitch, variant)"),
     ("[languages.az.espeak]\nrate = 1000\n", "guide.toml:23: 'rate' in [languages.az.espeak] must be a whole number "
                                              "from 80 to 450"),
     ("[languages.az.gtts]\ntld = \"co.uk\"\n", "guide.toml:22: [languages.az.gtts] sets gtts, which [languages.az] "
                                                "engines does not list (espeak): add it there, or remove the table"),
-], ids=["a setting the engine lacks", "out of range", "an engine the language does not use"])
+    ("[languages.az.espeak]\nvariant = \"f33\"\n", "guide.toml:23: 'variant' in [languages.az.espeak] is not one "
+                                                 "of espeak-ng's variants: did you mean 'f3'? (adam, Alex, Alicia, "
+                                                 "Andrea, Andy, anika, anikaRobot, Annie, announcer, antonio, "
+                                                 "AnxiousAndy, aunty ... 104 in all: `audioguide engines` lists them)"),
+], ids=["a setting the engine lacks", "out of range", "an engine the language does not use", "no such variant"])
 def test_language_settings_are_checked(guide: Path, table: str, expected: str) -> None:
     from audioguide.errors import GuideInvalid
 
@@ -241,3 +245,31 @@ def test_language_settings_are_checked(guide: Path, table: str, expected: str) -
     with pytest.raises(GuideInvalid) as caught:
         check(guide)
     assert [str(p).removeprefix(f"{guide}/") for p in caught.value.problems] == [expected]
+
+
+def test_an_espeak_variant_changes_the_voice_of_its_language_only(guide: Path, tmp_path: Path) -> None:
+    """[languages.az.espeak] variant = "f3"; and a voice with its variant, in espeak's own spelling
+    ("en-gb+m3": a language code espeak lists, which espeak_SetVoiceByName alone does not take)."""
+    build(guide, tmp_path / "before", Options(jobs=1))
+    toml = guide / "guide.toml"
+    text = toml.read_text(encoding="utf-8").replace('engines = ["espeak"]', 'engines = ["espeak"]\n'
+                                                    'voice = { espeak = "en-gb+m3" }', 1)
+    toml.write_text(text + "\n[languages.az.espeak]\nvariant = \"f3\"\n", encoding="utf-8")
+    build(guide, tmp_path / "after", Options(jobs=1))
+    data = json.loads((tmp_path / "after" / "manifest.json").read_text(encoding="utf-8"))
+    for code, language in data["languages"].items():
+        for stop in language["stops"]:
+            before, after = ((tmp_path / name / stop["file"]).read_bytes() for name in ("before", "after"))
+            assert (before == after) is (code == "ru"), stop["file"]
+    assert {s["voice"] for s in data["languages"]["en"]["stops"]} == {"en-gb+m3"}
+
+
+def test_a_voice_with_a_variant_espeak_lacks_is_refused(guide: Path) -> None:
+    from audioguide.errors import GuideInvalid
+
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('engines = ["espeak"]', 'engines = ["espeak"]\n'
+                                                             'voice = { espeak = "en+zz" }', 1), encoding="utf-8")
+    with pytest.raises(GuideInvalid) as caught:
+        check(guide)
+    assert "en: espeak voice 'en+zz': 'zz' is not one of espeak-ng's variants" in str(caught.value.problems[0])

@@ -177,7 +177,7 @@ CASES = {
     ),
     "unknown engine": (
         _replace("guide.toml", 'engines = ["espeak"]\n\n[languages.az]', 'engines = ["festival"]\n\n[languages.az]'),
-        "guide.toml:9: unknown engine 'festival' for en (engines: espeak, gtts, azure)",
+        "guide.toml:9: unknown engine 'festival' for en (engines: espeak, piper, gtts, azure)",
     ),
     "bad audio value": (
         _replace("guide.toml", "[lexicon.en]", "[audio]\ntarget_lufs = 3\n\n[lexicon.en]"),
@@ -467,7 +467,7 @@ def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeyp
      "guide.toml:19: unknown table or key 'lexicons': did you mean 'lexicon'? (allowed: guide, languages, lexicon, "
      "audio, tags, engines, outputs)"),
     (_replace("guide.toml", 'engines = ["espeak"]\n\n[languages.az]', 'engines = ["espeek"]\n\n[languages.az]'),
-     "guide.toml:9: unknown engine 'espeek' for en: did you mean 'espeak'? (engines: espeak, gtts, azure)"),
+     "guide.toml:9: unknown engine 'espeek' for en: did you mean 'espeak'? (engines: espeak, piper, gtts, azure)"),
     (_replace("guide.toml", "[lexicon.en]", "[engines.gtts]\ntimout = 5\n\n[lexicon.en]"),
      "guide.toml:20: unknown key 'timout' in [engines.gtts]: did you mean 'timeout'? (allowed: timeout, retries, "
      "backoff, max_wait, tld, slow)"),

@@ -1,6 +1,6 @@
 """Speech engines behind one interface (`Engine` in base.py), registered by name.
 
-Adding an engine (Piper, a cloud voice) is one module with a class that follows `Engine` and one
+Adding an engine is one module with a class that follows `Engine` and one
 line in ENGINES.
 """
 
@@ -13,13 +13,16 @@ from audioguide.engines.azure import AzureEngine
 from audioguide.engines.base import Audio, Engine
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.engines.gtts import GTTSEngine
+from audioguide.engines.piper import PiperEngine
 from audioguide.schema import Options
 
 __all__ = ["ENGINES", "Audio", "Engine", "EngineFactory", "engine_options"]
 
 EngineFactory = Callable[..., Engine]  # called with the engine's options from guide.toml
 
-ENGINES: dict[str, EngineFactory] = {"espeak": EspeakEngine, "gtts": GTTSEngine, "azure": AzureEngine}
+ENGINES: dict[str, EngineFactory] = {
+    "espeak": EspeakEngine, "piper": PiperEngine, "gtts": GTTSEngine, "azure": AzureEngine,
+}
 
 
 def engine_options(engines: Mapping[str, Any] = ENGINES) -> dict[str, Options]:

@@ -60,3 +60,11 @@ class Probing(Protocol):
     def probe(self, timeout: float) -> str | None:
         """None when the service answers one request within `timeout` seconds in all (connecting and
         the whole answer), else why it cannot be used now. Never retries; one request at most."""
+
+
+@runtime_checkable
+class Keyed(Protocol):
+    """What an engine whose voices are files may add: what a voice's name does not say about it."""
+
+    def voice_key(self, voice: str) -> str:
+        """A digest of the voice's files, part of each track's key: a changed model rebuilds its tracks."""

@@ -15,11 +15,12 @@ import signal
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, ClassVar
 
 from audioguide.engines.base import Audio
 from audioguide.errors import EngineError
-from audioguide.schema import Check, integer
+from audioguide.schema import Check, did_you_mean, integer
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
@@ -98,7 +99,9 @@ class _Espeak:
         self.callback = _SYNTH_CALLBACK(self._collect)  # kept: ctypes must not free it
         lib.espeak_SetSynthCallback(self.callback)
         self.version = "espeak-ng " + (lib.espeak_Info(None) or b"?").decode()
-        self.languages = self._list_languages()
+        self.by_language = self._list_voices()
+        self.languages = frozenset(self.by_language)
+        self.variants = _variants()
 
     def _collect(self, wav: Any, count: int, events: Any) -> int:
         """espeak-ng's synth callback. An exception must not escape into C (ctypes would print it and
@@ -155,22 +158,58 @@ class _Espeak:
     def _note(self, signum: int, frame: Any) -> None:
         self.signalled.append(signum)
 
-    def _list_languages(self) -> frozenset[str]:
-        found: set[str] = set()
+    def _list_voices(self) -> dict[str, str]:
+        """Each language code espeak-ng lists (lower case) -> the identifier of its first voice
+        ("en-gb" -> "gmw/en")."""
+        found: dict[str, str] = {}
         voices = self.lib.espeak_ListVoices(None)
         i = 0
         while voices[i]:
+            identifier = (voices[i].contents.identifier or b"").decode()
             pointer = voices[i].contents.languages  # (priority byte, name, NUL)*, then a 0 byte
             while pointer and ctypes.c_ubyte.from_address(pointer).value:
                 name = ctypes.string_at(pointer + 1)
-                found.add(name.decode().lower())
+                found.setdefault(name.decode().lower(), identifier)
                 pointer += len(name) + 2
             i += 1
-        return frozenset(found)
+        return found
+
+    def select(self, voice: str, variant: str | None) -> bool:
+        """Make `voice` (a voice's name or identifier, or a language code espeak-ng lists, with
+        an optional `+variant`) the voice that speaks, with `variant` unless the voice names one.
+        False when espeak-ng has no such voice or variant."""
+        base, _, named = voice.partition("+")
+        variant = named or variant
+        if variant is not None and variant not in self.variants:
+            return False
+        suffix = f"+{variant}" if variant else ""
+        if self.lib.espeak_SetVoiceByName((base + suffix).encode()) == 0:
+            return True
+        identifier = self.by_language.get(base.lower())
+        return identifier is not None and self.lib.espeak_SetVoiceByName((identifier + suffix).encode()) == 0
 
 
 _lock = threading.Lock()
 _instance: _Espeak | None = None
+
+
+def _variants() -> frozenset[str]:
+    """espeak-ng's voice variants: the files in its voices/!v folder (f3, m1, klatt ...)."""
+    import espeakng_loader
+
+    folder = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
+    return frozenset(p.name for p in folder.iterdir() if p.is_file())
+
+
+def _variant_problem(value: Any, variants: frozenset[str]) -> str:
+    names = sorted(variants, key=str.lower)
+    return (f"is not one of espeak-ng's variants{did_you_mean(str(value), names)} "
+            f"({', '.join(names[:12])} ... {len(names)} in all: `audioguide engines` lists them)")
+
+
+def _variant(value: Any) -> str | None:
+    variants = _variants()
+    return None if isinstance(value, str) and value in variants else _variant_problem(value, variants)
 
 
 def _espeak() -> _Espeak:
@@ -188,11 +227,13 @@ class EspeakEngine:
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
         "rate": (integer(80, 450), 160),  # words per minute
         "pitch": (integer(0, 99), 50),
+        "variant": (_variant, None),  # one of espeak-ng's variants (f1-f5, m1-m7, klatt ...); none: the plain voice
     }
 
-    def __init__(self, rate: int = 160, pitch: int = 50) -> None:
+    def __init__(self, rate: int = 160, pitch: int = 50, variant: str | None = None) -> None:
         self.rate = rate
         self.pitch = pitch
+        self.variant = variant
 
     def available(self) -> str | None:
         try:
@@ -210,11 +251,19 @@ class EspeakEngine:
         with _lock:
             return _espeak().languages
 
+    def offers(self) -> list[str]:
+        """What `audioguide engines` lists beside the languages."""
+        return ["variants ([engines.espeak] variant = \"f3\", or a voice such as \"en-gb+f3\"): "
+                + " ".join(sorted(_variants(), key=str.lower))]
+
     def voice_for(self, language: str, voice: str | None) -> str | None:
         with _lock:
             es = _espeak()
             if voice is not None:
-                if es.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                variant = voice.partition("+")[2]
+                if variant and variant not in es.variants:
+                    raise EngineError(f"espeak voice '{voice}': '{variant}' {_variant_problem(variant, es.variants)}")
+                if not es.select(voice, None):
                     raise EngineError(f"espeak has no voice '{voice}' (see `audioguide engines`)")
                 return voice
             for candidate in (language.lower(), language.split("-")[0].lower()):
@@ -227,8 +276,9 @@ class EspeakEngine:
         text for espeak-ng (it reads a C string), so it is spoken as a space."""
         with _lock:
             es = _espeak()
-            if es.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise EngineError(f"espeak has no voice '{voice}'")
+            if not es.select(voice, self.variant):
+                raise EngineError(f"espeak has no voice '{voice}'" + (f" with variant '{self.variant}'"
+                                                                      if self.variant else ""))
             es.lib.espeak_SetParameter(_RATE, self.rate, 0)
             es.lib.espeak_SetParameter(_PITCH, self.pitch, 0)
             pcm = bytearray()

@@ -51,7 +51,7 @@ class LanguageConfig:
 
 @dataclass(frozen=True)
 class AudioConfig:
-    target_lufs: float = -16.0
+    target_lufs: float = -18.0  # for mono speech: README, "Loudness"
     true_peak: float = -1.0
     sample_rate: int = 22050
     bitrate: int = 64
