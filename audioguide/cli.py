@@ -487,18 +487,20 @@ def labels(output_dir: Path, base_url: str | None, dest: Path | None) -> None:
 
 @main.command()
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--edition", required=True, type=click.Choice(["dfplayer", "numbered", "zip"]),
+@click.option("--edition", required=True, type=click.Choice(["dfplayer", "numbered", "zip", "podcast"]),
               help="dfplayer: folders 01, 02... of 001.mp3... for MP3 modules; numbered: <lang>/NNN.mp3 for keypad "
-                   "players; zip: the whole package in one archive.")
+                   "players; zip: the whole package in one archive; podcast: a feed per language.")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--clean", is_flag=True, help="First remove what DEST holds that the edition does not write "
                                             "(regular files and empty folders only).")
+@click.option("--base-url", metavar="URL", help="podcast: the address DEST will be published at. Default: the "
+                                                "guide's [guide] base_url.")
 @_common
-def export(output_dir: Path, edition: str, dest: Path, clean: bool) -> None:
-    """Write an edition of the package in OUTPUT_DIR into DEST, for a device or a web host."""
+def export(output_dir: Path, edition: str, dest: Path, clean: bool, base_url: str | None) -> None:
+    """Write an edition of the package in OUTPUT_DIR into DEST, for a device, an app or a web host."""
     from audioguide.export import export as run
 
-    result = run(output_dir, edition, dest, clean)
+    result = run(output_dir, edition, dest, clean, base_url)
     removed = f", {len(result.removed)} removed (--clean)" if result.removed else ""
     say(f"{edition} edition of {output_dir} in {dest}: {plural(len(result.written), 'file')} written, "
         f"{result.unchanged} unchanged{removed}")

@@ -40,7 +40,7 @@ from audioguide.manifest import MANIFEST, FileRecord, Manifest, Stop
 
 log = logging.getLogger("audioguide")
 
-EDITIONS = ("dfplayer", "numbered", "zip")
+EDITIONS = ("dfplayer", "numbered", "zip", "podcast")
 CONTENTS = "CONTENTS.txt"
 DFPLAYER_STOPS = 255  # 001.mp3 to 255.mp3 in a folder
 DFPLAYER_FOLDERS = 99  # 01 to 99
@@ -68,8 +68,8 @@ class Exported:
     removed: list[str] = field(default_factory=list)
 
 
-def export(out: Path, edition: str, dest: Path, clean: bool = False) -> Exported:
-    """Write `edition` of the package in `out` into `dest`."""
+def export(out: Path, edition: str, dest: Path, clean: bool = False, base_url: str | None = None) -> Exported:
+    """Write `edition` of the package in `out` into `dest` (`base_url`: where the podcast edition is published)."""
     if edition not in EDITIONS:
         raise AudioguideError(f"no edition {edition!r}: choose one of {', '.join(EDITIONS)}")
     model, why = manifest.read(out)
@@ -81,6 +81,10 @@ def export(out: Path, edition: str, dest: Path, clean: bool = False) -> Exported
         raise AudioguideError("is not a folder: give export a folder", dest)
     if edition == "zip":
         return _export_zip(out, model, dest, clean)
+    if edition == "podcast":
+        from audioguide.podcast import export_podcast
+
+        return export_podcast(out, model, dest, clean, base_url)
     return _export_tracks(out, model, edition, dest, clean)
 
 
@@ -358,6 +362,12 @@ def _fsync_folder(path: Path) -> None:
 
 def _export_tracks(out: Path, model: Manifest, edition: str, dest: Path, clean: bool) -> Exported:
     folders, files = plan_tracks(out, model, edition)
+    return write_plan(dest, folders, files, edition, clean)
+
+
+def write_plan(dest: Path, folders: list[str], files: list[Planned], edition: str, clean: bool) -> Exported:
+    """Write an edition's folders, then its files in order, into dest, under the rules above: what is
+    there as this export would write it is left alone, anything else refused unless `clean`."""
     dfplayer = edition == "dfplayer"
     if dest.is_dir():  # temp files of killed exports (numbered) only: provably audioguide's
         remove_leftovers([dest, *(dest / f for f in folders)])

@@ -37,7 +37,8 @@ def invoke(*args: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """en and az with stops 1, 2, 3 (az has no 3), ru with 1, 2 and a stand-in for 3 (the English track)."""
-    toml = GUIDE_TOML.replace("[languages.ru]\n", '[languages.ru]\nmissing = "source"\n')
+    toml = GUIDE_TOML.replace("[languages.ru]\n", '[languages.ru]\nmissing = "source"\n').replace(
+        'source_language = "en"', 'source_language = "en"\nbase_url = "https://museum.example/guide/"')  # podcast
     guide = make_guide(tmp_path_factory.mktemp("guide") / "g", toml)
     write(guide / "en" / "03-odd.md", f"---\nstop: 3\ntitle: '{ODD}'\n---\nA and B.\n")
     out = tmp_path_factory.mktemp("built") / "museum"
@@ -316,3 +317,14 @@ def test_a_card_on_fat_gets_no_warning(package: Path, tmp_path: Path, monkeypatc
     monkeypatch.setattr(export_module, "fs_type", lambda path: "vfat")
     code, _, err = invoke("export", str(package), "--edition", "dfplayer", str(tmp_path / "card"))
     assert code == 0 and "warning" not in err
+
+
+def test_a_stand_in_is_no_podcast_episode(package: Path, tmp_path: Path) -> None:
+    """ru plays the English track for its stop 3 in the package; its feed has its own stops only."""
+    import feedparser
+
+    assert invoke("export", str(package), "--edition", "podcast", str(tmp_path / "p"))[0] == 0
+    ru = feedparser.parse((tmp_path / "p" / "ru" / "feed.xml").read_bytes())
+    assert [int(e.itunes_episode) for e in ru.entries] == [1, 2]
+    assert all("/ru/" in e.enclosures[0].href for e in ru.entries)
+    assert not (tmp_path / "p" / "ru" / "003-odd-a-b.mp3").exists()
