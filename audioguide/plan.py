@@ -31,6 +31,7 @@ from audioguide.guide.languages import LANGUAGE_FOLDER
 from audioguide.guide.stops import Guide, ScriptsInvalid, Stop, load_guide
 from audioguide.mp3.tags import TrackTags, engine_comment
 from audioguide.outputs import OUTPUTS, OutputFactory, output_options
+from audioguide.phonemes import for_engine
 
 # A track's file: its language's folder, the zero-padded stop number and an ASCII slug of its title.
 TRACK_NAMES = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+\.mp3")
@@ -53,7 +54,7 @@ class Voice:
         return f"{self.engine.name} ({self.voice})"
 
     def speak(self, text: str) -> Audio:
-        return self.engine.synthesize(text, self.voice)
+        return self.engine.synthesize(for_engine(self.engine, text), self.voice)
 
 
 @dataclass(frozen=True)

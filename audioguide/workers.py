@@ -19,6 +19,7 @@ from typing import Any
 
 from audioguide.engines.base import Audio
 from audioguide.errors import EngineError
+from audioguide.phonemes import for_engine
 
 # One thread per process for numpy's BLAS: parallelism comes from worker processes, and OpenBLAS's
 # own threads (one per core in every worker) only fight over the same cores. Read when numpy loads.
@@ -208,7 +209,7 @@ def _serve(connection: Any, shared: Any) -> None:
                     places: list[tuple[Any, Any, Any]] = []
                     position = 0
                     for text in texts:
-                        audio = engine.synthesize(text, voice)
+                        audio = engine.synthesize(for_engine(engine, text), voice)
                         end = position + len(audio.pcm)
                         if end <= len(shared):
                             shared[position:end] = audio.pcm

@@ -176,3 +176,20 @@ def test_engines_lists_piper_and_its_languages() -> None:
     assert result.exit_code == 0
     line = next(line for line in result.output.splitlines() if line.startswith("piper"))
     assert "available" in line and "piper-tts" in line and "offline" in line
+
+
+def test_piper_speaks_a_lexicon_entry_in_ipa(tmp_path: Path) -> None:
+    """`Khojaly = { ipa = ... }`: Piper reads the phonemes ([[ ]]), not the respelling espeak would say."""
+    from audioguide.engines.piper import PiperEngine
+
+    engine = PiperEngine()
+    respelled = engine.synthesize("Welcome to Khojalee hall.", VOICE)
+    from audioguide.guide.narration import apply_lexicon
+    from audioguide.phonemes import for_engine, mark
+
+    text = apply_lexicon("Welcome to Khojaly hall.", {"Khojaly": mark("Khojaly", "xoʊˈdʒɑːliː", "Khojalee")})
+    phonemes = engine.synthesize(for_engine(engine, text), VOICE)
+    assert phonemes.pcm != respelled.pcm
+    assert 0.8 < phonemes.duration / respelled.duration < 1.25
+    again = engine.synthesize(for_engine(engine, text), VOICE)
+    assert again.pcm == phonemes.pcm

@@ -46,6 +46,7 @@ from audioguide.engines.online import (
     with_retries,
 )
 from audioguide.errors import EngineError, EngineUnreachable
+from audioguide.phonemes import plain, spans
 from audioguide.schema import Check
 
 if TYPE_CHECKING:  # requests loads only for guides that use it
@@ -95,6 +96,7 @@ class AzureEngine:
     online = True
     verify_mp3 = True  # Azure's voices were never measured here (no network)
     stateful = False
+    reads_phonemes = True  # a lexicon's IPA entries go as SSML <phoneme alphabet="ipa"> (phonemes.py)
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
         **RETRY_OPTIONS,
         "rate": (_rate, "default"),  # SSML <prosody rate>
@@ -178,12 +180,12 @@ class AzureEngine:
         rate = self.rate if isinstance(self.rate, str) else f"{self.rate:g}"
         return (f'<speak version="1.0" xml:lang={quoteattr(locale)} xmlns="http://www.w3.org/2001/10/synthesis">'
                 f'<voice name={quoteattr(voice)}><prosody rate={quoteattr(rate)} pitch={quoteattr(self.pitch)}>'
-                f'{escape(text)}</prosody></voice></speak>')
+                f'{_ssml_text(text)}</prosody></voice></speak>')
 
     def _ask(self, session: requests.Session, url: str, key: str, ssml: str, piece: str) -> bytes:
         """One piece's PCM, with retries."""
         def attempt() -> bytes:
-            return _pcm(self._send(session, url, key, ssml), piece)
+            return _pcm(self._send(session, url, key, ssml), plain(piece))
 
         return with_retries(attempt, "Azure Speech", self.retries, self.backoff, self.max_wait, self.sleep,
                             exhausted_unreachable=True)
@@ -225,6 +227,12 @@ def _service() -> tuple[str, str] | None:
     if not key.isascii() or not key.isprintable():
         raise EngineUnreachable("AZURE_SPEECH_KEY is not a key: it has characters no key has")
     return url, key
+
+
+def _ssml_text(text: str) -> str:
+    """The text as SSML content: escaped, a lexicon's IPA entries as <phoneme> elements."""
+    return "".join(f'<phoneme alphabet="ipa" ph={quoteattr(ipa)}>{escape(part)}</phoneme>' if ipa is not None
+                   else escape(part) for part, ipa in spans(text))
 
 
 def _pcm(body: bytes, piece: str) -> bytes:

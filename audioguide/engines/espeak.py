@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from audioguide.engines.base import Audio
 from audioguide.errors import EngineError
+from audioguide.phonemes import inside_marks
 from audioguide.schema import Check, did_you_mean, integer
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
@@ -38,16 +39,22 @@ _CLOSERS = "[\"'\u201d\u2019\u00bb)\\]]*"
 _SENTENCE_END = re.compile(rf"[.!?;:\u2026\u061f\u0964]{_CLOSERS}(?=\s)|[\u3002\uff01\uff1f]{_CLOSERS}")
 
 
+def _outside(at: int, marks: list[tuple[int, int]]) -> bool:
+    return not any(start < at < end for start, end in marks)
+
+
 def split_text(text: str, limit: int = CHUNK_CHARACTERS) -> list[str]:
     """Text in pieces of at most `limit` characters: cut after the last sentence end that fits, else at
     the last space, else anywhere. Text that fits is returned as it is, in one piece."""
     pieces: list[str] = []
     while len(text) > limit:
         window = text[: limit + 1]  # a space at `limit` leaves a piece of exactly `limit`
-        ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit]
-        cut = ends[-1] if ends else max(window.rfind(" "), window.rfind("\n"), window.rfind("\t"))
+        marks = [(a, b) for a, b in inside_marks(text) if a < limit]  # a lexicon's IPA entry (phonemes.py): never cut
+        ends = [m.end() for m in _SENTENCE_END.finditer(window) if m.end() <= limit and _outside(m.end(), marks)]
+        spaces = [i for i, c in enumerate(window) if c in " \n\t" and _outside(i, marks)] if not ends else []
+        cut = ends[-1] if ends else (spaces[-1] if spaces else -1)
         if cut <= 0:
-            cut = limit
+            cut = next((start for start, end in marks if start < limit < end), limit) or limit
         piece, text = text[:cut].strip(), text[cut:].lstrip()
         if piece:
             pieces.append(piece)

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 from audioguide.engines.base import Audio
 from audioguide.engines.espeak import split_text
 from audioguide.errors import EngineError
+from audioguide.phonemes import spans
 from audioguide.schema import Check, number
 
 PIECE_CHARACTERS = 600  # text per inference: about 40 s of speech
@@ -145,12 +146,20 @@ def _load(voice: VoiceFile) -> Any:
         return _loaded[voice.model]
 
 
+def _piper_text(text: str) -> str:
+    """Text in Piper's notation: a lexicon's IPA as a [[ phonemes ]] block; brackets in the script's
+    own text taken apart, so that nothing there is read as phonemes."""
+    return "".join(f"[[{ipa}]]" if ipa is not None else part.replace("[[", "[ [").replace("]]", "] ]")
+                   for part, ipa in spans(text))
+
+
 class PiperEngine:
     name = "piper"
     online = False
     verify_mp3 = True  # its speech's peaks through MP3 coding were not measured: every track is checked
     stateful = False  # with the noise scales at 0 it speaks the same text the same way every time
     reads_guide_files = True  # made with root=the guide folder: a voice may be a file in it
+    reads_phonemes = True  # a lexicon's IPA entries are spoken as phonemes: Piper's [[ ]] (phonemes.py)
     worker_memory = WORKER_MEMORY
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
         "length_scale": (number(0.5, 2.0), None),  # > 1 speaks slower; none: the voice's own (usually 1)
@@ -213,7 +222,7 @@ class PiperEngine:
         config = SynthesisConfig(speaker_id=self._speaker_id(found, voice), length_scale=self.length_scale,
                                  noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False)
         pieces = [chunk.audio_float_array for piece in split_text(text, PIECE_CHARACTERS) if piece.strip()
-                  for chunk in piper_voice.synthesize(piece, config)]
+                  for chunk in piper_voice.synthesize(_piper_text(piece), config)]
         audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         pcm = np.clip(np.round(audio * 32767.0), -32768, 32767).astype("<i2").tobytes()
         return Audio(pcm, found.sample_rate)

@@ -250,6 +250,36 @@ class _Validator:
                 self.problem(f"{label} needs '{key}'", name)
         return good
 
+    def lexicon(self, table: Any, code: str) -> dict[str, str]:
+        """[lexicon.<code>]: each word to its respelling ("Khojalee"), or to its IPA, with a respelling
+        for the engines that read no phonemes ({ ipa = "xoˈd͡ʒɑli", say = "Khojalee" }): held marked
+        (phonemes.mark) in what the word is replaced by."""
+        from audioguide.phonemes import ipa_problem, mark
+
+        usage = 'such as Khojaly = "Khojalee" or Khojaly = { ipa = "xoˈd͡ʒɑli", say = "Khojalee" }'
+        if not isinstance(table, dict):
+            self.problem(f"[lexicon.{code}] must map words to spellings, {usage}", ("lexicon", code))
+            return {}
+        lexicon: dict[str, str] = {}
+        for word, value in table.items():
+            where = ("lexicon", code), word
+            if isinstance(value, str) and value:
+                lexicon[word] = value
+            elif isinstance(value, dict) and set(value) <= {"ipa", "say"} and "ipa" in value:
+                trouble = ipa_problem(value["ipa"])
+                say = value.get("say")
+                if trouble:
+                    self.problem(f"'ipa' of {word!r} in [lexicon.{code}] {trouble}", *where)
+                elif say is not None and not (isinstance(say, str) and say.strip()):
+                    self.problem(f"'say' of {word!r} in [lexicon.{code}] must be a respelling, such as \"Khojalee\"",
+                                 *where)
+                else:
+                    lexicon[word] = mark(word, value["ipa"], say)
+            else:
+                self.problem(f"{word!r} in [lexicon.{code}] must be a respelling or a table of ipa (and say), "
+                             f"{usage}", *where)
+        return lexicon
+
     def plugins(self, data: Mapping[str, Any], table: str, noun: str, known: Mapping[str, Options],
                 example: str) -> dict[str, dict[str, Any]]:
         """The option tables of engines or outputs ([engines.gtts], [outputs.playlists]), each checked
@@ -478,11 +508,7 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
             if name not in engine_options:
                 v.problem(f"'voice' for {code} names unknown engine '{name}'{did_you_mean(name, engine_options)} "
                           f"(engines: {_allowed(engine_options)})", ("languages", code), "voice")
-        lexicon = lexicons.get(code, {})
-        if _string_table(lexicon):
-            v.problem(f"[lexicon.{code}] must map words to spellings, such as Khojaly = \"Khojalee\"",
-                      ("lexicon", code))
-            lexicon = {}
+        lexicon = v.lexicon(lexicons.get(code, {}), code)
         if "title" in values:
             languages[code] = LanguageConfig(code, language, values["title"], engines, voices, lexicon,
                                              values.get("missing", "skip"), settings)

@@ -13,6 +13,8 @@ from functools import lru_cache
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from audioguide.phonemes import strip
+
 DEFAULT_PAUSE = 1.0
 MAX_PAUSE = 60.0  # one [pause]
 # What one stop may say and be silent for. The README's "Writing a guide" gives the reasons.
@@ -179,6 +181,7 @@ def _lexicon_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
 
 def apply_lexicon(text: str, lexicon: Mapping[str, str]) -> str:
     """Replace whole words (case-sensitive) by the spellings the engine pronounces better."""
+    text = strip(text)  # no mark from a script: only the lexicon's IPA entries make them
     if not lexicon:
         return text
     return _lexicon_pattern(tuple(lexicon)).sub(lambda m: lexicon[m.group(0)], text)
