@@ -487,9 +487,10 @@ def labels(output_dir: Path, base_url: str | None, dest: Path | None) -> None:
 
 @main.command()
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--edition", required=True, type=click.Choice(["dfplayer", "numbered", "zip", "podcast"]),
+@click.option("--edition", required=True, type=click.Choice(["dfplayer", "numbered", "zip", "single", "podcast"]),
               help="dfplayer: folders 01, 02... of 001.mp3... for MP3 modules; numbered: <lang>/NNN.mp3 for keypad "
-                   "players; zip: the whole package in one archive; podcast: a feed per language.")
+                   "players; zip: the whole package in one archive; single: per language, one MP3 and one M4B "
+                   "with a chapter per stop; podcast: a feed per language.")
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--clean", is_flag=True, help="First remove what DEST holds that the edition does not write "
                                             "(regular files and empty folders only).")

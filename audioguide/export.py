@@ -40,7 +40,7 @@ from audioguide.manifest import MANIFEST, FileRecord, Manifest, Stop
 
 log = logging.getLogger("audioguide")
 
-EDITIONS = ("dfplayer", "numbered", "zip", "podcast")
+EDITIONS = ("dfplayer", "numbered", "zip", "single", "podcast")
 CONTENTS = "CONTENTS.txt"
 DFPLAYER_STOPS = 255  # 001.mp3 to 255.mp3 in a folder
 DFPLAYER_FOLDERS = 99  # 01 to 99
@@ -81,6 +81,10 @@ def export(out: Path, edition: str, dest: Path, clean: bool = False, base_url: s
         raise AudioguideError("is not a folder: give export a folder", dest)
     if edition == "zip":
         return _export_zip(out, model, dest, clean)
+    if edition == "single":
+        from audioguide.single import export_single
+
+        return export_single(out, model, dest, clean)
     if edition == "podcast":
         from audioguide.podcast import export_podcast
 

@@ -1,9 +1,10 @@
 """ffmpeg, from the PyPI package imageio-ffmpeg (never the system's): decoding any audio it reads
-(an engine's MP3, intro and outro sounds) and resampling."""
+(an engine's MP3, intro and outro sounds), resampling, and the M4B audiobook of the single edition."""
 
 from __future__ import annotations
 
 import subprocess
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,3 +46,28 @@ def resample(pcm: bytes, rate: int, to: int) -> bytes:
     return _run(["-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0", "-ar", str(to), "-f", "s16le", "pipe:1"],
                 pcm, "resample audio", None)
 
+
+
+def encode_m4b(pcm: bytes, sample_rate: int, bitrate: int, metadata: str, language: str,
+               cover: tuple[bytes, str] | None) -> bytes:
+    """Mono s16le PCM -> an M4B audiobook: AAC-LC at `bitrate` kbps in MP4 (brand "M4B "), its tags and
+    chapters from `metadata` (an ffmetadata file: MP4 chapters, as a QuickTime chapter track and a
+    Nero chpl atom), its language (ISO 639-2) on the audio stream, and the cover (bytes and ".png"
+    or ".jpg") as the attached picture (covr). The same input gives the same bytes: no creation time,
+    no encoder version (bitexact), and the index first (faststart) for apps that stream it."""
+    with tempfile.TemporaryDirectory(prefix="audioguide-m4b-") as folder:
+        where = Path(folder)
+        (where / "metadata.txt").write_text(metadata, encoding="utf-8")
+        inputs = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+        maps = ["-map", "0:a"]
+        if cover is not None:
+            (where / f"cover{cover[1]}").write_bytes(cover[0])
+            inputs += ["-protocol_whitelist", "file", "-i", str(where / f"cover{cover[1]}")]
+            maps += ["-map", "1:v", "-c:v", "copy", "-disposition:v:0", "attached_pic"]
+        meta = str(1 + (cover is not None))
+        inputs += ["-protocol_whitelist", "file", "-f", "ffmetadata", "-i", str(where / "metadata.txt")]
+        _run([*inputs, *maps, "-map_metadata", meta, "-map_chapters", meta, "-c:a", "aac", "-b:a", f"{bitrate}k",
+              "-metadata:s:a:0", f"language={language}", "-fflags", "+bitexact", "-flags:a", "+bitexact",
+              "-flags:v", "+bitexact", "-movflags", "+faststart", "-brand", "M4B ", "-f", "ipod",
+              str(where / "book.m4b")], pcm, "make the M4B audiobook", None)
+        return (where / "book.m4b").read_bytes()

@@ -94,6 +94,17 @@ def _info_frame(frames: bytes, samples: int, quality: int) -> bytes:
     return bytes(tag)
 
 
+def encoder_quality(stream: bytes) -> int | None:
+    """The LAME -q that a mono stream's Info frame, as _info_frame writes it, records; None when it
+    records none."""
+    header = int.from_bytes(stream[:4], "big")
+    at = 4 + 2 * (not header >> 16 & 1) + (17 if header >> 19 & 3 == 3 else 9)  # header, CRC, side information
+    if stream[at:at + 4] not in (b"Info", b"Xing") or not stream[at + 7] & 8 or stream[at + 120:at + 124] != b"LAME":
+        return None
+    quality = 100 - 10 * VBR_QUALITY - int.from_bytes(stream[at + 116:at + 120], "big")
+    return quality if 0 <= quality <= 9 else None
+
+
 def _crc16(data: bytes, crc: int = 0) -> int:
     """CRC-16/ARC (polynomial 0x8005, reflected, no initial value), the checksum of the LAME tag,
     continued from `crc`."""

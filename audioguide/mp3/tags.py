@@ -8,7 +8,7 @@ which frame holds which value, and is used both to write a track's tags and to r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,8 +109,10 @@ def tag_bytes(tags: TrackTags, keys: Collection[str], version: int = 3) -> bytes
     """An ID3v2 tag holding only the rows of FRAMES named in `keys` (no cover), without padding: what a
     device edition puts in front of a track's audio (small tags: microcontroller decoders glitch on
     large ones)."""
-    from io import BytesIO
+    return _saved(_selected(tags, keys), version)
 
+
+def _selected(tags: TrackTags, keys: Collection[str]) -> ID3:
     from mutagen.id3 import ID3
 
     id3 = ID3()
@@ -118,9 +120,75 @@ def tag_bytes(tags: TrackTags, keys: Collection[str], version: int = 3) -> bytes
         value = row.value(tags) if row.key in keys else None
         if value is not None:
             id3.add(row.frame(tags, value))
+    return id3
+
+
+def _saved(id3: ID3, version: int) -> bytes:
+    from io import BytesIO
+
     buffer = BytesIO()
     id3.save(buffer, v1=0, v2_version=version, padding=lambda info: 0)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One stop in a file holding a whole tour: its CHAP frame's element id, its start and end (ms), its
+    title, its transcript and the language that speaks it (ISO 639-2)."""
+
+    element_id: str
+    start_ms: int
+    end_ms: int
+    title: str
+    transcript: str
+    language: str
+
+
+TOC = "toc"  # the CTOC frame's element id
+
+
+def chapters_tag(tags: TrackTags, keys: Collection[str], chapters: Sequence[Chapter], version: int = 3) -> bytes:
+    """An ID3v2 tag for a file holding every stop: the rows of FRAMES named in `keys`, a CHAP frame per
+    chapter (sub-frames: TIT2, its title; USLT, its transcript), a CTOC frame (top-level, ordered,
+    titled with TIT2) listing them in order, and the cover (APIC) once, last. ID3v2.3 and v2.4 both
+    have CHAP and CTOC (the ID3v2 Chapter Frame Addendum). No padding.
+
+    mutagen orders frames by size; ffmpeg (ffprobe, and the players built on it) lists chapters in the
+    order of their CHAP frames, not by the CTOC or by time: so the frames are put in reading order,
+    the text frames, the CTOC, the chapters in order, the cover."""
+    from mutagen.id3 import APIC, CHAP, CTOC, TIT2, USLT, CTOCFlags
+
+    id3 = _selected(tags, keys)
+    for c in chapters:
+        id3.add(CHAP(element_id=c.element_id, start_time=c.start_ms, end_time=c.end_ms,
+                     sub_frames=[TIT2(encoding=_UTF8, text=c.title),
+                                 USLT(encoding=_UTF8, lang=c.language, desc="", text=c.transcript)]))
+    id3.add(CTOC(element_id=TOC, flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+                 child_element_ids=[c.element_id for c in chapters],
+                 sub_frames=[TIT2(encoding=_UTF8, text=tags.title)]))
+    if tags.cover is not None:
+        id3.add(APIC(encoding=_UTF8, mime=tags.cover_mime, type=3, desc="Cover", data=tags.cover))
+    kinds = [row.key.split(":")[0] for row in FRAMES] + ["CTOC", "CHAP", "APIC"]
+    ids = [c.element_id.encode("latin-1") for c in chapters]
+
+    def rank(frame: bytes) -> tuple[int, int]:
+        kind = frame[:4].decode("latin-1")
+        return kinds.index(kind), ids.index(frame[10:frame.index(b"\0", 10)]) if kind == "CHAP" else 0
+
+    data = _saved(id3, version)
+    frames: list[bytes] = []
+    at = 10
+    while at + 10 <= len(data):
+        size = data[at + 4:at + 8]
+        length = int.from_bytes(size, "big") if version == 3 else _syncsafe(size)
+        frames.append(data[at:at + 10 + length])
+        at += 10 + length
+    frames.sort(key=rank)
+    return data[:10] + b"".join(frames)
+
+
+def _syncsafe(size: bytes) -> int:
+    return size[0] << 21 | size[1] << 14 | size[2] << 7 | size[3]
 
 
 def read_tags(path: Path) -> ID3:
