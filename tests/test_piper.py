@@ -193,3 +193,16 @@ def test_piper_speaks_a_lexicon_entry_in_ipa(tmp_path: Path) -> None:
     assert 0.8 < phonemes.duration / respelled.duration < 1.25
     again = engine.synthesize(for_engine(engine, text), VOICE)
     assert again.pcm == phonemes.pcm
+
+
+def test_a_damaged_voice_file_fails_its_tracks_with_a_message(tmp_path: Path) -> None:
+    root, out = _guide(tmp_path / "g", PIPER + VOICE_FILE), tmp_path / "out"
+    (root / "media" / "voices").mkdir()
+    (root / "media" / "voices" / "joe.onnx").write_bytes(b"not a model at all")
+    shutil.copy(installed_voices()[VOICE].settings, root / "media" / "voices" / "joe.onnx.json")
+    assert run("check", str(root)).exit_code == 0  # the model is read only when it speaks
+    result = run("build", str(root), "-o", str(out))
+    assert result.exit_code == 1, result.stderr
+    assert "piper cannot load the voice joe.onnx (InvalidProtobuf" in result.stderr
+    assert "it is not a Piper voice or it is damaged; copy it again" in result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr

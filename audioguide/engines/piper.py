@@ -139,9 +139,14 @@ def _load(voice: VoiceFile) -> Any:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = options.inter_op_num_threads = 1  # the same sums in the same order
             options.log_severity_level = 3  # errors only
-            config = PiperConfig.from_dict(json.loads(voice.settings.read_text(encoding="utf-8")))
-            session = onnxruntime.InferenceSession(str(voice.model), sess_options=options,
-                                                   providers=["CPUExecutionProvider"])
+            try:
+                config = PiperConfig.from_dict(json.loads(voice.settings.read_text(encoding="utf-8")))
+                session = onnxruntime.InferenceSession(str(voice.model), sess_options=options,
+                                                       providers=["CPUExecutionProvider"])
+            except Exception as e:  # onnxruntime raises its own kinds for a damaged or foreign file
+                reason = " ".join(str(e).split())[:200]
+                raise EngineError(f"piper cannot load the voice {voice.model.name} ({type(e).__name__}: {reason}): "
+                                  "it is not a Piper voice or it is damaged; copy it again") from None
             _loaded[voice.model] = PiperVoice(session=session, config=config)
         return _loaded[voice.model]
 
@@ -221,8 +226,13 @@ class PiperEngine:
         piper_voice = _load(found)
         config = SynthesisConfig(speaker_id=self._speaker_id(found, voice), length_scale=self.length_scale,
                                  noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False)
-        pieces = [chunk.audio_float_array for piece in split_text(text, PIECE_CHARACTERS) if piece.strip()
-                  for chunk in piper_voice.synthesize(_piper_text(piece), config)]
+        try:
+            pieces = [chunk.audio_float_array for piece in split_text(text, PIECE_CHARACTERS) if piece.strip()
+                      for chunk in piper_voice.synthesize(_piper_text(piece), config)]
+        except Exception as e:  # a model whose inputs are not Piper's, say: onnxruntime's own kinds
+            reason = " ".join(str(e).split())[:200]
+            raise EngineError(f"piper could not speak with the voice {found.model.name} "
+                              f"({type(e).__name__}: {reason})") from None
         audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
         pcm = np.clip(np.round(audio * 32767.0), -32768, 32767).astype("<i2").tobytes()
         return Audio(pcm, found.sample_rate)
