@@ -487,7 +487,7 @@ def labels(output_dir: Path, base_url: str | None, dest: Path | None) -> None:
 
 @main.command()
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--edition", required=True, type=click.Choice(["dfplayer", "numbered", "zip", "single", "podcast"]),
+@click.option("--edition", required=True, type=click.Choice(["dfplayer", "numbered", "single", "podcast", "zip"]),
               help="dfplayer: folders 01, 02... of 001.mp3... for MP3 modules; numbered: <lang>/NNN.mp3 for keypad "
                    "players; zip: the whole package in one archive; single: per language, one MP3 and one M4B "
                    "with a chapter per stop; podcast: a feed per language.")
@@ -499,7 +499,7 @@ def labels(output_dir: Path, base_url: str | None, dest: Path | None) -> None:
 @_common
 def export(output_dir: Path, edition: str, dest: Path, clean: bool, base_url: str | None) -> None:
     """Write an edition of the package in OUTPUT_DIR into DEST, for a device, an app or a web host."""
-    from audioguide.export import export as run
+    from audioguide.editions import export as run
 
     result = run(output_dir, edition, dest, clean, base_url)
     removed = f", {len(result.removed)} removed (--clean)" if result.removed else ""

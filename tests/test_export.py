@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from audioguide import export as export_module
 from audioguide import manifest
 from audioguide.build import Options, build
 from audioguide.cli import main
-from audioguide.export import CONTENTS, EDITIONS, fs_type
+from audioguide.editions import EDITIONS
+from audioguide.editions import base as export_module
+from audioguide.editions.base import fs_type
+from audioguide.editions.devices import CONTENTS
 from audioguide.files import umask
 from audioguide.mp3.codec import decode_mp3
 from audioguide.mp3.frames import id3v2_size
@@ -105,7 +107,7 @@ def created(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 def test_the_cli_offers_every_edition() -> None:
     choices = next(p for p in main.commands["export"].params if p.name == "edition").type.choices  # type: ignore[attr-defined]
-    assert tuple(choices) == EDITIONS
+    assert tuple(choices) == tuple(EDITIONS)
 
 
 def test_dfplayer_writes_folders_first_then_each_file_in_playback_order(package: Path, tmp_path: Path,

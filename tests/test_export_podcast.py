@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import main
-from audioguide.podcast import ITUNES, PODCAST
+from audioguide.editions.podcast import ITUNES, PODCAST
 from tests.conftest import decoded_seconds, make_guide
 
 BASE = "https://museum.example/tour/"

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from audioguide import manifest
-from audioguide.export import EDITIONS, track_audio
+from audioguide.editions import EDITIONS
+from audioguide.editions.base import track_audio
 from audioguide.ffmpeg import encode_m4b
 from audioguide.mp3.codec import decode_mp3, encode_mp3, encoder_quality
 from audioguide.mp3.frames import id3v2_size, read_frames
@@ -224,7 +225,7 @@ def test_chapter_frames_are_written_in_order_in_either_id3_version(tmp_path: Pat
 
 
 def test_m4b_metadata_escapes_what_ffmetadata_reads(tmp_path: Path) -> None:
-    from audioguide.single import _escaped
+    from audioguide.editions.single import _escaped
 
     title = "a=b; c#d \\ e\nf"
     metadata = (";FFMETADATA1\ntitle=" + _escaped(title) + "\n[CHAPTER]\nTIMEBASE=1/22050\nSTART=0\nEND=11025\n"

@@ -27,8 +27,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from audioguide.editions.base import Exported, Planned, package_file, track_audio, write_plan
 from audioguide.errors import AudioguideError
-from audioguide.export import Exported, Planned, _package_file, track_audio, write_plan
 from audioguide.manifest import MANIFEST, Manifest, Stop
 
 
@@ -91,7 +91,7 @@ def _cover(out: Path, model: Manifest) -> tuple[bytes, str] | None:
     record = model.owned().get(name) if name else None
     if name is None or record is None:
         return None
-    return _package_file(out, name, record), ".png" if name.lower().endswith(".png") else ".jpg"
+    return package_file(out, name, record), ".png" if name.lower().endswith(".png") else ".jpg"
 
 
 def mp3(out: Path, model: Manifest, code: str, joined: Joined) -> bytes:
@@ -159,5 +159,5 @@ def _language(out: Path, model: Manifest, code: str, name: str) -> list[Planned]
     return [Planned(f"{name}.mp3", lambda: mp3(out, model, code, joined())), Planned(f"{name}.m4b", book)]
 
 
-def export_single(out: Path, model: Manifest, dest: Path, clean: bool) -> Exported:
+def export_single(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
     return write_plan(dest, [], plan(out, model), "single", clean)

@@ -20,8 +20,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urljoin
 
+from audioguide.editions.base import Exported, Planned, package_file, write_plan
 from audioguide.errors import AudioguideError
-from audioguide.export import Exported, Planned, _package_file, write_plan
 from audioguide.manifest import Language, Manifest
 from audioguide.schema import web_address
 
@@ -112,7 +112,7 @@ def plan_podcast(out: Path, model: Manifest, base: str) -> tuple[list[str], list
         if name not in owned:
             raise AudioguideError(f"lists {name!r} without its size and sha256; build the package again",
                                   out / "manifest.json")
-        return Planned(name, lambda: _package_file(out, name, owned[name]))
+        return Planned(name, lambda: package_file(out, name, owned[name]))
 
     files = [copy(model.guide.cover)] if model.guide.cover is not None else []
     for code, language in model.languages.items():
