@@ -502,7 +502,7 @@ def export(output_dir: Path, edition: str, dest: Path, clean: bool, base_url: st
     from audioguide.editions import export as run
 
     result = run(output_dir, edition, dest, clean, base_url)
-    removed = f", {len(result.removed)} removed (--clean)" if result.removed else ""
+    removed = f", {len(result.removed)} removed" if result.removed else ""
     say(f"{edition} edition of {output_dir} in {dest}: {plural(len(result.written), 'file')} written, "
         f"{result.unchanged} unchanged{removed}")
 

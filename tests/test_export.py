@@ -21,7 +21,7 @@ from audioguide.build import Options, build
 from audioguide.cli import main
 from audioguide.editions import EDITIONS
 from audioguide.editions import base as export_module
-from audioguide.editions.base import fs_type
+from audioguide.editions.base import MARK, fs_type
 from audioguide.editions.devices import CONTENTS
 from audioguide.files import umask
 from audioguide.mp3.codec import decode_mp3
@@ -134,7 +134,7 @@ def test_numbered_is_a_folder_per_language_code_with_flat_numbers(package: Path,
     code, out, err = invoke("export", str(package), "--edition", "numbered", str(dest))
     assert code == 0, err
     tracks = expected_tracks(package, NUMBERED)
-    assert tree(dest) == sorted(["az/", "en/", "ru/", *tracks, CONTENTS])
+    assert tree(dest) == sorted(["az/", "en/", "ru/", *tracks, CONTENTS, MARK])
     assert "az/003.mp3" not in tracks and "ru/003.mp3" in tracks  # a stand-in is exported; a stop skipped is not
     assert "not FAT" not in err
 
@@ -190,7 +190,7 @@ def test_the_zip_holds_the_package_and_is_the_same_bytes_every_time(package: Pat
     for dest in ("a", "b"):
         code, _, err = invoke("export", str(package), "--edition", "zip", str(tmp_path / dest))
         assert code == 0, err
-    assert tree(tmp_path / "a") == ["g.zip"]
+    assert tree(tmp_path / "a") == [MARK, "g.zip"]
     data = (tmp_path / "a" / "g.zip").read_bytes()
     assert data == (tmp_path / "b" / "g.zip").read_bytes()
     files = model(package).owned()
@@ -225,7 +225,7 @@ def test_dfplayer_refuses_a_stop_over_255_and_numbered_takes_four_digits(big_num
     assert not (tmp_path / "card").exists()
     code, out, err = invoke("export", str(big_numbers), "--edition", "numbered", str(tmp_path / "keypad"))
     assert code == 0, err
-    assert tree(tmp_path / "keypad") == [CONTENTS, "en/", "en/0001.mp3", "en/0002.mp3", "en/1000.mp3"]
+    assert tree(tmp_path / "keypad") == [MARK, CONTENTS, "en/", "en/0001.mp3", "en/0002.mp3", "en/1000.mp3"]
     assert "0001.mp3  Welcome\r\n" in (tmp_path / "keypad" / CONTENTS).read_bytes().decode("utf-8-sig")
 
 
@@ -330,3 +330,44 @@ def test_a_stand_in_is_no_podcast_episode(package: Path, tmp_path: Path) -> None
     assert [int(e.itunes_episode) for e in ru.entries] == [1, 2]
     assert all("/ru/" in e.enclosures[0].href for e in ru.entries)
     assert not (tmp_path / "p" / "ru" / "003-odd-a-b.mp3").exists()
+
+
+def test_a_new_export_replaces_and_removes_what_the_last_one_wrote(tmp_path: Path) -> None:
+    """The mark lets an export replace its own files after a rebuild, and remove a removed stop's,
+    without --clean; a file it did not write is still refused, and the card keeps no mark."""
+    guide = make_guide(tmp_path / "g")
+    out, dest = tmp_path / "out", tmp_path / "keypad"
+    build(guide, out, Options(jobs=1))
+    assert invoke("export", str(out), "--edition", "numbered", str(dest))[0] == 0
+    kept = (dest / "en" / "001.mp3").stat().st_mtime_ns
+    (guide / "az" / "02-esyalar.md").unlink()
+    script = guide / "en" / "02-belongings.md"
+    script.write_text(script.read_text(encoding="utf-8") + "\nAnd photographs.\n", encoding="utf-8")
+    build(guide, out, Options(jobs=1))
+    code, said, err = invoke("export", str(out), "--edition", "numbered", str(dest))
+    assert code == 0, err
+    assert not (dest / "az" / "002.mp3").exists() and "removed" in err
+    assert (dest / "en" / "001.mp3").stat().st_mtime_ns == kept
+    assert (dest / "en" / "002.mp3").read_bytes()[-4000:] == (out / "en" / "002-personal-belongings-a-hall.mp3"
+                                                             ).read_bytes()[-4000:]
+    write(dest / "notes.txt", "the staff's own notes")
+    code, _, err = invoke("export", str(out), "--edition", "numbered", str(dest))
+    assert code == 1 and "notes.txt" in err
+    assert invoke("export", str(out), "--edition", "dfplayer", str(tmp_path / "card"))[0] == 0
+    assert not (tmp_path / "card" / MARK).exists()
+
+
+def test_a_new_zip_replaces_the_one_the_last_export_wrote(tmp_path: Path) -> None:
+    guide = make_guide(tmp_path / "g")
+    out, dest = tmp_path / "out", tmp_path / "web"
+    build(guide, out, Options(jobs=1))
+    assert invoke("export", str(out), "--edition", "zip", str(dest))[0] == 0
+    first = (dest / "g.zip").read_bytes()
+    script = guide / "en" / "01-welcome.md"
+    script.write_text(script.read_text(encoding="utf-8") + "\nThank you.\n", encoding="utf-8")
+    build(guide, out, Options(jobs=1))
+    code, said, err = invoke("export", str(out), "--edition", "zip", str(dest))
+    assert code == 0, err
+    assert "1 file written" in said and (dest / "g.zip").read_bytes() != first
+    code, said, err = invoke("export", str(out), "--edition", "zip", str(dest))
+    assert code == 0 and "0 files written, 1 unchanged" in said

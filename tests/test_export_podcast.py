@@ -99,9 +99,9 @@ def test_a_rebuild_keeps_the_guids_and_a_rerun_writes_nothing(package: tuple[Pat
     script = edited / "en" / "01-welcome.md"
     script.write_text(script.read_text(encoding="utf-8") + "\nThank you for listening.\n", encoding="utf-8")
     assert run("build", str(edited), "-o", str(work), "-q").exit_code == 0
-    refused = run("export", str(work), "--edition", "podcast", str(dest), "--base-url", BASE)
-    assert refused.exit_code == 1 and "files it writes, with other content" in refused.stderr
-    assert run("export", str(work), "--edition", "podcast", str(dest), "--base-url", BASE, "--clean").exit_code == 0
+    replaced = run("export", str(work), "--edition", "podcast", str(dest), "--base-url", BASE)
+    assert replaced.exit_code == 0, replaced.stderr  # what the last export wrote, it may replace
+    assert " 3 files written" in replaced.stdout  # the welcome's track and transcript, and the feed
     after = feedparser.parse((dest / "en" / "feed.xml").read_bytes())
     assert [e.id for e in after.entries] == [e.id for e in before.entries]
     lengths = [int(e.enclosures[0].length) for e in after.entries]
@@ -134,3 +134,16 @@ def test_the_guides_base_url_is_the_default(package: tuple[Path, Path], tmp_path
     assert run("export", str(out), "--edition", "podcast", str(tmp_path / "p")).exit_code == 0
     parsed = feedparser.parse((tmp_path / "p" / "az" / "feed.xml").read_bytes())
     assert parsed.entries[0].enclosures[0].href.startswith("https://museum.example/guide/az/")
+
+
+def test_a_file_changed_in_dest_is_not_replaced_unasked(package: tuple[Path, Path], tmp_path: Path) -> None:
+    _, out = package
+    dest = tmp_path / "podcast"
+    assert run("export", str(out), "--edition", "podcast", str(dest), "--base-url", BASE).exit_code == 0
+    feed = dest / "en" / "feed.xml"
+    feed.write_bytes(feed.read_bytes().replace(b"</rss>", b"<!-- edited --></rss>"))
+    refused = run("export", str(out), "--edition", "podcast", str(dest), "--base-url", BASE)
+    assert refused.exit_code == 1 and "files it writes, with other content (en/feed.xml)" in refused.stderr
+    assert b"edited" in feed.read_bytes()
+    assert run("export", str(out), "--edition", "podcast", str(dest), "--base-url", BASE, "--clean").exit_code == 0
+    assert b"edited" not in feed.read_bytes()

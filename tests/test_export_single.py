@@ -16,7 +16,7 @@ import pytest
 
 from audioguide import manifest
 from audioguide.editions import EDITIONS
-from audioguide.editions.base import track_audio
+from audioguide.editions.base import MARK, track_audio
 from audioguide.ffmpeg import encode_m4b
 from audioguide.mp3.codec import decode_mp3, encode_mp3, encoder_quality
 from audioguide.mp3.frames import id3v2_size, read_frames
@@ -66,7 +66,7 @@ def test_the_edition_is_offered() -> None:
 
 
 def test_a_file_per_language_and_format(single: Path) -> None:
-    assert sorted(p.name for p in single.iterdir()) == FILES
+    assert sorted(p.name for p in single.iterdir()) == [MARK, *FILES]  # the mark: what this export wrote
 
 
 @pytest.mark.parametrize("code", ["en", "az", "ru"])
@@ -235,3 +235,21 @@ def test_m4b_metadata_escapes_what_ffmetadata_reads(tmp_path: Path) -> None:
     info = probe(path)
     assert info["format"]["tags"]["title"] == title and info["chapters"][0]["tags"]["title"] == title
     assert [s["codec_type"] for s in info["streams"] if not s["disposition"]["attached_pic"]][0] == "audio"
+
+
+def test_a_rerun_of_the_same_package_makes_nothing_again(package: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mark's key is the same: no track is decoded, nothing encoded (a rerun used to make every
+    file again to compare it: 13 s on the sample guide)."""
+    from audioguide.editions import single as single_module
+
+    dest = tmp_path / "single"
+    assert invoke("export", str(package), "--edition", "single", str(dest))[0] == 0
+
+    def never(*args: object) -> None:
+        raise AssertionError("a file was made again")
+
+    monkeypatch.setattr(single_module, "join", never)
+    code, out, err = invoke("export", str(package), "--edition", "single", str(dest))
+    assert code == 0, err
+    assert "0 files written, 6 unchanged" in out

@@ -7,7 +7,20 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from audioguide.editions.base import Exported, clean_out, entries, log, package_file, refuse
+from audioguide.editions.base import (
+    MARK,
+    Exported,
+    as_marked,
+    clean_out,
+    edition_key,
+    entries,
+    log,
+    package_file,
+    read_mark,
+    refuse,
+    remove_stale,
+    write_mark,
+)
 from audioguide.errors import display_path
 from audioguide.files import is_temp, remove_leftovers, replacing
 from audioguide.manifest import MANIFEST, Manifest
@@ -44,32 +57,39 @@ def write_zip(out: Path, model: Manifest, target: Path) -> None:
 
 
 def export_zip(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
-    name = zip_name(model)
+    """The archive, streamed to a temp file (a package of any size in bounded memory), then renamed into
+    place; the mark (base.py) lets the next export replace it, or an older one under another name."""
+    name, key = zip_name(model), edition_key(out, "zip")
     result = Exported(dest, "zip")
     target = dest / name
-    foreign = sorted(n for n, info in entries(dest) if n != name and not is_temp(PurePosixPath(n).name)) \
+    marked_key, seen, _ = read_mark(dest, "zip")
+    found = [(n, info) for n, info in entries(dest) if n != MARK and not is_temp(PurePosixPath(n).name)] \
         if dest.is_dir() else []
+    ours = {n for n, info in found if as_marked(info, seen.get(n))}
+    foreign = sorted(n for n, _ in found if n != name and n not in ours)
     if foreign and not clean:
         refuse(dest, foreign, [], "zip")
     dest.mkdir(parents=True, exist_ok=True)
     remove_leftovers([dest])
     try:
+        if name in ours and marked_key == key:
+            raise _Unchanged
         with replacing(target) as tmp:
             write_zip(out, model, tmp)
             if target.exists():
                 if _same_file(tmp, target):
                     raise _Unchanged
-                if not clean:
+                if not clean and name not in ours:
                     refuse(dest, [], [name], "zip")
-            if foreign:
-                result.removed = clean_out(dest, {name})
     except _Unchanged:
         result.unchanged = 1
-        if foreign:
-            result.removed = clean_out(dest, {name})
-        return result
-    result.written.append(name)
-    log.info("wrote %s", display_path(target))
+    else:
+        result.written.append(name)
+        log.info("wrote %s", display_path(target))
+    result.removed = remove_stale(dest, sorted(ours - {name}), [])
+    if foreign:
+        result.removed += clean_out(dest, {name, MARK})
+    write_mark(dest, "zip", key, [name], [])
     return result
 
 

@@ -14,6 +14,7 @@ through a symlink). DEST is never the package, inside it, a folder holding it, `
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -21,6 +22,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from audioguide.errors import AudioguideError, display_path
 from audioguide.files import is_temp, remove_leftovers, write_bytes
@@ -29,6 +31,11 @@ from audioguide.manifest import MANIFEST, FileRecord, Stop
 log = logging.getLogger("audioguide")
 
 FAT = frozenset({"vfat", "msdos", "fat"})  # what DFPlayer modules read: FAT16 and FAT32 (not exFAT)
+# In DEST (never on a DFPlayer card, which must hold nothing else): what the edition wrote there, each
+# file's size, mtime and inode as it left it, and the key of what it was made from. A later export
+# replaces and removes only files still as the mark saw them; it makes nothing again when the key
+# is the same.
+MARK = ".audioguide-edition"
 
 
 @dataclass(frozen=True)
@@ -157,28 +164,78 @@ def clean_out(dest: Path, keep: set[str]) -> list[str]:
     return removed
 
 
+def edition_key(out: Path, edition: str, *settings: str | None) -> str:
+    """What an edition's files are made from: this audioguide, the edition and its settings, and the
+    package's manifest, which holds the sha256 of every file the edition reads."""
+    from audioguide import __version__
+
+    digest = hashlib.sha256(json.dumps([__version__, edition, *settings]).encode())
+    digest.update((out / MANIFEST).read_bytes())
+    return digest.hexdigest()
+
+
+def read_mark(dest: Path, edition: str) -> tuple[str | None, dict[str, list[int]], list[str]]:
+    """The key, the files (name -> size, mtime, inode) and the folders the mark in dest gives for this
+    edition; nothing when there is none, it is another edition's, or it cannot be read."""
+    try:
+        data = json.loads((dest / MARK).read_bytes()[: 16 << 20])
+        if data.get("edition") == edition and isinstance(data.get("files"), dict) and \
+                isinstance(data.get("folders"), list):
+            return str(data.get("key")), data["files"], [str(f) for f in data["folders"]]
+    except (OSError, ValueError, AttributeError, RecursionError):
+        pass
+    return None, {}, []
+
+
+def write_mark(dest: Path, edition: str, key: str, names: list[str], folders: list[str]) -> None:
+    seen = {}
+    for name in names:
+        info = (dest / name).lstat()
+        seen[name] = [info.st_size, info.st_mtime_ns, info.st_ino]
+    write_bytes(dest / MARK, (json.dumps({"what": f"the {edition} edition written by audioguide export, which "
+                                                  "replaces and removes the files listed here",
+                                          "edition": edition, "key": key, "folders": folders, "files": seen},
+                                         indent=0, sort_keys=True) + "\n").encode())
+
+
+def as_marked(info: os.stat_result, seen: Any) -> bool:
+    return stat.S_ISREG(info.st_mode) and isinstance(seen, list) and \
+        seen == [info.st_size, info.st_mtime_ns, info.st_ino]
+
+
 def _check_dest(dest: Path, folders: list[str], files: list[Planned], edition: str,
-                clean: bool) -> tuple[set[str], list[str], Exported]:
+                clean: bool, key: str | None) -> tuple[set[str], list[str], Exported]:
     """The files of the edition in dest already, each as this export would write it; everything in
-    dest (after --clean); and what --clean removed. Refuses a dest holding anything else unless `clean`."""
+    dest (after --clean); and what was removed: files an earlier export of this edition wrote that
+    this one does not, and with `clean` anything else it does not write. Refuses a dest holding
+    anything else unless `clean`. With the mark's key the same as `key`, a file still as the mark
+    saw it is as this export would write it, and is not made again to compare."""
     result = Exported(dest, edition)
     if not dest.exists():
         return set(), [], result
     planned = {f.name: f for f in files}
-    temps_ok = edition != "dfplayer"  # the card never gets a temp file
-    foreign, differ, present = [], [], set()
+    card = edition == "dfplayer"  # the card never gets a temp file or a mark
+    marked_key, seen, marked_folders = read_mark(dest, edition) if not card else (None, {}, [])
+    foreign, differ, stale, present = [], [], [], set()
     for name, info in entries(dest):
         if name in folders and stat.S_ISDIR(info.st_mode):
             continue
-        if temps_ok and is_temp(PurePosixPath(name).name) and stat.S_ISREG(info.st_mode):
+        if not card and (name == MARK or is_temp(PurePosixPath(name).name)) and stat.S_ISREG(info.st_mode):
             continue
+        ours = as_marked(info, seen.get(name))
         if name not in planned:
-            foreign.append(name)
-            continue
-        if _same(dest / name, planned[name].make()):
+            if ours:
+                stale.append(name)
+            elif not (name in marked_folders and stat.S_ISDIR(info.st_mode)):
+                foreign.append(name)
+        elif ours and key is not None and marked_key == key:
             present.add(name)
-        else:
+        elif _same(dest / name, planned[name].make()):
+            present.add(name)
+        elif not ours:
             differ.append(name)
+    if stale and (clean or not (foreign or differ)):
+        result.removed = remove_stale(dest, stale, [f for f in marked_folders if f not in folders])
     existing = sorted(name for name, _ in entries(dest))
     if not foreign and not differ:
         return present, existing, result
@@ -186,8 +243,8 @@ def _check_dest(dest: Path, folders: list[str], files: list[Planned], edition: s
         refuse(dest, sorted(foreign), sorted(differ), edition)
     # On the card, a file rewritten among others kept would not keep its place in the directory:
     # clean it all, and write it all again in order.
-    keep = set() if edition == "dfplayer" else present | set(folders)
-    result.removed = clean_out(dest, keep)
+    keep = set() if edition == "dfplayer" else present | set(folders) | {MARK}
+    result.removed += clean_out(dest, keep)
     left = [name for name, info in entries(dest) if name not in keep
             and not (name in folders and stat.S_ISDIR(info.st_mode))]
     if left:
@@ -247,13 +304,35 @@ def _fsync_folder(path: Path) -> None:
         os.close(fd)
 
 
-def write_plan(dest: Path, folders: list[str], files: list[Planned], edition: str, clean: bool) -> Exported:
+def remove_stale(dest: Path, names: list[str], folders: list[str]) -> list[str]:
+    """Remove files an earlier export of the edition wrote (still as it left them) that this one does
+    not write, then the folders it made that this one does not, when they are left empty."""
+    removed = []
+    for name in names:
+        (dest / name).unlink()
+        removed.append(name)
+        log.info("removed %s (an earlier export wrote it; this one does not)", display_path(dest / name))
+    for folder in folders:
+        path = dest / folder
+        try:
+            if path.is_dir() and not path.is_symlink() and not any(path.iterdir()):
+                path.rmdir()
+                removed.append(folder + "/")
+        except OSError:
+            pass
+    return removed
+
+
+def write_plan(dest: Path, folders: list[str], files: list[Planned], edition: str, clean: bool,
+               key: str | None = None) -> Exported:
     """Write an edition's folders, then its files in order, into dest, under the rules above: what is
-    there as this export would write it is left alone, anything else refused unless `clean`."""
+    there as this export would write it is left alone, what an earlier export of it wrote is replaced
+    or removed, anything else refused unless `clean`. `key` (edition_key): what the files are made
+    from; off the card, the mark records it with what was written."""
     dfplayer = edition == "dfplayer"
     if dest.is_dir():  # temp files of killed exports (numbered) only: provably audioguide's
         remove_leftovers([dest, *(dest / f for f in folders)])
-    present, existing, result = _check_dest(dest, folders, files, edition, clean)
+    present, existing, result = _check_dest(dest, folders, files, edition, clean, key)
     missing = [f for f in files if f.name not in present]
     if dfplayer and missing:
         kind = fs_type(dest)
@@ -283,6 +362,8 @@ def write_plan(dest: Path, folders: list[str], files: list[Planned], edition: st
             write_bytes(path, data)
         result.written.append(planned.name)
         log.info("wrote %s", display_path(path))
+    if not dfplayer and key is not None:
+        write_mark(dest, edition, key, [f.name for f in files], folders)
     return result
 
 

@@ -19,7 +19,7 @@ import functools
 import re
 from pathlib import Path
 
-from audioguide.editions.base import Exported, Planned, track_audio, write_plan
+from audioguide.editions.base import Exported, Planned, edition_key, track_audio, write_plan
 from audioguide.errors import AudioguideError
 from audioguide.manifest import MANIFEST, Manifest, Stop
 
@@ -113,4 +113,4 @@ def dfplayer(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str 
 
 def numbered(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
     folders, files = plan_tracks(out, model, "numbered")
-    return write_plan(dest, folders, files, "numbered", clean)
+    return write_plan(dest, folders, files, "numbered", clean, edition_key(out, "numbered"))

@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urljoin
 
-from audioguide.editions.base import Exported, Planned, package_file, write_plan
+from audioguide.editions.base import Exported, Planned, edition_key, package_file, write_plan
 from audioguide.errors import AudioguideError
 from audioguide.manifest import Language, Manifest
 from audioguide.schema import web_address
@@ -130,5 +130,6 @@ def plan_podcast(out: Path, model: Manifest, base: str) -> tuple[list[str], list
 
 
 def export_podcast(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
-    folders, files = plan_podcast(out, model, base_address(base_url, model))
-    return write_plan(dest, folders, files, "podcast", clean)
+    base = base_address(base_url, model)
+    folders, files = plan_podcast(out, model, base)
+    return write_plan(dest, folders, files, "podcast", clean, edition_key(out, "podcast", base))

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from audioguide.editions.base import Exported, Planned, package_file, track_audio, write_plan
+from audioguide.editions.base import Exported, Planned, edition_key, package_file, track_audio, write_plan
 from audioguide.errors import AudioguideError
 from audioguide.manifest import MANIFEST, Manifest, Stop
 
@@ -160,4 +160,4 @@ def _language(out: Path, model: Manifest, code: str, name: str) -> list[Planned]
 
 
 def export_single(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
-    return write_plan(dest, [], plan(out, model), "single", clean)
+    return write_plan(dest, [], plan(out, model), "single", clean, edition_key(out, "single"))
