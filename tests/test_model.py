@@ -151,17 +151,18 @@ def test_the_audio_key_keeps_its_layout(tmp_path: Path) -> None:
     """The key's layout decides whether cached audio and built tracks are still good: a change to it
     makes every cache miss and every track be made again. Both keys here are what the code before
     timeline items (commit 6c7d10c) computed for the same narration, voice and settings (its
-    narration's items, and the settings with the intro's digest), with the cache format of now (4:
-    entries hold cues) in place of its 3, and the loudness target that was the default then (-16 LUFS).
+    narration's items, and the settings with the intro's digest), with the cache format (4: entries
+    hold cues) and mastering version (5: the meter in float64) of now in place of its 3 and 4, and the
+    loudness target that was the default then (-16 LUFS).
     An engine option left unset (None) is not part of the key: the key is the same as without it."""
     voice = Voice(_Engine(), "en", {"rate": 160, "variant": None})  # type: ignore[arg-type]
     narration = (Speech("Welcome."), Silence(0.8), Speech("Listen."))
     assert audio_key(Timeline(narration), voice, audio_settings(AudioConfig(target_lufs=-16.0))) == (
-        "b367c74d27163d55ceb061fa14ed77843c2df8f31cb0e6b404d2f595f8b0998e")
+        "56678ca882b5d9f0ac8dc69c3941397750bf6c5a1edb082bcc265268925d521d")
     intro = _tone(tmp_path / "intro.wav", 440)
     settings = audio_settings(AudioConfig(intro=intro, target_lufs=-16.0))
     assert audio_key(Timeline(narration, intro=Sound.of(intro)), voice, settings) == (
-        "57bb2af3fd77ec3f38fa889f6be5975073ee87691bd80403db7d6b7a4e3884d7")
+        "cb680e1980ef25f9f57b4710b194f5fd1e834f01f66d4ad1fa007426ac6c9cab")
 
 
 def test_the_manifest_keeps_cues_on_one_line_and_any_text_as_it_is(built: Path) -> None:

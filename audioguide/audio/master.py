@@ -12,7 +12,8 @@ from audioguide.guide.config import AudioConfig
 
 # What master makes of the same speech: part of every audio key, so that tracks are made again
 # when the loudness stage, the limiter or the encoder changes what comes out. Bump it with them.
-MASTERING = 4  # 2: in-process LAME, the limiter on 2 ms blocks; 3: espeak's MP3s not decoded again; 4: LAME's Info tag
+MASTERING = 5  # 2: in-process LAME, the limiter on 2 ms blocks; 3: espeak's MP3s not decoded again; 4: LAME's Info tag;
+# 5: the meter's spectra in float64 under numpy 2 too
 PEAK_MARGIN_DB = 1.5  # aim this far under the ceiling: room for MP3 coding noise (measured, redone if over)
 PEAK_SAFETY_DB = 0.05  # how far under the ceiling a measured MP3 must be (meters differ slightly)
 

@@ -136,7 +136,9 @@ class Meter:
         pieces = x[: self.count * self.hop].reshape(-1, self.hop)
         self.energy = np.empty(self.count)
         for start in range(0, self.count, 32):  # 3.2 s at a time: the spectra stay in the CPU's cache
-            spectrum = np.fft.rfft(pieces[start : start + 32], axis=1)
+            # in float64: numpy 2 transforms float32 natively, in other bits than numpy 1, which widened
+            # it first (the same sums, and the same tracks, whichever numpy is installed)
+            spectrum = np.fft.rfft(pieces[start : start + 32].astype(np.float64), axis=1)
             self.energy[start : start + 32] = (spectrum.real**2 + spectrum.imag**2) @ weights
 
     def lufs(self, energy: np.ndarray | None = None) -> float:
