@@ -136,8 +136,8 @@ class Meter:
         pieces = x[: self.count * self.hop].reshape(-1, self.hop)
         self.energy = np.empty(self.count)
         for start in range(0, self.count, 32):  # 3.2 s at a time: the spectra stay in the CPU's cache
-            # in float64: numpy 2 transforms float32 natively, in other bits than numpy 1, which widened
-            # it first (the same sums, and the same tracks, whichever numpy is installed)
+            # in float64, as numpy 1 always did: numpy 2 transforms float32 natively, in single
+            # precision, which would make the tracks depend on numpy's version more than they must
             spectrum = np.fft.rfft(pieces[start : start + 32].astype(np.float64), axis=1)
             self.energy[start : start + 32] = (spectrum.real**2 + spectrum.imag**2) @ weights
 
