@@ -23,21 +23,18 @@ from __future__ import annotations
 
 import math
 import struct
-import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
+
+from tests.fake_http import Action, FakeHandler, FakeService
 
 KEY = "f4k3-azure-key-0123456789abcdef"  # what the fixture sets as AZURE_SPEECH_KEY
 PATH = "/cognitiveservices/v1"
 SSML = "{http://www.w3.org/2001/10/synthesis}"
 SECONDS_PER_CHARACTER = 0.06
-
-Action = Any  # see the module docstring
 
 
 def seconds_for(text: str) -> float:
@@ -82,14 +79,7 @@ class Received:
         return voice.attrib["name"]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(FakeHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         fake = self.server.fake
@@ -120,67 +110,27 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind == "hangup":
             self.close_connection = True
         elif kind == "trickle":
-            self._trickle(wav(seconds_for(received.text)), argument)
+            self._trickle(wav(seconds_for(received.text)), argument, "audio/x-wav")
         elif isinstance(kind, int):
             headers = {} if argument is None else {"Retry-After": str(argument)}
             self._answer(kind, f"fake Azure says {kind}".encode(), headers=headers)
         else:
             raise AssertionError(f"unknown script entry {action!r}")
 
-    def _headers(self, status: int, content_type: str, length: int, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(length))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
 
-    def _answer(self, status: int, body: bytes, content_type: str = "text/plain",
-                headers: dict[str, str] | None = None) -> None:
-        try:
-            self._headers(status, content_type, len(body), headers)
-            self.wfile.write(body)
-            self.wfile.flush()
-        except OSError:
-            self.close_connection = True  # the client gave up waiting
-
-    def _trickle(self, body: bytes, seconds: float) -> None:
-        try:
-            self._headers(200, "audio/x-wav", len(body))
-            for i in range(len(body)):
-                self.wfile.write(body[i:i + 1])
-                self.wfile.flush()
-                if self.server.fake.stopping.wait(seconds):
-                    break
-        except OSError:
-            pass
-        self.close_connection = True
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeAzure
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client hanging up mid-answer is expected (timeouts)
-
-
-class FakeAzure:
+class FakeAzure(FakeService):
     """The fake: start() it, point AZURE_SPEECH_ENDPOINT at `url`, set `script`, read `requests`."""
 
+    name = "azure"
+    handler = _Handler
+
     def __init__(self, script: list[Action] | None = None) -> None:
-        self.script: list[Action] = list(script or ["ok"])
-        self.answers: dict[str, Action] = {}
+        super().__init__(script)
         self.requests: list[Received] = []
-        self.stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "FakeAzure is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+        return f"http://127.0.0.1:{self.port}{PATH}"
 
     @property
     def texts(self) -> list[str]:
@@ -189,28 +139,6 @@ class FakeAzure:
     def record(self, received: Received) -> None:
         with self._lock:
             self.requests.append(received)
-
-    def next_action(self, text: str) -> Action:
-        with self._lock:
-            if text in self.answers:
-                return self.answers[text]
-            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
-
-    def start(self) -> FakeAzure:
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-azure", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
 
 
 def use_azure(monkeypatch: pytest.MonkeyPatch, endpoint: str | None, key: str | None = KEY,

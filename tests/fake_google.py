@@ -37,22 +37,19 @@ import json
 import socket
 import ssl
 import subprocess
-import threading
 import urllib.parse
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 import trustme
+
+from tests.fake_http import Action, FakeHandler, FakeService
 
 RPC_ID = "jQ1olc"
 HOSTS = ("translate.google.com", "translate.google.co.uk")
 JSON = "application/json; charset=utf-8"
 SINE_SECONDS = 1.0
 SINE_RATE = 24000
-
-Action = Any  # see the module docstring
 
 
 @functools.cache
@@ -112,14 +109,7 @@ def parse_rpc(body: bytes) -> tuple[str, str]:
     return text, lang
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 10  # a stuck client never keeps a server thread for long
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(FakeHandler):
     def do_CONNECT(self) -> None:
         host = self.path.rsplit(":", 1)[0]
         self.server.fake.tunnels.append(self.path)
@@ -163,7 +153,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif kind in ("stall", "cut"):
             self._partial(google_body(sine_mp3()), stall=kind == "stall", seconds=argument)
         elif kind == "trickle":
-            self._trickle(google_body(sine_mp3()), argument)
+            self._trickle(google_body(sine_mp3()), argument, JSON)
         elif kind == "flood":
             self._flood(int(argument))
         elif kind in ("ok", "sine"):
@@ -188,19 +178,6 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
-    def _trickle(self, body: bytes, seconds: float) -> None:
-        """All the headers at once, then the body one byte every `seconds`, until the client leaves."""
-        try:
-            self._headers(200, JSON, len(body))
-            for i in range(len(body)):
-                self.wfile.write(body[i:i + 1])
-                self.wfile.flush()
-                if self.server.fake.stopping.wait(seconds):
-                    break
-        except (OSError, ssl.SSLError):
-            pass
-        self.close_connection = True
-
     def _flood(self, size: int) -> None:
         """A 200 with a body of `size` bytes of base64-looking text, as fast as the client reads it."""
         try:
@@ -212,50 +189,18 @@ class _Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
-    def _headers(self, status: int, content_type: str, length: int, headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(length))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
 
-    def _answer(self, status: int, body: bytes, content_type: str = "text/plain",
-                headers: dict[str, str] | None = None) -> None:
-        try:
-            self._headers(status, content_type, len(body), headers)
-            self.wfile.write(body)
-            self.wfile.flush()
-        except (OSError, ssl.SSLError):
-            self.close_connection = True  # broken pipe / reset: the client gave up waiting
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeGoogle
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client hanging up mid-answer is expected (timeouts); errors show up in the tests
-
-
-class FakeGoogle:
+class FakeGoogle(FakeService):
     """The fake: start() it, point HTTPS_PROXY at `proxy_url`, set `script`, read `requests`."""
 
+    name = "google"
+    handler = _Handler
+
     def __init__(self, script: list[Action] | None = None) -> None:
-        self.script: list[Action] = list(script or ["ok"])
-        self.answers: dict[str, Action] = {}  # text -> action, for every request with that text
+        super().__init__(script)
         self.requests: list[tuple[str, str]] = []  # (text, lang), in arrival order
         self.hosts: list[str] = []  # the CONNECT target of each request
         self.tunnels: list[str] = []  # every CONNECT, "host:port"
-        self.stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        assert self._server is not None, "FakeGoogle is not started"
-        return self._server.server_address[1]
 
     @property
     def proxy_url(self) -> str:
@@ -270,42 +215,10 @@ class FakeGoogle:
             self.requests.append(request)
             self.hosts.append(host)
 
-    def next_action(self, text: str = "") -> Action:
-        with self._lock:
-            if text in self.answers:
-                return self.answers[text]
-            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
-
     def start(self) -> FakeGoogle:
         sine_mp3()  # made before any request, so no request waits for ffmpeg
         _server_context()
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.fake = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-google", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.stopping.set()  # wakes any ("hang", s) answer
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(5)
-
-    def __enter__(self) -> FakeGoogle:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
-def closed_port() -> int:
-    """A local TCP port nothing listens on (bound, then closed): connecting to it is refused."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return super().start()  # type: ignore[no-any-return]
 
 
 @contextlib.contextmanager

@@ -147,6 +147,7 @@ def test_a_voice_file_in_the_guide_is_keyed_by_its_content(tmp_path: Path) -> No
     (PIPER + 'voice = { piper = "media/voices/alone.onnx" }', "has no settings file beside it (alone.onnx.json)"),
     (PIPER + '\n[engines.piper]\nlength_scale = 3', "'length_scale' in [engines.piper] must be from 0.5 to 2"),
     (PIPER + '\n[engines.piper]\nspeaker = "anna"', f"piper voice '{VOICE}' has no speaker 'anna'"),
+    (PIPER + '\n[engines.piper]\nspeaker = 1', f"piper voice '{VOICE}' has no speaker 1 (speakers: it has one)"),
     (PIPER + '\n[engines.piper]\nnoise = 0', "unknown key 'noise' in [engines.piper]"),
 ])
 def test_piper_settings_are_checked(tmp_path: Path, english: str, message: str) -> None:

@@ -38,12 +38,12 @@ from audioguide.engines.base import Audio
 from audioguide.engines.espeak import split_text
 from audioguide.engines.online import (
     RETRY_OPTIONS,
+    OnlineEngine,
     Retry,
     check_length,
     read_body,
     requesting,
     retry_after,
-    with_retries,
 )
 from audioguide.errors import EngineError, EngineUnreachable
 from audioguide.phonemes import plain, spans
@@ -91,9 +91,10 @@ def _pitch(value: Any) -> str | None:
     return 'must be a percentage from -50% to +50% (such as "-5%"), semitones from -12st to +12st, or "default"'
 
 
-class AzureEngine:
+class AzureEngine(OnlineEngine):
     name = "azure"
-    online = True
+    service = "Azure Speech"
+    exhausted_unreachable = True  # Azure answering only with errors is as good as gone: fall back
     verify_mp3 = True  # Azure's voices were never measured here (no network)
     stateful = False
     reads_phonemes = True  # a lexicon's IPA entries go as SSML <phoneme alphabet="ipa"> (phonemes.py)
@@ -106,13 +107,9 @@ class AzureEngine:
     def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
                  rate: str | float = "default", pitch: str = "default",
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self.max_wait = max_wait
+        super().__init__(timeout, retries, backoff, max_wait, sleep)
         self.rate = rate
         self.pitch = pitch
-        self.sleep = sleep
 
     def available(self) -> str | None:
         """Whether the key and the service are set (and requests installed): cheap, no request."""
@@ -130,18 +127,14 @@ class AzureEngine:
         Azure answers with audio, else why it cannot be used now."""
         import requests
 
-        try:
+        def ask() -> None:
             service = _service()
             if service is None:
-                return NOT_SET
+                raise EngineError(NOT_SET)
             with requests.Session() as session:
                 _pcm(self._send(session, *service, self._ssml(PROBE_TEXT, VOICES["en-US"][0]), timeout), PROBE_TEXT)
-        except Retry as failure:
-            return f"cannot reach Azure Speech: {failure.what}" if failure.unanswered else (
-                f"Azure Speech is not answering with speech now ({failure.what})")
-        except EngineError as e:
-            return e.problem.message
-        return None
+
+        return self.probed(ask)
 
     def version(self) -> str:
         return "Azure Speech (REST v1)"
@@ -187,8 +180,7 @@ class AzureEngine:
         def attempt() -> bytes:
             return _pcm(self._send(session, url, key, ssml), plain(piece))
 
-        return with_retries(attempt, "Azure Speech", self.retries, self.backoff, self.max_wait, self.sleep,
-                            exhausted_unreachable=True)
+        return self.retrying(attempt)
 
     def _send(self, session: requests.Session, url: str, key: str, ssml: str, timeout: float | None = None) -> bytes:
         """One attempt: the answer's body, read by the deadline (`timeout`, else the engine's). Raises
@@ -199,7 +191,7 @@ class AzureEngine:
         deadline = time.monotonic() + timeout
         headers = {"Ocp-Apim-Subscription-Key": key, "Content-Type": "application/ssml+xml",
                    "X-Microsoft-OutputFormat": OUTPUT_FORMAT, "User-Agent": "audioguide"}
-        with requesting("Azure Speech", timeout, EngineUnreachable, secret=key):
+        with requesting(self.service, timeout, EngineUnreachable, secret=key):
             # urllib3's total timeout bounds connecting (through a proxy, TLS) and the headers together;
             # requests passes it on as it is (its stubs know only numbers).
             response = session.post(url, data=ssml.encode("utf-8"), headers=headers, stream=True,

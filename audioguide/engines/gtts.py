@@ -37,12 +37,12 @@ from audioguide import ffmpeg
 from audioguide.engines.base import Audio
 from audioguide.engines.online import (
     RETRY_OPTIONS,
+    OnlineEngine,
     Retry,
     check_length,
     read_body,
     requesting,
     retry_after,
-    with_retries,
 )
 from audioguide.errors import AudioguideError, EngineError
 from audioguide.mp3.frames import BadFrames, id3v2_size, read_frames
@@ -57,9 +57,10 @@ MAX_ANSWER_BYTES = 8 << 20  # a 100-character piece comes as about 40 KB; 8 MB i
 PROBE_TEXT = "Hello"  # what probe() asks Google to say
 
 
-class GTTSEngine:
+class GTTSEngine(OnlineEngine):
     name = "gtts"
-    online = True
+    service = "Google TTS"
+    exhausted_unreachable = False  # Google answering only with errors fails the track
     verify_mp3 = True  # Google's voices were never measured here (no network)
     stateful = False
     options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
@@ -70,13 +71,9 @@ class GTTSEngine:
 
     def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
                  tld: str = "com", slow: bool = False, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self.max_wait = max_wait
+        super().__init__(timeout, retries, backoff, max_wait, sleep)
         self.tld = tld
         self.slow = slow
-        self.sleep = sleep
 
     def available(self) -> str | None:
         """Whether gTTS is installed: cheap, no request. Whether Google answers is what probe() asks."""
@@ -95,15 +92,12 @@ class GTTSEngine:
 
         tts, pieces = _prepare(PROBE_TEXT, "en", self.tld, False)
         piece, request = pieces[0]
-        try:
+
+        def ask() -> None:
             with _no_insecure_warning(), requests.Session() as session:
                 _audio(self._send(session, tts, request, timeout), piece)
-        except Retry as failure:
-            return f"cannot reach Google TTS: {failure.what}" if failure.unanswered else (
-                f"Google TTS is not answering with speech now ({failure.what})")
-        except EngineError as e:
-            return e.problem.message
-        return None
+
+        return self.probed(ask)
 
     def version(self) -> str:
         import gtts
@@ -144,8 +138,7 @@ class GTTSEngine:
         def attempt() -> bytes:
             return _audio(self._send(session, tts, request), piece)
 
-        return with_retries(attempt, "Google TTS", self.retries, self.backoff, self.max_wait, self.sleep,
-                            exhausted_unreachable=False)
+        return self.retrying(attempt)
 
     def _send(self, session: requests.Session, tts: gTTS, request: requests.PreparedRequest,
               timeout: float | None = None) -> bytes:
@@ -156,7 +149,7 @@ class GTTSEngine:
 
         timeout = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
-        with requesting("Google TTS", timeout):
+        with requesting(self.service, timeout):
             # urllib3's total timeout bounds connecting (through the proxy, TLS) and the headers together;
             # verify=False as gTTS sends it (for networks that intercept TLS; the tests' fake relies on it).
             response = session.send(request, stream=True, verify=False, timeout=urllib3.Timeout(total=timeout))

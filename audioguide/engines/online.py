@@ -1,13 +1,14 @@
-"""What the online engines (gTTS, Azure) share: when a service counts as unreachable, how long speech
-may plausibly last for its text, and reading the answers of HTTP: Retry-After, a connection that
-hung up, the reason a request failed."""
+"""What the online engines (gTTS, Azure) share: their retry settings and retried requests
+(OnlineEngine), when a service counts as unreachable, how long speech may plausibly last for its
+text, and reading the answers of HTTP: Retry-After, a connection that hung up, the reason a request
+failed."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from audioguide.errors import EngineError, EngineUnreachable
 from audioguide.schema import Check, integer, number
@@ -188,3 +189,36 @@ def requesting(service: str, timeout: float, other_failure: type[EngineError] = 
         raise EngineUnreachable(f"cannot reach {service}: {why(e)}") from None
     except requests.RequestException as e:
         raise other_failure(f"{service} request failed: {why(e)}") from None
+
+
+class OnlineEngine:
+    """What an online engine holds of RETRY_OPTIONS and how it waits (`sleep`: a test's fake clock),
+    with its service's name in messages; it asks with retries and answers probes alike."""
+
+    online = True
+    service: ClassVar[str]  # "Google TTS": the name in every message
+    exhausted_unreachable: ClassVar[bool]  # when the retries run out: unreachable (fall back), or the track fails
+
+    def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    def retrying(self, attempt: Callable[[], T]) -> T:
+        """What `attempt` returns, retried as with_retries says."""
+        return with_retries(attempt, self.service, self.retries, self.backoff, self.max_wait, self.sleep,
+                            self.exhausted_unreachable)
+
+    def probed(self, ask: Callable[[], object]) -> str | None:
+        """None when `ask` (one request, no retry) got speech, else why the service cannot be used now."""
+        try:
+            ask()
+        except Retry as failure:
+            return f"cannot reach {self.service}: {failure.what}" if failure.unanswered else (
+                f"{self.service} is not answering with speech now ({failure.what})")
+        except EngineError as e:
+            return e.problem.message
+        return None

@@ -258,8 +258,8 @@ class PiperEngine:
     def _speaker_id(self, found: VoiceFile, voice: str) -> int | None:
         if self.speaker is None:
             return None
-        if isinstance(self.speaker, int) and self.speaker in found.speakers.values() or \
-                isinstance(self.speaker, int) and not found.speakers and self.speaker == 0:
+        numbers = set(found.speakers.values()) or {0}  # a voice with one speaker has speaker 0
+        if isinstance(self.speaker, int) and self.speaker in numbers:
             return self.speaker
         if isinstance(self.speaker, str) and self.speaker in found.speakers:
             return found.speakers[self.speaker]
