@@ -1,4 +1,6 @@
-"""Writing files so that a reader (or a kill) never sees half of one: temp file, then rename.
+"""Writing files so that a reader (or a kill) never sees half of one: temp file, then rename; and
+reading a file that comes from a user or a package so that no file can hang, flood or mislead a
+command (`read_limited`, `load_json`).
 
 Temp files carry a name only audioguide makes, `.audioguide-<pid>-<random>.part`, so that the
 clean-up after a killed build can tell them from anyone else's, and from another build's that is
@@ -9,12 +11,17 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from audioguide.errors import AudioguideError
 
 TEMP_PREFIX = ".audioguide-"
 TEMP_SUFFIX = ".part"
@@ -106,3 +113,100 @@ def remove_leftovers(folders: Iterable[Path]) -> int:
                 (folder / name).unlink(missing_ok=True)
                 count += 1
     return count
+
+
+# --- reading a user's or a package's file ----------------------------------------------------------
+
+MAX_JSON_DEPTH = 32  # audioguide's own JSON nests 5 deep; Python's parser recurses once a level
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*+"|[\[\]{}]')
+
+
+class Unreadable(AudioguideError):
+    """A file that is not read: missing, not a regular file, too large, not where it belongs, not JSON."""
+
+    def __init__(self, message: str, path: Path, missing: bool = False) -> None:
+        super().__init__(message, path)
+        self.reason = message
+        self.missing = missing
+
+
+def size_text(n: int) -> str:
+    """1 KiB, 2.5 MiB, 1.0 GiB."""
+    if n < 2**20:
+        return f"{n / 2**10:.0f} KiB"
+    return f"{n / 2**20:.1f} MiB" if n < 2**30 else f"{n / 2**30:.1f} GiB"
+
+
+def _kind(mode: int) -> str:
+    return ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else
+            "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else
+            "not a regular file")
+
+
+def within(path: Path, folder: Path) -> bool:
+    """Whether `path`, with every symbolic link followed, is inside `folder` (or is it)."""
+    real, top = path.resolve(), folder.resolve()
+    return real == top or top in real.parents
+
+
+def read_limited(path: Path, limit: int, inside: Path | None = None, what: str = "the file") -> bytes:
+    """The bytes of `path`, refused (Unreadable, with the reason) unless it is a regular file of at
+    most `limit` bytes, and, given `inside`, one whose real path is inside that folder (a symbolic
+    link may not lead out of it). The size is checked before reading and again while reading (the
+    file may grow). A FIFO is opened without blocking and refused unread; a device is never read."""
+    if inside is not None and not within(path, inside):
+        raise Unreadable(f"{what} leads out of {inside} (through a symbolic link); copy it in instead", path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise Unreadable(f"{what} is missing", path, missing=True) from None
+    except OSError as e:
+        raise Unreadable(f"cannot read {what}: {e.strerror or e}", path) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise Unreadable(f"{what} is {_kind(info.st_mode)}, not a regular file", path)
+        if info.st_size > limit:
+            raise Unreadable(f"{what} is {size_text(info.st_size)}, more than the {size_text(limit)} it may be", path)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise Unreadable(f"cannot read {what}: {e.strerror or e}", path) from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise Unreadable(f"{what} is more than the {size_text(limit)} it may be (it grew while read)", path)
+    return data
+
+
+def json_depth_problem(data: bytes, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why `data` nests deeper than `limit` arrays and objects (None when it does not): checked
+    before parsing, which recurses once a level. Brackets inside strings are skipped."""
+    depth = 0
+    for m in _JSON_TOKEN.finditer(data):
+        token = m.group(0)
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return f"nests more than {limit} levels deep"
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def load_json(path: Path, limit: int, inside: Path | None = None, what: str = "the file") -> Any:
+    """A JSON file read by read_limited, refused (Unreadable) when it nests deeper than
+    MAX_JSON_DEPTH, is not UTF-8 JSON, or holds NaN or Infinity."""
+    data = read_limited(path, limit, inside, what)
+    problem = json_depth_problem(data)
+    if problem is not None:
+        raise Unreadable(f"{what} {problem}", path)
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except (ValueError, RecursionError) as e:
+        raise Unreadable(f"{what} is not JSON ({e})", path) from None

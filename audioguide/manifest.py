@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from audioguide import __version__
-from audioguide.files import write_text
+from audioguide.files import Unreadable, load_json, read_limited, write_text
 
 MANIFEST = "manifest.json"
 VERSION = 4  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
@@ -184,6 +184,25 @@ class Manifest:
                 "files": {name: record.to_json() for name, record in sorted((self.files or {}).items())}}
 
 
+def package_file(out: Path, name: str, record: FileRecord) -> builtins.bytes:
+    """A file of the package in `out`, as the manifest records it: a regular file inside the package
+    (by its real path), of the recorded size and sha256; else an error saying to build again."""
+    from audioguide.errors import AudioguideError
+
+    if not is_package_path(name):
+        raise AudioguideError(f"lists {name[:60]!r}, which is not a file in the package; build it again",
+                              out / MANIFEST)
+    try:
+        data = read_limited(out / name, record.bytes, inside=out, what="it")
+    except Unreadable as e:
+        why = "is missing (the manifest lists it)" if e.missing else e.reason.removeprefix("it ")
+        raise AudioguideError(f"{why}; build the package again", out / name) from None
+    if len(data) != record.bytes or hashlib.sha256(data).hexdigest() != record.sha256:
+        raise AudioguideError("is not as the build wrote it (size or sha256 differ from the manifest's); "
+                              "build the package again", out / name)
+    return data
+
+
 def write(out: Path, manifest: Manifest) -> None:
     write_text(out / MANIFEST, dumps(manifest.to_json()))
 
@@ -208,21 +227,12 @@ def dumps(data: dict[str, Any]) -> str:
 def read(out: Path) -> tuple[Manifest | None, str | None]:
     """The manifest in `out`; or None and why not (None, None: there is none). Nothing in a
     manifest that fails validation is trusted: it may have been edited by hand."""
-    path = out / MANIFEST
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return None, f"is larger than {MAX_BYTES >> 20} MB"
-        data = json.loads(path.read_bytes().decode("utf-8"), parse_constant=_no_constant)
-    except FileNotFoundError:
-        return None, None
-    except (OSError, ValueError, RecursionError) as e:
-        return None, f"cannot be read ({e})"
+        data = load_json(out / MANIFEST, MAX_BYTES, what="it")
+    except Unreadable as e:
+        return None, None if e.missing else e.reason.removeprefix("it ")
     problem = problem_with(data)
     return (None, problem) if problem else (_model(data), None)
-
-
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number JSON allows")
 
 
 # --- validation: what each field must be ---------------------------------------------------------
@@ -256,9 +266,28 @@ def is_sha256(value: Any) -> bool:
     return isinstance(value, str) and _HEX64.fullmatch(value) is not None
 
 
+_CODE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2})?")  # what guide.toml accepts as a language code
+
+
+def is_package_path(value: Any) -> bool:
+    """Whether `value` is a plain relative POSIX path inside the package (not `../x`, `/x`, `a//b`,
+    `C:\\x`, a control character): what the manifest names a file by."""
+    return isinstance(value, str) and 0 < len(value) <= 255 and not value.startswith("/") and \
+        "\\" not in value and ":" not in value and not any(c < " " or c == "\x7f" for c in value) and \
+        all(part not in ("", ".", "..") for part in value.split("/"))
+
+
+def _package_path(value: Any) -> bool:
+    return is_package_path(value)
+
+
+def _optional_package_path(value: Any) -> bool:
+    return value is None or is_package_path(value)
+
+
 _GUIDE = {"name": _text, "title": _text, "publisher": _text, "source_language": _text}
 _AUDIO = {"sample_rate": _whole, "bitrate_kbps": _whole, "target_lufs": _number, "true_peak_dbtp": _number}
-_LANGUAGE = {"name": _text, "iso639_2": _text, "title": _text, "playlist": _text}
+_LANGUAGE = {"name": _text, "iso639_2": _text, "title": _text, "playlist": _package_path}
 _MADE: dict[str, Callable[[Any], bool]] = {
     "duration": _number, "engine": _text, "engine_version": _text, "voice": _text, "loudness_lufs": _optional_number,
     "true_peak_dbtp": _optional_number, "encoder_input_true_peak_dbtp": _optional_number,
@@ -266,7 +295,8 @@ _MADE: dict[str, Callable[[Any], bool]] = {
     "cues": lambda v: isinstance(v, list) and all(isinstance(c, list) and len(c) == 2 and all(map(_number, c))
                                                   for c in v)}
 assert tuple(_MADE) == _MADE_FIELDS
-_STOP = {"stop": _whole, "title": _text, "file": _text, **_MADE, "script": _text, "transcript": _text, "vtt": _text}
+_STOP = {"stop": _whole, "title": _text, "file": _package_path, **_MADE, "script": _text, "transcript": _text,
+         "vtt": _package_path}
 _NEW_IN = {"encoder_input_true_peak_dbtp": 3, "cues": 4, "vtt": 4}  # fields a manifest of an earlier version lacks
 _RECORD = {"bytes": _whole, "sha256": is_sha256}
 
@@ -304,8 +334,8 @@ def problem_with(data: Any) -> str | None:
     problem = _table_problem(data.get("guide"), _GUIDE, "guide") or _table_problem(data.get("audio"), _AUDIO, "audio")
     if problem:
         return problem
-    if not _optional_text(data["guide"].get("cover")):
-        return "guide.cover is not a file name"
+    if not _optional_package_path(data["guide"].get("cover")):
+        return "guide.cover is not a file name in the package"
     if not _optional_text(data["guide"].get("copyright")):
         return "guide.copyright is not text"
     if not _optional_text(data["guide"].get("base_url")):
@@ -315,6 +345,8 @@ def problem_with(data: Any) -> str | None:
         return "languages is not an object"
     stop_checks = {k: valid for k, valid in _STOP.items() if _NEW_IN.get(k, 1) <= version}
     for code, language in languages.items():
+        if not _CODE.fullmatch(code):
+            return f"languages has {code[:40]!r}, which is not a language code"
         problem = _table_problem(language, _LANGUAGE, f"languages.{code}")
         if problem:
             return problem
@@ -331,6 +363,9 @@ def problem_with(data: Any) -> str | None:
     files = data.get("files", {} if version == 1 else None)
     if not isinstance(files, dict):
         return "files is not an object"
+    outside = next((name for name in files if not is_package_path(name)), None)
+    if outside is not None:
+        return f"files lists {outside[:60]!r}, which is not a path inside the package"
     return _first_problem(((f"files[{name!r}]", record) for name, record in files.items()), _RECORD)
 
 

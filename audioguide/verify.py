@@ -20,7 +20,7 @@ from typing import Any
 from audioguide import manifest as manifests
 from audioguide.errors import AudioguideError, Problem
 from audioguide.files import TEMP_PREFIX, TEMP_SUFFIX, sha256
-from audioguide.manifest import MANIFEST, FileRecord, Language, Manifest, Stop
+from audioguide.manifest import MANIFEST, FileRecord, Language, Manifest, Stop, is_package_path
 from audioguide.mp3 import frames
 from audioguide.mp3.tags import TrackTags, covers, differences, engine_comment, read_tags
 from audioguide.outputs.playlists import one_line, shown_title
@@ -102,9 +102,7 @@ def check_package(out: Path, audio: bool = False) -> Report:
 
 def _inside(name: str) -> bool:
     """Whether a listed name is a plain relative path inside the package (not the manifest itself)."""
-    parts = name.split("/")
-    return name not in (MANIFEST, MARK, LOCK) and "\\" not in name and not name.startswith("/") and \
-        all(part not in ("", ".", "..") for part in parts)
+    return name not in (MANIFEST, MARK, LOCK) and is_package_path(name)
 
 
 def _names(out: Path, manifest: Manifest) -> Iterator[Problem]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from audioguide.errors import AudioguideError, display_path
 from audioguide.files import is_temp, remove_leftovers, write_bytes
-from audioguide.manifest import MANIFEST, FileRecord, Stop
+from audioguide.manifest import MANIFEST, Stop, package_file
 
 log = logging.getLogger("audioguide")
 
@@ -67,26 +67,6 @@ def refuse_place(out: Path, dest: Path) -> None:
 
 
 # --- the package, read through its manifest ------------------------------------------------------
-
-
-def _inside(name: str) -> bool:
-    """Whether a name from the manifest is a plain relative path in the package (not `../x`, `/x`)."""
-    parts = PurePosixPath(name).parts
-    return bool(parts) and not name.startswith("/") and "\\" not in name and ".." not in parts and "." not in parts
-
-
-def package_file(out: Path, name: str, record: FileRecord) -> bytes:
-    """A file of the package, as the manifest records it; else an error saying to build again."""
-    if not _inside(name):
-        raise AudioguideError(f"lists {name!r}, which is not a file in the package; build it again", out / MANIFEST)
-    try:
-        data = (out / name).read_bytes()
-    except FileNotFoundError:
-        raise AudioguideError("is missing (the manifest lists it); build the package again", out / name) from None
-    if len(data) != record.bytes or hashlib.sha256(data).hexdigest() != record.sha256:
-        raise AudioguideError("is not as the build wrote it (size or sha256 differ from the manifest's); "
-                              "build the package again", out / name)
-    return data
 
 
 def track_audio(out: Path, stop: Stop) -> bytes:
