@@ -131,7 +131,8 @@ def _make_tracks(plan: Plan, out: Path, options: Options, cache: Path | None, pr
     previous manifest's entries of the tracks a --lang or --stop build leaves alone, where they are
     still there as the last build made them."""
     config = plan.guide.config
-    previous = old.tracks() if old is not None and old.version == manifest.VERSION and not options.force else {}
+    # --force makes the selected tracks again; the rest of a --lang or --stop build's package stays
+    previous = old.tracks() if old is not None and old.version == manifest.VERSION else {}
     seen = marked(out)
     settings = audio_settings(config.audio)
     result = BuildResult(out, plan)
@@ -155,7 +156,7 @@ def _make_tracks(plan: Plan, out: Path, options: Options, cache: Path | None, pr
                 akey = audio_key(timeline, voice, settings)
                 tags = plan.tags(track, voice, cover)
                 candidates.append(Candidate(voice, akey, track_key(akey, tags, config.id3_version), tags))
-            if made is not None and made.key in {c.key for c in candidates}:
+            if made is not None and not options.force and made.key in {c.key for c in candidates}:
                 result.outcomes.append(Outcome(track.file, "reused", made))
                 continue
             jobs.append(Job(track.file, out / track.file, track.stop.path, track.stop.number, code, timeline,

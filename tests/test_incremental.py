@@ -171,6 +171,33 @@ def test_force_makes_everything_again(guide: Path, tmp_path: Path, calls: Calls)
     assert len(calls.said) == 8  # every stretch of speech in the six scripts
 
 
+@pytest.mark.parametrize("subset", [{"stops": (2,)}, {"languages": ("en",)}])
+def test_a_forced_subset_build_makes_only_the_subset_again_and_keeps_the_rest(
+        guide: Path, tmp_path: Path, calls: Calls, caplog: pytest.LogCaptureFixture, subset: dict[str, Any]) -> None:
+    """`build --stop 2 --force` (or `--lang en --force`) once removed every other track of the package
+    ("removed en/001-welcome.mp3 (no longer in the guide)") and cut the playlists to the subset."""
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    run(guide, out, cache)
+    before = manifest(out)
+    tracks = {s["file"]: s for lang in before["languages"].values() for s in lang["stops"] if "fallback" not in s}
+    calls.reset()
+    with caplog.at_level(logging.INFO, logger="audioguide"):
+        result = run(guide, out, cache, force=True, **subset)
+    made = set(statuses(result))
+    chosen = {f for f, s in tracks.items() if ("stops" not in subset or s["stop"] in subset["stops"]) and
+              ("languages" not in subset or f.split("/")[0] in subset["languages"])}
+    assert made == chosen and set(statuses(result).values()) == {"built"} and chosen != set(tracks)
+    assert not [r for r in caplog.records if "removed" in r.getMessage()]
+    after = manifest(out)
+    assert set(after["files"]) == set(before["files"])
+    for name in set(tracks) - chosen:  # the rest: still there, still the same bytes
+        assert after["files"][name] == before["files"][name] and (out / name).is_file()
+    for code, language in before["languages"].items():
+        playlist = (out / language["playlist"]).read_text(encoding="utf-8")
+        assert [s["stop"] for s in after["languages"][code]["stops"]] == [s["stop"] for s in language["stops"]]
+        assert all(s["file"].rsplit("/", 1)[1] in playlist for s in language["stops"])
+
+
 def test_a_build_without_the_output_folder_comes_from_the_cache(guide: Path, tmp_path: Path, calls: Calls) -> None:
     cache = tmp_path / "cache"
     run(guide, tmp_path / "first", cache)
