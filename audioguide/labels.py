@@ -31,8 +31,10 @@ from urllib.parse import urlsplit
 from audioguide import manifest
 from audioguide.errors import AudioguideError, display_path
 from audioguide.files import is_temp, remove_leftovers, replacing, write_text
+from audioguide.guide.config import MAX_COVER_PIXELS
 from audioguide.guide.languages import native_name
-from audioguide.manifest import MANIFEST, Manifest
+from audioguide.manifest import MANIFEST, Manifest, package_file
+from audioguide.ownership import as_marked, locked, place_problem, read_mark, write_mark
 from audioguide.schema import web_address
 
 log = logging.getLogger("audioguide")
@@ -40,6 +42,7 @@ log = logging.getLogger("audioguide")
 PAPERS = {"a4": "A4", "letter": "US Letter"}  # file name part -> what the summary calls it
 SHEETS = ("labels", "poster")
 NAMES = tuple(f"{sheet}-{paper}.{ext}" for ext in ("html", "pdf") for sheet in SHEETS for paper in PAPERS)
+LABELS_MARK = ".audioguide-labels"  # the sheets this command wrote in the folder, and how it left them
 CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PDF_SECONDS = 60.0
 LABEL_QR_MM = 30  # the whole code with its 4-module quiet zone: the symbol itself is 22 to 25 mm
@@ -238,22 +241,47 @@ body {{ margin: 0; color: var(--ink); font-family: var(--sans); font-size: 10pt;
 
 
 def _cover(out: Path, model: Manifest) -> str | None:
-    """The guide's cover as a data: URI for the poster (at most COVER_PIXELS square); None without one."""
+    """The guide's cover as a data: URI for the poster (at most COVER_PIXELS square); None without one.
+    It is read as every edition reads the package: the file the manifest lists, with its sha256."""
     name = model.guide.cover
     if name is None:
         return None
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
+    record = model.owned().get(name)
+    if record is None:
+        log.warning("%s: the poster goes without the cover: the manifest does not list it", display_path(out / name))
+        return None
+    data = package_file(out, name, record)
     try:
-        with Image.open(out / name) as image:
-            picture = image.convert("RGB")
-    except (OSError, UnidentifiedImageError, ValueError) as e:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
+                if image.width * image.height > MAX_COVER_PIXELS:
+                    raise ValueError(f"it is {image.width}x{image.height} pixels, more than a build allows")
+                picture = image.convert("RGB")
+    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError,
+            Image.DecompressionBombWarning) as e:
         log.warning("%s: the poster goes without the cover: %s", display_path(out / name), e)
         return None
     picture.thumbnail((COVER_PIXELS, COVER_PIXELS), Image.Resampling.LANCZOS)
-    data = io.BytesIO()
-    picture.save(data, "JPEG", quality=88, optimize=True)
-    return "data:image/jpeg;base64," + base64.b64encode(data.getvalue()).decode("ascii")
+    jpeg = io.BytesIO()
+    picture.save(jpeg, "JPEG", quality=88, optimize=True)
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg.getvalue()).decode("ascii")
+
+
+def _check_codes(base: str, labels: Sequence[Label], option: str) -> None:
+    """Refuse a base URL too long for its QR codes (a QR code holds at most about 2 300 characters)."""
+    import segno
+
+    longest = max([player_url(base), *(label.url for label in labels if label.url)], key=len)
+    try:
+        segno.make_qr(longest, error="m")
+    except segno.DataOverflowError:
+        raise AudioguideError(f"{option}: {len(longest)} characters are too many for a QR code (at most about "
+                              "2 300 a code can hold): give a shorter address") from None
 
 
 def poster_sheet(model: Manifest, base: str, paper: str, cover: str | None) -> str:
@@ -360,22 +388,35 @@ def print_pdf(chromium: str, page: Path, pdf: Path) -> str | None:
     return None
 
 
-def _claim(out: Path, dest: Path) -> None:
-    """Refuse a destination that is the package or inside it, or a folder of the user's."""
+def _claim(out: Path, dest: Path) -> dict[str, list[int]]:
+    """Refuse a destination that is the package, in or around it, a guide or another package, `/`,
+    home, or a folder holding anything but the sheets an earlier run marked as its own, each still
+    as that run left it (temp files of audioguide's aside); return what the mark says of them."""
     here, package = dest.resolve(), out.resolve()
     if here == package or package in here.parents:
         raise AudioguideError("labels go beside the package, not into it (audioguide verifies that the package "
                               "holds only what it built): choose another folder with -o", dest)
-    if dest.exists() and not dest.is_dir():
+    why = place_problem(dest, package=out)
+    if why is not None:
+        raise AudioguideError(f"will not write labels into this folder: it {why}; choose another folder with -o",
+                              dest)
+    if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
         raise AudioguideError("is not a folder: choose another with -o", dest)
     if not dest.is_dir():
-        return
+        return {}
+    data, distrust = read_mark(dest, LABELS_MARK)
+    if distrust is not None:
+        log.warning("%s %s: it is not trusted", display_path(dest / LABELS_MARK), distrust)
+    seen = data.get("files", {})
     others = sorted(entry.name for entry in os.scandir(dest)
-                    if not ((entry.name in NAMES and entry.is_file()) or is_temp(entry.name)))
+                    if not ((entry.name in NAMES and as_marked(entry.stat(follow_symlinks=False), seen.get(entry.name)))
+                            or (entry.name == LABELS_MARK and entry.is_file(follow_symlinks=False))
+                            or is_temp(entry.name)))
     if others:
         listed = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        raise AudioguideError(f"holds files audioguide labels did not write ({listed}): it is not overwritten; "
-                              "choose another folder with -o, or empty this one", dest)
+        raise AudioguideError(f"holds files audioguide labels did not write ({listed}), or changed since: nothing "
+                              "is overwritten; choose another folder with -o, or empty this one", dest)
+    return seen
 
 
 def make_labels(out: Path, base_url: str | None = None, dest: Path | None = None,
@@ -395,14 +436,21 @@ def make_labels(out: Path, base_url: str | None = None, dest: Path | None = None
         problem = web_address(base) if base is not None else None
         if problem:
             raise AudioguideError(f"guide.base_url {base}: {problem}", out / MANIFEST)
+    labels = labels_of(model, base)
+    if base is not None:
+        _check_codes(base, labels, "--base-url" if base_url is not None else "guide.base_url")
     dest = dest if dest is not None else default_dest(out)
-    _claim(out, dest)
+    with locked(dest):
+        return _make(out, model, base, labels, dest, _claim(out, dest), chromium)
+
+
+def _make(out: Path, model: Manifest, base: str | None, labels: list[Label], dest: Path,
+          seen: dict[str, list[int]], chromium: str | None) -> Written:
     dest.mkdir(parents=True, exist_ok=True)
     remove_leftovers([dest])
     if base is None:
         log.warning("%s", NO_BASE_URL)
 
-    labels = labels_of(model, base)
     pages: list[Path] = []
     for paper in PAPERS:
         page = dest / f"labels-{paper}.html"
@@ -432,8 +480,10 @@ def make_labels(out: Path, base_url: str | None = None, dest: Path | None = None
     removed = []
     for name in NAMES:
         stale = dest / name
-        if stale not in written and stale.is_file():
-            stale.unlink()
+        if stale not in written and name in seen:  # as the mark saw it: _claim checked
+            stale.unlink(missing_ok=True)
             log.info("removed %s (an earlier run's; this one does not make it)", display_path(stale))
             removed.append(stale)
+    write_mark(dest, LABELS_MARK, "the sheets written by audioguide labels, which rewrites and removes the files "
+                                  "listed here", [p.name for p in written])
     return Written(dest, tuple(written), tuple(removed), len(labels), len(model.languages), base, pdf)

@@ -1,42 +1,130 @@
-"""What a build may write into and delete from: only folders it can prove it made, only files it
-recorded there, and one build at a time per output folder.
+"""What a command may write into and delete from: only folders it can prove it made, only files it
+recorded there, and one command at a time per folder. Every command that writes (`build -o`,
+`export`, `labels -o`, `translate export -o`, `say -o`, `init`) claims its destination here.
 
-An output folder is audioguide's when it is new or empty (the build then marks it), when it holds
-the mark, or when it holds an audioguide manifest (made before marks existed). Anything else is
-refused with a message, as are the root of the file system, the home folder, the guide folder,
-anything inside it and anything that holds it.
+A destination is refused when it is the root of the file system, the home folder, a guide folder
+(one holding guide.toml) or anything inside one, a package audioguide built or anything inside one
+(but for the build's own), or a folder that holds the guide or package a command reads. A folder is
+a command's own when it is new or empty (the command then marks it), or holds that command's mark:
+a JSON list of the files it wrote (each with the size, mtime and inode it left), validated before
+use, whose names are plain relative paths inside the folder. Anything else in it is refused, and
+a file it holds is replaced or removed only while it is as the mark saw it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import stat
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from audioguide.errors import AudioguideError
-from audioguide.files import is_temp, sha256, write_text
-from audioguide.manifest import FileRecord
+from audioguide.files import Unreadable, is_temp, load_json, sha256, write_text
+from audioguide.manifest import MANIFEST, FileRecord, is_package_path
 
 MARK = ".audioguide"  # in every output folder a build made: the folder is audioguide's
 LOCK = ".audioguide.lock"  # held while a build writes the folder
 OWN = frozenset({MARK, LOCK})
 
 
-def _refusal(out: Path, guide: Path) -> str | None:
-    target, root = out.resolve(), guide.resolve()
+GUIDE_FILE = "guide.toml"  # what makes a folder a guide folder (guide.config.CONFIG_NAME)
+MAX_MARK_BYTES = 16 << 20  # a mark lists each file in about 60 bytes
+
+
+def _is_package(folder: Path) -> bool:
+    return (folder / MARK).is_file() or (folder / MANIFEST).is_file()
+
+
+def place_problem(dest: Path, guide: Path | None = None, package: Path | None = None,
+                  own_package: bool = False) -> str | None:
+    """Why `dest` is no place for a command to write into (None when it may be): `/`, the home folder,
+    a guide folder or a package, or inside one; the `guide` or the `package` the command reads, inside
+    it, or holding it. `own_package`: dest may itself be a package (the build's output folder)."""
+    target = dest.resolve()
     if target == Path(target.anchor):
         return "is the root of the file system"
     if target == Path.home().resolve():
         return "is your home folder"
-    if target == root or root in target.parents:
-        return "is inside the guide folder, beside the scripts"
-    if target in root.parents:
-        return "holds the guide folder"
+    for folder, what in ((guide, "the guide folder, beside the scripts"), (package, "the package")):
+        if folder is None:
+            continue
+        root = folder.resolve()
+        if target == root:
+            return f"is {what}" if folder is package else f"is inside {what}"
+        if root in target.parents:
+            return f"is inside {what}"
+        if target in root.parents:
+            return f"holds {what.split(',')[0]}"
+    for place in (target, *target.parents):
+        if (place / GUIDE_FILE).is_file():
+            return "is a guide folder (it holds guide.toml)" if place == target else \
+                f"is inside the guide folder {place}"
+        if _is_package(place) and not (own_package and place == target):
+            return "is a package audioguide built" if place == target else f"is inside the package {place}"
     return None
+
+
+def _lock_folder() -> Path:
+    """This user's folder of audioguide's locks, in the system's temp folder: made 0700, and used only
+    while it is a real folder of this user's (not a link someone else planted)."""
+    folder = Path(tempfile.gettempdir()) / f"audioguide-{os.getuid() if hasattr(os, 'getuid') else 'user'}-locks"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError as e:
+        raise AudioguideError(f"cannot make the folder of audioguide's locks: {e.strerror or e}", folder) from None
+    if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+        raise AudioguideError("is not a folder of yours: audioguide keeps its locks there; remove it", folder)
+    return folder
+
+
+@contextmanager
+def locked(dest: Path, what: str = "folder") -> Iterator[None]:
+    """Hold `dest` for this command: a second audioguide command writing it fails at once instead of
+    mixing its files with this one's. The lock is a file named by dest's real path in this user's
+    lock folder, never in dest (a card or a web folder holds only what is published); the operating
+    system releases it when the command dies."""
+    from filelock import FileLock, Timeout
+
+    name = hashlib.sha256(str(dest.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+    lock = FileLock(_lock_folder() / f"{name}.lock", timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise AudioguideError(f"another audioguide command is writing this {what}; wait for it to finish, "
+                              f"or choose another {what}", dest) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _refusal(out: Path, guide: Path) -> str | None:
+    return place_problem(out, guide=guide, own_package=True)
+
+
+def real_folders(dest: Path, folders: Iterable[str]) -> None:
+    """Refuse (AudioguideError) when a folder inside dest that a command is to write into is a symbolic
+    link or not a folder: writes never go through a link out of the destination."""
+    for folder in folders:
+        path = dest
+        for part in folder.split("/"):
+            path = path / part
+            try:
+                info = path.lstat()
+            except FileNotFoundError:
+                break
+            if stat.S_ISLNK(info.st_mode):
+                raise AudioguideError("is a symbolic link: audioguide writes only into real folders inside its "
+                                      "destination; remove the link, or choose another folder", path)
+            if not stat.S_ISDIR(info.st_mode):
+                raise AudioguideError("is not a folder: remove it, or choose another folder", path)
 
 
 def _foreign(out: Path, has_manifest: bool) -> list[str]:
@@ -81,22 +169,56 @@ def claimed(out: Path, guide: Path, has_manifest: bool) -> Iterator[None]:
         lock.release()
 
 
+def stamp(folder: Path, name: str) -> list[int]:
+    """What a mark records of a file: its size, mtime and inode, not following a link."""
+    info = (folder / name).lstat()
+    return [info.st_size, info.st_mtime_ns, info.st_ino]
+
+
+def as_marked(info: os.stat_result, seen: Any) -> bool:
+    """Whether a file (its lstat) is still exactly as a mark recorded it: a regular file, same size,
+    mtime and inode."""
+    return stat.S_ISREG(info.st_mode) and isinstance(seen, list) and \
+        seen == [info.st_size, info.st_mtime_ns, info.st_ino]
+
+
+def write_mark(folder: Path, name: str, what: str, files: Iterable[str], **more: Any) -> None:
+    """Write the mark `name` in folder: what it is, each named file's stamp, and `more` (JSON)."""
+    seen = {file: stamp(folder, file) for file in files}
+    write_text(folder / name, json.dumps({"what": what, **more, "files": seen}, indent=0, sort_keys=True) + "\n")
+
+
+def _stamp_valid(value: Any) -> bool:
+    return isinstance(value, list) and len(value) == 3 and \
+        all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value)
+
+
+def read_mark(folder: Path, name: str) -> tuple[dict[str, Any], str | None]:
+    """The mark `name` in folder, validated: a JSON object (read as any user's file is: a regular file,
+    bounded), whose "files" map plain relative paths inside the folder to stamps. Returns it, or {} and
+    why it is not trusted (None: there is none). Nothing in a mark that fails is used."""
+    try:
+        data = load_json(folder / name, MAX_MARK_BYTES, what="it")
+    except Unreadable as e:
+        return {}, None if e.missing else e.reason.removeprefix("it ")
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, dict):
+        return {}, "is not a mark audioguide wrote"
+    bad = next((f for f, v in files.items() if not is_package_path(f) or not _stamp_valid(v)), None)
+    if bad is not None:
+        return {}, f"lists {bad[:60]!r}, which is not a file audioguide wrote inside the folder"
+    return data, None
+
+
 def mark(out: Path, names: Iterable[str]) -> None:
-    """Write the mark, with the size, mtime and inode of each named file as the build leaves it."""
-    seen = {}
-    for name in names:
-        info = (out / name).stat()
-        seen[name] = [info.st_size, info.st_mtime_ns, info.st_ino]
-    write_text(out / MARK, json.dumps({"what": "made by audioguide, which rewrites and removes the files its "
-                                               "manifest lists here", "files": seen}, indent=0, sort_keys=True) + "\n")
+    """Write the build's mark, with the size, mtime and inode of each named file as the build leaves it."""
+    write_mark(out, MARK, "made by audioguide, which rewrites and removes the files its manifest lists here", names)
 
 
 def marked(out: Path) -> dict[str, list[int]]:
-    """What the mark says of each file the last finished build left (nothing when it cannot be read)."""
-    try:
-        files = json.loads((out / MARK).read_bytes()[: 64 << 20]).get("files")
-    except (OSError, ValueError, AttributeError, RecursionError):
-        return {}
+    """What the mark says of each file the last finished build left (nothing when it cannot be trusted)."""
+    data, _ = read_mark(out, MARK)
+    files = data.get("files", {})
     return files if isinstance(files, dict) else {}
 
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from audioguide import labels as labels_module
 from audioguide.build import Options, build
 from audioguide.cli import main
-from audioguide.labels import LABEL_QR_MM, NAMES, POSTER_QR_MM, deep_link, player_url
+from audioguide.labels import LABEL_QR_MM, LABELS_MARK, NAMES, POSTER_QR_MM, deep_link, player_url
 from audioguide.verify import check_package
 from tests.conftest import GUIDE_TOML, make_guide, need, write
 
@@ -256,7 +256,7 @@ def test_qr_codes_print_at_least_2_cm_with_a_4_module_quiet_zone(printed: Path, 
 @pytest.mark.client
 def test_a_rerun_writes_the_same_bytes(printed: Path, hosted: Path) -> None:
     before = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in printed.iterdir()}
-    assert set(before) == set(NAMES)
+    assert set(before) == {*NAMES, LABELS_MARK}
     code, _, err = invoke("labels", str(hosted), "-o", str(printed))
     assert code == 0, err
     after = {path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in printed.iterdir()}
@@ -275,7 +275,7 @@ def test_by_default_beside_the_package_which_stays_as_built(hosted: Path, no_chr
     assert code == 0, err
     assert out.strip() == (f"wrote 4 files to {dest}: labels for 3 stops in 3 languages and an entrance poster "
                            "(A4 and US Letter), HTML only (no PDF)")
-    assert sorted(p.name for p in dest.iterdir()) == sorted(n for n in NAMES if n.endswith(".html"))
+    assert sorted(p.name for p in dest.iterdir()) == sorted([LABELS_MARK, *(n for n in NAMES if n.endswith(".html"))])
     assert "warning: no PDF: no Chromium here; open " in err and "labels-a4.html in a browser and print it" in err
     assert check_package(hosted, False).problems == []
 
@@ -296,8 +296,8 @@ def test_without_a_base_url_labels_have_numbers_and_titles_only(plain: Path, tmp
     assert code == 0, err
     assert "warning: no base URL" in err and "without QR codes" in err
     assert out.strip().endswith("(A4 and US Letter), without QR codes or poster (no base URL), PDF included")
-    assert sorted(p.name for p in dest.iterdir()) == ["labels-a4.html", "labels-a4.pdf", "labels-letter.html",
-                                                      "labels-letter.pdf"]
+    assert sorted(p.name for p in dest.iterdir()) == [LABELS_MARK, "labels-a4.html", "labels-a4.pdf",
+                                                      "labels-letter.html", "labels-letter.pdf"]
     sheet = parse(dest / "labels-a4.html")
     assert {label["number"]: label["titles"] for label in sheet.labels} == TITLES
     assert not any(label["qr"] for label in sheet.labels)
@@ -313,7 +313,7 @@ def test_a_later_run_removes_the_sheets_it_no_longer_makes(hosted: Path, plain: 
     assert invoke("labels", str(hosted), "-o", str(dest))[0] == 0
     assert (dest / "poster-a4.html").exists()
     assert invoke("labels", str(plain), "-o", str(dest))[0] == 0
-    assert sorted(p.name for p in dest.iterdir()) == ["labels-a4.html", "labels-letter.html"]
+    assert sorted(p.name for p in dest.iterdir()) == [LABELS_MARK, "labels-a4.html", "labels-letter.html"]
 
 
 @pytest.mark.parametrize("url", ["ftp://museum.example/guide/", "museum.example/guide", "https://x.example/?a=1",
@@ -333,7 +333,7 @@ def test_a_folder_holding_a_users_file_is_refused_and_left_alone(hosted: Path, t
     code, out, err = invoke("labels", str(hosted), "-o", str(dest))
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith(f"{dest}: holds files audioguide labels did not write "
-                                                   "(notes.txt)"), err
+                                                   "(labels-a4.html, notes.txt)"), err
     assert sorted(p.name for p in dest.iterdir()) == ["labels-a4.html", "notes.txt"]
     assert (dest / "labels-a4.html").read_text() == "my own page\n"
     assert (dest / "notes.txt").read_text() == "my notes\n"
@@ -365,4 +365,4 @@ def test_a_chromium_that_fails_leaves_the_html_and_no_temp_file(hosted: Path, tm
     assert code == 0, err
     assert "warning: no PDF: chromium failed (exit code 3); open " in err
     assert out.strip().endswith("HTML only (no PDF)")
-    assert sorted(p.name for p in dest.iterdir()) == sorted(n for n in NAMES if n.endswith(".html"))
+    assert sorted(p.name for p in dest.iterdir()) == sorted([LABELS_MARK, *(n for n in NAMES if n.endswith(".html"))])

@@ -19,6 +19,7 @@ from audioguide.editions import archive, devices, podcast, single
 from audioguide.editions.base import Exported, refuse_place
 from audioguide.errors import AudioguideError
 from audioguide.manifest import MANIFEST, Manifest
+from audioguide.ownership import locked
 
 Edition = Callable[[Path, Manifest, Path, bool, "str | None"], Exported]  # (out, model, dest, clean, base_url)
 
@@ -42,4 +43,5 @@ def export(out: Path, edition: str, dest: Path, clean: bool = False, base_url: s
     refuse_place(out, dest)
     if dest.exists() and not dest.is_dir():
         raise AudioguideError("is not a folder: give export a folder", dest)
-    return EDITIONS[edition](out, model, dest, clean, base_url)
+    with locked(dest):
+        return EDITIONS[edition](out, model, dest, clean, base_url)

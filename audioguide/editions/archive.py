@@ -10,7 +10,6 @@ from pathlib import Path, PurePosixPath
 from audioguide.editions.base import (
     MARK,
     Exported,
-    as_marked,
     clean_out,
     edition_key,
     entries,
@@ -22,8 +21,9 @@ from audioguide.editions.base import (
     write_mark,
 )
 from audioguide.errors import display_path
-from audioguide.files import is_temp, remove_leftovers, replacing
-from audioguide.manifest import MANIFEST, Manifest
+from audioguide.files import is_temp, read_limited, remove_leftovers, replacing
+from audioguide.manifest import MANIFEST, MAX_BYTES, Manifest
+from audioguide.ownership import as_marked
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: no build's time in the archive
 STORED = (".mp3", ".png", ".jpg", ".jpeg", ".webp", ".gif")  # compressed already
@@ -47,7 +47,8 @@ def write_zip(out: Path, model: Manifest, target: Path) -> None:
     owned = model.owned()
     with zipfile.ZipFile(target, "w") as archive:
         for name in sorted({*owned, MANIFEST}):
-            data = (out / MANIFEST).read_bytes() if name == MANIFEST else package_file(out, name, owned[name])
+            data = read_limited(out / MANIFEST, MAX_BYTES, what="the manifest") if name == MANIFEST else \
+                package_file(out, name, owned[name])
             info = zipfile.ZipInfo(name, ZIP_TIME)
             info.create_system = 3  # Unix: the permissions below are read
             info.external_attr = (stat.S_IFREG | 0o644) << 16

@@ -22,11 +22,12 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
+from audioguide import ownership
 from audioguide.errors import AudioguideError, display_path
-from audioguide.files import is_temp, remove_leftovers, write_bytes
-from audioguide.manifest import MANIFEST, Stop, package_file
+from audioguide.files import is_temp, read_limited, remove_leftovers, write_bytes
+from audioguide.manifest import MANIFEST, Stop, is_package_path, package_file
+from audioguide.ownership import as_marked, place_problem, real_folders
 
 log = logging.getLogger("audioguide")
 
@@ -56,12 +57,9 @@ class Exported:
 
 
 def refuse_place(out: Path, dest: Path) -> None:
-    target, package = dest.resolve(), out.resolve()
-    why = ("is the root of the file system" if target == Path(target.anchor) else
-           "is your home folder" if target == Path.home().resolve() else
-           "is the package" if target == package else
-           "is inside the package, which holds only what the build made" if package in target.parents else
-           "holds the package" if target in package.parents else None)
+    """Refuse a DEST that is no place for an edition (ownership.place_problem): `/`, home, a guide
+    folder, a package (this one or another), inside one, or a folder holding the package."""
+    why = place_problem(dest, package=out)
     if why is not None:
         raise AudioguideError(f"will not export into this folder: it {why}; give a folder of its own", dest)
 
@@ -148,39 +146,34 @@ def edition_key(out: Path, edition: str, *settings: str | None) -> str:
     """What an edition's files are made from: this audioguide, the edition and its settings, and the
     package's manifest, which holds the sha256 of every file the edition reads."""
     from audioguide import __version__
+    from audioguide.manifest import MAX_BYTES
 
     digest = hashlib.sha256(json.dumps([__version__, edition, *settings]).encode())
-    digest.update((out / MANIFEST).read_bytes())
+    digest.update(read_limited(out / MANIFEST, MAX_BYTES, what="the manifest"))
     return digest.hexdigest()
 
 
 def read_mark(dest: Path, edition: str) -> tuple[str | None, dict[str, list[int]], list[str]]:
     """The key, the files (name -> size, mtime, inode) and the folders the mark in dest gives for this
-    edition; nothing when there is none, it is another edition's, or it cannot be read."""
-    try:
-        data = json.loads((dest / MARK).read_bytes()[: 16 << 20])
-        if data.get("edition") == edition and isinstance(data.get("files"), dict) and \
-                isinstance(data.get("folders"), list):
-            return str(data.get("key")), data["files"], [str(f) for f in data["folders"]]
-    except (OSError, ValueError, AttributeError, RecursionError):
-        pass
-    return None, {}, []
+    edition; nothing when there is none, it is another edition's, or it is not trusted (not a regular
+    file, too large, or listing anything but plain relative paths inside dest: a warning says so)."""
+    data, why = ownership.read_mark(dest, MARK)
+    folders = data.get("folders")
+    if why is None and data and not (isinstance(folders, list) and all(map(is_package_path, folders))
+                                     and isinstance(data.get("key"), str)):
+        why = "lists a folder that is not a plain relative path inside it"
+    if why is not None:
+        log.warning("%s %s: it is not trusted, and nothing it lists is replaced or removed",
+                    display_path(dest / MARK), why)
+        return None, {}, []
+    if data.get("edition") != edition:
+        return None, {}, []
+    return data["key"], data["files"], list(data["folders"])
 
 
 def write_mark(dest: Path, edition: str, key: str, names: list[str], folders: list[str]) -> None:
-    seen = {}
-    for name in names:
-        info = (dest / name).lstat()
-        seen[name] = [info.st_size, info.st_mtime_ns, info.st_ino]
-    write_bytes(dest / MARK, (json.dumps({"what": f"the {edition} edition written by audioguide export, which "
-                                                  "replaces and removes the files listed here",
-                                          "edition": edition, "key": key, "folders": folders, "files": seen},
-                                         indent=0, sort_keys=True) + "\n").encode())
-
-
-def as_marked(info: os.stat_result, seen: Any) -> bool:
-    return stat.S_ISREG(info.st_mode) and isinstance(seen, list) and \
-        seen == [info.st_size, info.st_mtime_ns, info.st_ino]
+    ownership.write_mark(dest, MARK, f"the {edition} edition written by audioguide export, which replaces and "
+                                     "removes the files listed here", names, edition=edition, key=key, folders=folders)
 
 
 def _check_dest(dest: Path, folders: list[str], files: list[Planned], edition: str,
@@ -310,6 +303,7 @@ def write_plan(dest: Path, folders: list[str], files: list[Planned], edition: st
     or removed, anything else refused unless `clean`. `key` (edition_key): what the files are made
     from; off the card, the mark records it with what was written."""
     dfplayer = edition == "dfplayer"
+    real_folders(dest, folders)  # never write through a link out of DEST
     if dest.is_dir():  # temp files of killed exports (numbered) only: provably audioguide's
         remove_leftovers([dest, *(dest / f for f in folders)])
     present, existing, result = _check_dest(dest, folders, files, edition, clean, key)
