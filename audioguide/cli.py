@@ -386,15 +386,21 @@ def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every
 @_GUIDE
 @click.argument("language")
 @click.option("-o", "--output", "output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The PO file to write.")
+              help="The PO file to write (a new .po file).")
+@click.option("--overwrite", is_flag=True, help="Replace the .po file given with -o when it exists.")
 @_common
-def translate_export(guide_dir: Path, language: str, output: Path) -> None:
+def translate_export(guide_dir: Path, language: str, output: Path, overwrite: bool) -> None:
     """Write LANGUAGE's titles and paragraphs, with their source, to a gettext PO file."""
     from audioguide.files import write_text
+    from audioguide.ownership import file_problem, locked
     from audioguide.translate.po import export
 
     po = export(_load_guide(guide_dir), language)
-    write_text(output, str(po))
+    with locked(output, "file"):
+        why = file_problem(output, overwrite, (".po", ".pot"))
+        if why is not None:
+            raise AudioguideError(why, output)
+        write_text(output, str(po))
     done = sum(1 for e in po if e.translated())
     say(f"wrote {output}: {plural(len(po), 'entry', 'entries')}, {done} translated, {len(po.fuzzy_entries())} fuzzy")
 

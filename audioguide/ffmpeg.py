@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 from audioguide.errors import AudioguideError
+from audioguide.files import die_with_parent, temp_folder
 
 
 @lru_cache(maxsize=1)
@@ -21,7 +21,7 @@ def executable() -> str:
 def _run(args: list[str], data: bytes | None, what: str, path: Path | None) -> bytes:
     try:
         done = subprocess.run([executable(), "-nostdin", "-hide_banner", "-loglevel", "error", *args],
-                              input=data, capture_output=True, check=False)
+                              input=data, capture_output=True, check=False, preexec_fn=die_with_parent)
     except OSError as e:
         raise AudioguideError(f"cannot run ffmpeg to {what}: {e}", path) from None
     if done.returncode != 0:
@@ -55,8 +55,7 @@ def encode_m4b(pcm: bytes, sample_rate: int, bitrate: int, metadata: str, langua
     Nero chpl atom), its language (ISO 639-2) on the audio stream, and the cover (bytes and ".png"
     or ".jpg") as the attached picture (covr). The same input gives the same bytes: no creation time,
     no encoder version (bitexact), and the index first (faststart) for apps that stream it."""
-    with tempfile.TemporaryDirectory(prefix="audioguide-m4b-") as folder:
-        where = Path(folder)
+    with temp_folder() as where:
         (where / "metadata.txt").write_text(metadata, encoding="utf-8")
         inputs = ["-f", "s16le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
         maps = ["-map", "0:a"]

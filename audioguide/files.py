@@ -15,6 +15,7 @@ import json
 import os
 import re
 import stat
+import sys
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -99,20 +100,64 @@ def _alive(pid: int) -> bool:
 
 
 def remove_leftovers(folders: Iterable[Path]) -> int:
-    """Delete the temp files that killed audioguide processes left in these folders (not below them):
-    only files named as replacing() names them, and only those of processes no longer running."""
+    """Delete the temp files (and temp folders: temp_folder) that killed audioguide processes left in
+    these folders (not below them): only those named as replacing() and temp_folder() name them, and
+    only those of processes no longer running. A link is never followed."""
+    import shutil
+
     count = 0
     for folder in folders:
         try:
-            names = [entry.name for entry in os.scandir(folder) if entry.is_file(follow_symlinks=False)]
+            found = [(entry.name, entry.is_dir(follow_symlinks=False)) for entry in os.scandir(folder)
+                     if entry.is_file(follow_symlinks=False) or entry.is_dir(follow_symlinks=False)]
         except OSError:
             continue
-        for name in names:
+        for name, is_folder in found:
             m = _TEMP.match(name)
             if m and not _alive(int(m.group(1))):
-                (folder / name).unlink(missing_ok=True)
+                if is_folder:
+                    shutil.rmtree(folder / name, ignore_errors=True)  # removes links, never follows one
+                else:
+                    (folder / name).unlink(missing_ok=True)
                 count += 1
     return count
+
+
+@contextmanager
+def temp_folder() -> Iterator[Path]:
+    """A new folder in the system's temp folder, removed after the block; named as replacing() names
+    temp files, so that the next one made removes what a killed process left (remove_leftovers)."""
+    import shutil
+
+    top = Path(tempfile.gettempdir())
+    remove_leftovers([top])
+    folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=top))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def die_with_parent() -> None:
+    """On Linux, have the kernel kill this process when the one that started it dies (a worker, or a
+    program audioguide runs: ffmpeg, Chromium, a player), so that a kill -9 leaves no process behind.
+    Safe as a preexec_fn: the C function is looked up beforehand, in the parent."""
+    if _PRCTL is not None:
+        _PRCTL(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+def _prctl() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _prctl()
 
 
 # --- reading a user's or a package's file ----------------------------------------------------------

@@ -22,7 +22,6 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +29,7 @@ from urllib.parse import urlsplit
 
 from audioguide import manifest
 from audioguide.errors import AudioguideError, display_path
-from audioguide.files import is_temp, remove_leftovers, replacing, write_text
+from audioguide.files import die_with_parent, is_temp, remove_leftovers, replacing, temp_folder, write_text
 from audioguide.guide.config import MAX_COVER_PIXELS
 from audioguide.guide.languages import native_name
 from audioguide.manifest import MANIFEST, Manifest, package_file
@@ -351,14 +350,14 @@ def print_pdf(chromium: str, page: Path, pdf: Path) -> str | None:
     which replaces pdf once it is a whole PDF without dates."""
     name = os.path.basename(chromium)
     try:
-        with tempfile.TemporaryDirectory(prefix="audioguide-chromium-") as profile, replacing(pdf) as tmp:
+        with temp_folder() as profile, replacing(pdf) as tmp:
             command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                        "--disable-component-update", "--disable-extensions", "--no-first-run",
                        "--no-default-browser-check", "--no-pdf-header-footer", f"--user-data-dir={profile}",
                        f"--print-to-pdf={tmp.absolute()}", page.absolute().as_uri()]
             log.debug("%s", " ".join(command))
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.PIPE, start_new_session=True)
+                                       stderr=subprocess.PIPE, start_new_session=True, preexec_fn=die_with_parent)
             try:
                 _, errors = process.communicate(timeout=PDF_SECONDS)
             except subprocess.TimeoutExpired:

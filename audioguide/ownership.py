@@ -70,6 +70,36 @@ def place_problem(dest: Path, guide: Path | None = None, package: Path | None = 
     return None
 
 
+def file_problem(dest: Path, overwrite: bool, suffixes: tuple[str, ...]) -> str | None:
+    """Why a command may not write the one file `dest` (`-o FILE`; None when it may): a name without
+    one of the `suffixes` the command writes (.po, .wav), a link, a folder or any file that is not a
+    regular one, an existing file unless `overwrite`, a place inside a package or among a guide's
+    scripts and media (a guide folder itself may hold it). Written temp-then-rename, so a link at
+    the name would be replaced, not followed: it is refused all the same, as what was meant is unclear."""
+    if dest.suffix.lower() not in suffixes:
+        return f"must end in {' or '.join(suffixes)}"
+    try:
+        info = dest.lstat()
+    except FileNotFoundError:
+        info = None
+    except OSError as e:
+        return f"cannot be checked: {e.strerror or e}"
+    if info is not None:
+        if stat.S_ISLNK(info.st_mode):
+            return "is a symbolic link: give the file itself, or another name"
+        if not stat.S_ISREG(info.st_mode):
+            return "is not a regular file: give another name"
+        if not overwrite:
+            return "exists already: give another name, or --overwrite to replace it"
+    folder = dest.absolute().parent.resolve()
+    for place in (folder, *folder.parents):
+        if _is_package(place):
+            return f"is inside the package {place}, which holds only what the build made: give another name"
+        if place != folder and (place / GUIDE_FILE).is_file():
+            return f"is among the scripts and media of the guide {place}: give another name"
+    return None
+
+
 def _lock_folder() -> Path:
     """This user's folder of audioguide's locks, in the system's temp folder: made 0700, and used only
     while it is a real folder of this user's (not a link someone else planted)."""

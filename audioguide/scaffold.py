@@ -8,7 +8,8 @@ from pathlib import Path
 from audioguide.errors import AudioguideError
 from audioguide.files import write_text
 from audioguide.guide.config import CONFIG_NAME
-from audioguide.guide.languages import parse_language
+from audioguide.guide.languages import Language, parse_language
+from audioguide.ownership import locked, place_problem, real_folders
 
 GUIDE_TOML = """\
 # audioguide guide: every key is described in the README.
@@ -95,8 +96,17 @@ def scaffold(directory: Path, title: str, language: str) -> tuple[list[Path], st
     if spoken is None:
         raise AudioguideError(f"'{language}' is not a known language code (such as en, az, ru)")
     config = directory / CONFIG_NAME
-    if config.exists():
+    if config.exists() or config.is_symlink():
         raise AudioguideError("a guide is already here; not overwriting it", config)
+    why = place_problem(directory)
+    if why is not None:
+        raise AudioguideError(f"will not make a guide here: it {why}; give a folder of its own", directory)
+    with locked(directory):
+        return _write(directory, config, title, language, spoken)
+
+
+def _write(directory: Path, config: Path, title: str, language: str, spoken: Language) -> tuple[list[Path], str]:
+    real_folders(directory, [language, "media"])  # nothing written through a link out of the guide
     stop = directory / language / "01-welcome.md"
     english = spoken.base == "en"
     album = f"{title}: Audio Guide" if english else title
@@ -105,7 +115,7 @@ def scaffold(directory: Path, title: str, language: str) -> tuple[list[Path], st
                                          album_note="" if english else f"  # the guide's title in {spoken.name}",
                                          plain=title, lang=language))
     (directory / "media").mkdir(exist_ok=True)
-    if stop.exists():
+    if stop.exists() or stop.is_symlink():
         return [config], "edit it"
     example = EXAMPLE_STOP.format(plain=title)
     if english:

@@ -12,13 +12,13 @@ import contextlib
 import multiprocessing
 import os
 import signal
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from audioguide.engines.base import Audio
 from audioguide.errors import EngineError
+from audioguide.files import die_with_parent
 from audioguide.phonemes import for_engine
 
 # One thread per process for numpy's BLAS: parallelism comes from worker processes, and OpenBLAS's
@@ -50,22 +50,10 @@ def init_worker(dead: Any, online: tuple[str, ...]) -> None:
     _set_up()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
+    die_with_parent()
     keep_freed_memory()
     start_speaker()
     from audioguide.audio import assemble, limit, master, measure  # noqa: F401  loaded already, where forked
-
-
-def _die_with_parent() -> None:
-    """On Linux, have the kernel kill this process when the one that started it dies."""
-    if sys.platform == "linux":
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        try:
-            ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
 
 
 def known_dead(name: str) -> bool:
@@ -163,7 +151,7 @@ class _Speaker:
             status = 0
             try:
                 self.connection.close()
-                _die_with_parent()
+                die_with_parent()
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 _serve(theirs, self.shared)
             except BaseException:  # noqa: BLE001  nothing may escape a forked process
