@@ -4,11 +4,13 @@ language is remembered, deep links, the keyboard alone, a hostile title stays te
 nothing, no request leaves the package's origin, and the page fits a phone and a desktop
 (screenshots in output/test-artifacts/player/). Over http://127.0.0.1 (a secure context) the service
 worker keeps the chosen language: the page loads and plays offline, byte ranges included, the
-visitor can remove what it keeps, and a new build replaces the old caches; from file:// and over
+visitor can remove what it keeps, another language replaces the kept one only once it is
+complete (never offline), and a new build replaces the old caches; from file:// and over
 plain http on a network there is no worker, and no error."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import io
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -103,9 +105,10 @@ def data(package: Path) -> dict[str, Any]:
     return read_data(package)
 
 
-@pytest.fixture(scope="module")
-def server(package: Path) -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(StaticHandler, directory=str(package)))
+@contextlib.contextmanager
+def serving_package(package: Path, handler: type[StaticHandler] = StaticHandler) -> Iterator[str]:
+    """The package on 127.0.0.1, on a port of its own: yields its address."""
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(package)))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -114,6 +117,12 @@ def server(package: Path) -> Iterator[str]:
         httpd.shutdown()
         httpd.server_close()
         thread.join(5)
+
+
+@pytest.fixture(scope="module")
+def server(package: Path) -> Iterator[str]:
+    with serving_package(package) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
@@ -589,6 +598,85 @@ def test_a_kept_language_plays_offline(visit: Callable[..., Visit], package: Pat
     assert page.locator("#offline-status").text_content() == "Русский: записи сохранены на этом устройстве."
     assert page.locator("#offline-status span").get_attribute("lang") == "ru"
     assert cache_names(page) == [f"audioguide-{build_}-shell@{server}/", f"audioguide-{build_}-tracks-ru@{server}/"]
+
+
+def track_files(data: dict[str, Any], code: str) -> list[str]:
+    """A language's tracks and transcripts, in the order the worker stores them."""
+    language = next(x for x in data["languages"] if x["code"] == code)
+    return list(dict.fromkeys(f for s in language["stops"] for f in (s["file"], s["vtt"])))
+
+
+def play_stop(page: Any, number: str) -> None:
+    """The keypad plays a stop: its audio's clock moves, and no error is shown."""
+    keypad(page, number)
+    page.locator("#go").click()
+    until(page, "document.getElementById('audio').currentTime > 0.3 || "
+                "document.getElementById('message').textContent !== ''", timeout=3000)
+    assert page.locator("#message").text_content() != "This recording could not be played."
+    wait_playing(page)
+
+
+def test_a_language_chosen_offline_leaves_the_kept_one(visit: Callable[..., Visit], data: dict[str, Any],
+                                                       server: str) -> None:
+    """Offline, a language the phone does not keep cannot be saved, and the one it keeps stays kept:
+    chosen again, it plays (the worker used to delete it before fetching the new one)."""
+    seen = visit("/index.html", viewport={"width": 390, "height": 844})
+    page = seen.page
+    until(page, SAVED, timeout=15000)
+    build_ = data["build"]
+    go_offline(seen)
+    page.locator("#language").select_option("ru")
+    until(page, "document.getElementById('offline').dataset.state === 'failed' && "
+                "document.getElementById('offline-status').textContent.startsWith('Русский')", timeout=15000)
+    total = len(track_files(data, "ru"))
+    assert page.locator("#offline-status").text_content() == (
+        f"Русский: сохранены не все записи (0 из {total}). Подключитесь к сети и попробуйте снова.")
+
+    page.locator("#language").select_option("en")
+    until(page, "document.getElementById('offline').dataset.state !== 'saving' && "
+                "document.getElementById('offline-status').textContent.startsWith('English')", timeout=15000)
+    play_stop(page, "2")
+    assert page.locator("#offline-status").text_content() == "English is saved on this device."
+    assert cache_names(page) == [f"audioguide-{build_}-shell@{server}/", f"audioguide-{build_}-tracks-en@{server}/"]
+
+
+def test_a_new_language_replaces_the_kept_one_once_complete(visit: Callable[..., Visit], package: Path,
+                                                            data: dict[str, Any]) -> None:
+    """One language is kept, the visitor's latest choice; the one kept before stays until every file of
+    the new one is stored (the last one held back here), and only then goes."""
+    files = track_files(data, "ru")
+    asked, release = threading.Event(), threading.Event()
+
+    class Holding(StaticHandler):
+        """Holds back Russian's last file until released (15 s at most)."""
+
+        def send_head(self) -> Any:
+            if unquote(urlsplit(self.path).path) == "/" + files[-1]:
+                asked.set()
+                release.wait(15)
+            return super().send_head()
+
+    build_ = data["build"]
+    with serving_package(package, Holding) as base:
+        try:
+            seen = visit(base + "/index.html")
+            page = seen.page
+            until(page, SAVED, timeout=15000)
+            page.locator("#language").select_option("ru")
+            assert asked.wait(15)
+            until(page, "document.getElementById('offline').dataset.state === 'saving' && "
+                        f"document.getElementById('offline-progress').value === {len(files) - 1}", timeout=15000)
+            shell, english, russian = (f"audioguide-{build_}-{name}@{base}/" for name in ("shell", "tracks-en",
+                                                                                           "tracks-ru"))
+            assert cache_names(page) == [shell, english, russian]
+            kept = page.evaluate("name => caches.open(name).then(c => c.keys()).then(k => k.length)", english)
+            assert kept == len(track_files(data, "en"))
+            release.set()
+            until(page, f"{SAVED} && document.getElementById('offline-status').textContent.startsWith('Русский')",
+                  timeout=15000)
+            assert cache_names(page) == [shell, russian]
+        finally:
+            release.set()
 
 
 def test_play_to_audio_on_a_warm_offline_cache(visit: Callable[..., Visit]) -> None:

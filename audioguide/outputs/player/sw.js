@@ -6,8 +6,9 @@
      icons, the cover) in a cache named for the build;
    - activate: deletes this package's caches of every other build;
    - a "keep" message from the page keeps one language: its tracks and transcripts, in a cache named
-     for the build and the language, reporting progress to the page; "remove" deletes them; "status"
-     reports what is stored;
+     for the build and the language, reporting progress to the page. The language kept before is
+     deleted only once every file of the new one is stored: a choice made offline, or a download that
+     fails halfway, leaves it kept and playing. "remove" deletes them; "status" reports what is stored;
    - fetch: only GET requests to this package. The page, its script, style and data come from the
      network when it answers (so that a new build is seen at once) and from the cache without one;
      what is stored comes from the cache, byte ranges included (an audio element asks for ranges,
@@ -248,7 +249,9 @@ async function inventory(code) {
   return { state: done === files.length ? "saved" : done ? "failed" : "none", done: done, total: files.length };
 }
 
-// One language at a time: keeping one drops the others of this build.
+// One language at a time: keeping one drops the others of this build, once it is complete (not
+// before: offline, or with the storage full, the visitor would lose the language they had). What
+// an incomplete one stored stays too, until one is complete: chosen again online, it goes on from there.
 function keep(code) {
   if (job && job.code === code) return report(code);
   if (job) job.cancelled = true;
@@ -258,8 +261,6 @@ function keep(code) {
     const data = await guide();
     const language = (data.languages || []).find((l) => l.code === code);
     if (!language) throw new Error("no language " + code);
-    const names = await ourCaches();
-    await Promise.all(names.filter((name) => isTracks(name) && codeOf(name) !== code).map((n) => caches.delete(n)));
     const cache = await caches.open(tracksCache(code));
     const files = trackFiles(language);
     const missing = [];
@@ -286,7 +287,10 @@ function keep(code) {
       if (!mine.cancelled) await tell({ code: code, state: "saving", done: mine.done, total: mine.total, ...sizes });
     }
     if (job === mine) job = null;
-    if (!mine.cancelled) await report(code, "saved", mine.done, mine.total);
+    if (mine.cancelled || superseded()) return;
+    const others = (await ourCaches()).filter((name) => isTracks(name) && codeOf(name) !== code);
+    await Promise.all(others.map((name) => caches.delete(name)));
+    await report(code, "saved", mine.done, mine.total);
   })().finally(() => { if (job === mine) job = null; });
   return mine.promise;
 }
