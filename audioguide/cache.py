@@ -21,10 +21,11 @@ import json
 import logging
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from audioguide.files import is_temp, remove_leftovers, replacing, write_text
+from audioguide.files import Unreadable, is_temp, load_json, read_limited, remove_leftovers, replacing, write_text
 from audioguide.manifest import is_sha256, measured_problem
 
 log = logging.getLogger("audioguide")
@@ -33,6 +34,8 @@ CACHE_FORMAT = 4  # 2: MP3s named by content, with their sha256 in the entry; 3:
 MARKER = "audioguide-cache.json"
 _ENTRIES = "audio"
 _MAX_ENTRY_BYTES = 64 << 10  # an entry's JSON is about 200 bytes
+T = TypeVar("T")
+_MAX_MP3_BYTES = 1 << 30  # far above any track's: 20 000 characters of speech at 320 kb/s are about 60 MB
 _OURS = re.compile(r"[0-9a-f]{64}(\.[0-9a-f]{16}\.mp3|\.json|\.mp3)")  # entry files of every format so far
 
 
@@ -54,16 +57,19 @@ def open_cache(root: Path) -> None:
     marker = root / MARKER
     try:
         try:
-            found = json.loads(marker.read_bytes()[:_MAX_ENTRY_BYTES]).get("format")
-        except FileNotFoundError:
+            data = load_json(marker, _MAX_ENTRY_BYTES, what="it")
+            found = data.get("format") if isinstance(data, dict) else -1
+        except Unreadable as e:
+            if not e.missing:
+                found = -1
             # (another build's marker, being written under a temp name, leaves the folder as new as it was)
-            if root.is_dir() and any(not is_temp(p.name) for p in root.iterdir()):
+            elif root.is_dir() and any(not is_temp(p.name) for p in root.iterdir()):
                 raise CacheUnusable(f"{root} is not an audioguide cache (it has files but no {MARKER}); "
                                     "give --cache a new or empty folder") from None
-            found = None
-        except (ValueError, AttributeError):
+            else:
+                found = None
+        if found == -1:
             log.warning("cache %s: %s cannot be read; starting the cache afresh", root, MARKER)
-            found = -1
         if found is not None and found != CACHE_FORMAT:
             if found != -1:
                 log.warning("cache %s is in format %s, not %s; starting it afresh", root, found, CACHE_FORMAT)
@@ -109,14 +115,12 @@ class Cache:
         path = self._json(key)
         mp3: Path | None = None
         try:
-            if path.stat().st_size > _MAX_ENTRY_BYTES:
-                raise ValueError("its description is too large")
-            meta = json.loads(path.read_bytes(), parse_constant=_no_constant)
+            meta = _read(lambda: load_json(path, _MAX_ENTRY_BYTES, what="its description"))
             problem = _entry_problem(meta)
             if problem:
                 raise ValueError(problem)
             mp3 = path.with_name(f"{key}.{meta['sha256'][:16]}.mp3")
-            data = mp3.read_bytes()
+            data = _read(lambda: read_limited(mp3, _MAX_MP3_BYTES, what="its MP3"))
             if hashlib.sha256(data).hexdigest() != meta["sha256"]:
                 raise ValueError("its MP3 is not the one it describes")
         except (FileNotFoundError, NotADirectoryError):
@@ -150,5 +154,12 @@ class Cache:
                 old.unlink(missing_ok=True)
 
 
-def _no_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a number")
+def _read(reading: Callable[[], T]) -> T:
+    """What `reading` reads from an entry: a missing file is FileNotFoundError, a file that is not
+    read (not a regular file, too large, not JSON) ValueError, as for any damaged entry."""
+    try:
+        return reading()
+    except Unreadable as e:
+        if e.missing:
+            raise FileNotFoundError(e.reason) from None
+        raise ValueError(e.reason) from None

@@ -254,4 +254,4 @@ def load_json(path: Path, limit: int, inside: Path | None = None, what: str = "t
     try:
         return json.loads(data.decode("utf-8"), parse_constant=_no_constant)
     except (ValueError, RecursionError) as e:
-        raise Unreadable(f"{what} is not JSON ({e})", path) from None
+        raise Unreadable(f"{what} is not JSON: {e}", path) from None

@@ -115,7 +115,7 @@ def test_a_cache_entry_with_nan_is_made_again(guide: Path, tmp_path: Path) -> No
                      encoding="utf-8")
     result = build(guide, tmp_path / "second", "--cache", str(cache))
     assert result.exit_code == 0, result.stderr
-    assert "is damaged (NaN is not a number); making it again" in result.stderr
+    assert "is damaged (its description is not JSON: NaN is not a number JSON allows); making it again" in result.stderr
 
 
 def test_a_cache_that_cannot_be_written_is_done_without(guide: Path, tmp_path: Path) -> None:
