@@ -169,8 +169,10 @@ def read_limited(path: Path, limit: int, inside: Path | None = None, what: str =
         if info.st_size > limit:
             raise Unreadable(f"{what} is {size_text(info.st_size)}, more than the {size_text(limit)} it may be", path)
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
+        with os.fdopen(fd, "rb", closefd=False) as f:  # read(n) sets n bytes aside first: n is the size
+            data = f.read(info.st_size + 1)
+            if len(data) > info.st_size:  # it grows: read on, as far as the limit
+                data += f.read(limit + 1 - len(data))
     except OSError as e:
         raise Unreadable(f"cannot read {what}: {e.strerror or e}", path) from None
     finally:

@@ -4,6 +4,7 @@ their "recordings" from espeak's speech (no real voice is committed), in every f
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import wave
 from pathlib import Path
@@ -251,6 +252,57 @@ def test_a_recording_replaced_during_the_build_is_not_built_under_the_old_files_
         result = run(*args)
         assert result.exit_code == 0, result.stderr
         assert decoded_seconds(track) == pytest.approx(plays(source), abs=0.05)
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "link out"])
+def test_a_recording_swapped_for_a_fifo_or_a_link_out_of_the_guide_is_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """`check` refuses both; swapped in after it (a hook before the track is rendered), the build reads
+    neither: a FIFO would block ffmpeg, a link leads to a file that is not the guide's."""
+    from audioguide import build
+
+    root = make_guide(tmp_path / "g")
+    _record(root, "en/02-belongings.md", "media/en/02.wav")
+    recording = _recording(root / "media" / "en" / "02.wav")
+    outside = _recording(tmp_path / "outside.wav", TEXT + " " + TEXT)
+    real_render = build.render
+
+    def swapping(job: Any) -> Any:
+        recording.unlink()
+        if kind == "FIFO":
+            os.mkfifo(recording)
+        else:
+            recording.symlink_to(outside)
+        return real_render(job)
+
+    monkeypatch.setattr(build, "render", swapping)
+    result = run("build", str(root), "-o", str(tmp_path / "out"), "--lang", "en", "--stop", "2", "-j", "1")
+    assert result.exit_code == 1
+    problem = ("is a FIFO (named pipe), not a regular file" if kind == "FIFO" else
+               f"leads out of {root} (through a symbolic link); copy it in instead")
+    assert result.stderr.splitlines()[-1] == (f"{root / 'en' / '02-belongings.md'}: stop 2 (en), "
+                                              f"en/002-personal-belongings-a-hall.mp3: media/en/02.wav {problem}")
+
+
+def test_reading_a_recording_takes_the_memory_of_its_size_not_of_the_limit(tmp_path: Path) -> None:
+    """A recording may be 1 GiB: a file is read in as many bytes as it holds, not in a buffer the
+    size of the limit (Python's read(n) sets n bytes aside before it reads)."""
+    import tracemalloc
+
+    from audioguide.audio.timeline import Recorded
+    from audioguide.guide.recordings import check_recording
+
+    root = make_guide(tmp_path / "g")
+    _recording(root / "media" / "en" / "02.flac")
+    recording = check_recording(root, "media/en/02.flac")
+    assert not isinstance(recording, str)
+    tracemalloc.start()
+    try:
+        Recorded.of(recording, root)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 * recording.path.stat().st_size + 2**20
 
 
 def test_a_recording_far_from_its_scripts_length_is_a_warning(tmp_path: Path) -> None:
