@@ -2,7 +2,8 @@
 replaces synthesis for that stop in that language. Here it is checked while the guide is read: inside
 the guide folder, a file of a kind audioguide decodes, of a sensible size and length. Its header is
 read (mutagen), not its audio: reading a guide stays quick however many recordings it has; the
-build decodes it (ffmpeg) when it makes the track."""
+build decodes it (ffmpeg) when it makes the track, no further than the limit whatever the header
+said, and refuses it there when it is longer, too short to be speech or silent (decoded_problem)."""
 
 from __future__ import annotations
 
