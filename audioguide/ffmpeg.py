@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 import subprocess
+import threading
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,14 +34,57 @@ def _run(args: list[str], data: bytes | None, what: str, path: Path | None) -> b
 
 
 def decode(source: bytes | Path, sample_rate: int, max_seconds: float | None = None) -> bytes:
-    """Any audio ffmpeg reads (MP3 bytes from an engine, a WAV/MP3 file) -> mono s16le PCM, at most
-    max_seconds of it. ffmpeg may open nothing but the file or the pipe it is given: no network,
-    whatever a playlist-like input names."""
+    """Any audio ffmpeg reads (MP3 bytes from an engine, a WAV/MP3 file) -> mono s16le PCM. With
+    max_seconds, a file is decoded up to that much and a sample more, whatever its header claims: the
+    output is read as ffmpeg writes it, and ffmpeg stopped past it (a caller tells a file that long
+    as too long). ffmpeg may open nothing but the file or the pipe it is given: no network, whatever
+    a playlist-like input names."""
     path = source if isinstance(source, Path) else None
     args = ["-protocol_whitelist", "file" if path else "pipe", "-i", str(path) if path else "pipe:0",
             *(["-t", f"{max_seconds:g}"] if max_seconds is not None else []),
             "-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "pipe:1"]
+    if path is not None and max_seconds is not None:
+        return _run_capped(args, math.ceil(max_seconds * sample_rate) * 2 + 2, "decode audio", path)
     return _run(args, None if path else source, "decode audio", path)  # type: ignore[arg-type]
+
+
+def _run_capped(args: list[str], limit: int, what: str, path: Path) -> bytes:
+    """ffmpeg's output, read until it ends or passes `limit` bytes (then ffmpeg is killed: it decodes
+    no further, whatever it was told, and the output is cut to limit bytes). Its error output is
+    read alongside, keeping the end, so that neither pipe can fill and stall it."""
+    command = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
+    errors = bytearray()
+
+    def read_errors(fd: int) -> None:
+        while chunk := os.read(fd, 4096):
+            errors[:] = (errors + chunk)[-4096:]
+
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   preexec_fn=die_with_parent)
+    except OSError as e:
+        raise AudioguideError(f"cannot run ffmpeg to {what}: {e}", path) from None
+    assert process.stdout is not None and process.stderr is not None
+    with process:
+        drain = threading.Thread(target=read_errors, args=(process.stderr.fileno(),), daemon=True)
+        drain.start()
+        pieces, size = [], 0
+        try:
+            while size <= limit and (chunk := os.read(process.stdout.fileno(), 1 << 20)):
+                pieces.append(chunk)
+                size += len(chunk)
+            if size > limit:
+                process.kill()  # enough: it decodes no further
+        except BaseException:  # interrupted: no ffmpeg lingers
+            process.kill()
+            raise
+        finally:
+            process.wait()
+            drain.join()
+    if size <= limit and process.returncode != 0:
+        detail = errors.decode("utf-8", "replace").strip().splitlines()
+        raise AudioguideError(f"ffmpeg could not {what}: {detail[-1] if detail else 'no detail'}", path)
+    return b"".join(pieces)[:limit]
 
 
 def resample(pcm: bytes, rate: int, to: int) -> bytes:

@@ -194,6 +194,17 @@ def within(path: Path, folder: Path) -> bool:
     return real == top or top in real.parents
 
 
+def _opened_inside(fd: int, folder: Path) -> bool:
+    """Whether the file open as `fd` is inside `folder` by the path the system opened (Linux: /proc);
+    True where the system cannot tell."""
+    try:
+        opened = Path(os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        return True
+    top = folder.resolve()
+    return opened == top or top in opened.parents
+
+
 def read_limited(path: Path, limit: int, inside: Path | None = None, what: str = "the file") -> bytes:
     """The bytes of `path`, refused (Unreadable, with the reason) unless it is a regular file of at
     most `limit` bytes, and, given `inside`, one whose real path is inside that folder (a symbolic
@@ -208,14 +219,18 @@ def read_limited(path: Path, limit: int, inside: Path | None = None, what: str =
     except OSError as e:
         raise Unreadable(f"cannot read {what}: {e.strerror or e}", path) from None
     try:
+        if inside is not None and not _opened_inside(fd, inside):  # swapped for a link since the check above
+            raise Unreadable(f"{what} leads out of {inside} (through a symbolic link); copy it in instead", path)
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise Unreadable(f"{what} is {_kind(info.st_mode)}, not a regular file", path)
         if info.st_size > limit:
             raise Unreadable(f"{what} is {size_text(info.st_size)}, more than the {size_text(limit)} it may be", path)
         os.set_blocking(fd, True)
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            data = f.read(limit + 1)
+        with os.fdopen(fd, "rb", closefd=False) as f:  # read(n) sets n bytes aside first: n is the size
+            data = f.read(info.st_size + 1)
+            if len(data) > info.st_size:  # it grows: read on, as far as the limit
+                data += f.read(limit + 1 - len(data))
     except OSError as e:
         raise Unreadable(f"cannot read {what}: {e.strerror or e}", path) from None
     finally:

@@ -81,7 +81,7 @@ class Plan:
         config = self.guide.config
         lexicon = config.languages[track.stop.language].lexicon
         if track.stop.recording is not None:
-            return Timeline((Recorded.of(track.stop.recording.path),), self.intro, self.outro)
+            return Timeline((Recorded.of(track.stop.recording, config.path.parent),), self.intro, self.outro)
         spoken = narration(track.stop.paragraphs, config.audio.paragraph_pause, lexicon)
         return Timeline(tuple(spoken), self.intro, self.outro)
 
@@ -218,9 +218,9 @@ def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Pla
                 stops += [(source[n], True) for n in sorted(source) if n not in present or present[n].untranslated]
         stops.sort(key=lambda pair: pair[0].number)
         tracks[code] = [Track(stop, file(stop), i, len(stops), fallback) for i, (stop, fallback) in enumerate(stops, 1)]
-    audio = config.audio
-    return Plan(guide, voices, tracks, skipped, gaps, intro=Sound.of(audio.intro) if audio.intro else None,
-                outro=Sound.of(audio.outro) if audio.outro else None)
+    audio, root = config.audio, config.path.parent
+    return Plan(guide, voices, tracks, skipped, gaps, intro=Sound.of(audio.intro, root) if audio.intro else None,
+                outro=Sound.of(audio.outro, root) if audio.outro else None)
 
 
 def gap_warnings(plan: Plan) -> list[str]:

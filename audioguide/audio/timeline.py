@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from audioguide.engines.base import Audio
+from audioguide.errors import AudioguideError
+from audioguide.files import read_limited, temp_folder
+from audioguide.guide import recordings
+from audioguide.guide.config import MAX_SOUND_BYTES, MAX_SOUND_SECONDS
 from audioguide.guide.narration import Paragraph, Pause, apply_lexicon
+from audioguide.guide.recordings import Recording
 
 
 @dataclass(frozen=True)
@@ -70,55 +75,83 @@ class Silence:
 @dataclass(frozen=True)
 class Sound:
     """A sound file from the guide (an intro or outro): its part of the key is its content's sha256,
-    so that a changed file counts, wherever it is."""
+    so that a changed file counts, wherever it is. It is read inside its folder (`inside`: the guide's)."""
 
     path: Path
     digest: str
+    inside: Path
 
     @classmethod
-    def of(cls, path: Path) -> Sound:
-        return cls(path, hashlib.sha256(path.read_bytes()).hexdigest())
+    def of(cls, path: Path, inside: Path | None = None) -> Sound:
+        inside = inside or path.parent
+        return cls(path, _digest(read_limited(path, MAX_SOUND_BYTES, inside, path.name)), inside)
 
     def key(self) -> Any:
         return self.digest
 
     def render(self, context: Context) -> bytes:
-        return _decoded(self.path, self.digest, context.sample_rate)
+        return _decoded(self.path, self.digest, self.inside, context.sample_rate)
 
 
 @dataclass(frozen=True)
 class Recorded:
     """A human recording that replaces a stop's synthesis: its part of the key is its content's
     sha256 (a re-recorded file makes that track again, and only that one). It speaks the whole
-    transcript, so it is one cue."""
+    transcript, so it is one cue. Decoded, it is refused when it is longer than an hour whatever its
+    header said, too short to be speech or silent (recordings.decoded_problem)."""
 
     path: Path
     digest: str
+    name: str  # as the script names it: "media/en/03.flac"
+    inside: Path  # the guide folder
     paragraph: int = field(default=0, compare=False)
 
     @classmethod
-    def of(cls, path: Path) -> Recorded:
-        return cls(path, _file_digest(path))
+    def of(cls, recording: Recording, inside: Path) -> Recorded:
+        data = read_limited(recording.path, recordings.MAX_RECORDING_BYTES, inside, recording.name)
+        return cls(recording.path, _digest(data), recording.name, inside)
 
     def key(self) -> Any:
         return ("Recording", self.digest)
 
     def render(self, context: Context) -> bytes:
-        from audioguide import ffmpeg
+        pcm = _decode_exactly(self.path, self.digest, self.inside, recordings.MAX_RECORDING_BYTES, self.name,
+                              context.sample_rate, recordings.MAX_RECORDING_SECONDS + 1)
+        problem = recordings.decoded_problem(pcm, context.sample_rate)
+        if problem is not None:
+            raise AudioguideError(f"{self.name} {problem}", self.path)
+        return pcm
 
-        return ffmpeg.decode(self.path, context.sample_rate)
 
-
-def _file_digest(path: Path) -> str:
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @lru_cache(maxsize=8)  # a process renders the same intro and outro for every track
-def _decoded(path: Path, digest: str, sample_rate: int) -> bytes:
+def _decoded(path: Path, digest: str, inside: Path, sample_rate: int) -> bytes:
+    return _decode_exactly(path, digest, inside, MAX_SOUND_BYTES, path.name, sample_rate, MAX_SOUND_SECONDS + 1)
+
+
+def _decode_exactly(path: Path, digest: str, inside: Path, limit: int, name: str, sample_rate: int,
+                    max_seconds: float) -> bytes:
+    """The audio of the file whose content's sha256 is `digest`, at most max_seconds of it (and a
+    sample more). Its bytes are read once (read_limited: a regular file inside the guide, at most
+    `limit` bytes), checked against the digest, and those bytes are decoded, from a private copy
+    (an M4A may need seeking): a file replaced since its key was computed is not built under the
+    old file's key."""
     from audioguide import ffmpeg
 
-    return ffmpeg.decode(path, sample_rate)
+    data = read_limited(path, limit, inside, name)
+    if _digest(data) != digest:
+        raise AudioguideError(f"{name} changed during the build; run the build again", path)
+    with temp_folder() as folder:  # named as audioguide's temp files are: a killed worker's is removed later
+        copy = folder / f"audio{path.suffix.lower()}"
+        copy.write_bytes(data)
+        del data
+        try:
+            return ffmpeg.decode(copy, sample_rate, max_seconds)
+        except AudioguideError as e:
+            raise AudioguideError(e.problem.message.replace(str(copy), name), path) from None
 
 
 def pcm_at(audio: Audio, sample_rate: int) -> bytes:
