@@ -278,6 +278,38 @@ def test_an_alias_bomb_costs_nothing(tmp_path: Path, traced: None) -> None:
     assert "YAML anchors and aliases (&x, *x) are not allowed in front matter" in str(caught.value.problems[0])
 
 
+def test_a_lexicon_bomb_costs_nothing(tmp_path: Path, traced: None) -> None:
+    """Defect 13: a respelling of 100 KB said 100 times in a script of 628 bytes. `check` said ok, and
+    the build grew by 56 MB/s and never finished. Refused in guide.toml now, at its line."""
+    root = tmp_path / "guide"
+    write(root / "guide.toml", MINIMAL_TOML + '\n[lexicon.en]\nBoom = "' + "x" * 100_000 + '"\n')
+    script = write(root / "en" / "01.md", "---\nstop: 1\ntitle: Bomb\n---\n" + "Boom " * 100 + "\n")
+    assert len(script.read_bytes()) < 700
+    with bounded():
+        code, err = check(root)
+    assert code == 1
+    assert err.splitlines()[0].startswith(f"{root / 'guide.toml'}:10: the pronunciation of 'Boom' in [lexicon.en] is "
+                                          "100,000 characters long, more than the 200 one may have"), err
+
+
+@pytest.mark.parametrize("name", ["en/02.md", "guide.toml"])
+def test_a_fifo_as_a_script_or_guide_toml_is_refused_without_waiting(tmp_path: Path, traced: None, name: str) -> None:
+    """Defect 11: a FIFO named as a script was passed over (a script), or stat-ed then opened (guide.toml,
+    where a writer could swap one in between); both are now refused unread, never waited on."""
+    import os
+
+    root = tmp_path / "guide"
+    write(root / "guide.toml", MINIMAL_TOML)
+    write(root / "en" / "01.md", "---\nstop: 1\ntitle: One\n---\nText.\n")
+    (root / name).unlink(missing_ok=True)
+    os.mkfifo(root / name)
+    with bounded():
+        code, err = check(root)
+    assert code == 1
+    what = "the script" if name.endswith(".md") else "guide.toml"
+    assert f"{root / name}: {what} is a FIFO (named pipe), not a regular file" in err.splitlines(), err
+
+
 # --- properties: guide.toml ------------------------------------------------------------------------
 
 MEDIA = ["media/cover.png", "media/cover.jpg", "media/text.png", "media/empty.png", "media/trunc.png",

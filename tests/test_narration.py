@@ -81,6 +81,19 @@ def test_a_stop_may_say_up_to_the_limit_and_no_more() -> None:
     assert "longer than 20,000 characters" in str(caught.value)
 
 
+def test_the_limit_holds_for_the_text_with_the_lexicon_applied() -> None:
+    """Defect 13: a respelling said 100 times made a 600-character stop 20 MB of speech. The text the
+    engines get, respellings in place, is held to the limit too."""
+    text = "Word " * 50 + "\n\n" + "Boom " * 101
+    check_length(parse_narration(text), 0.8, {"Boom": "B" * 150})  # 15 150 characters
+    with pytest.raises(TextProblem) as caught:
+        check_length(parse_narration(text), 0.8, {"Boom": "B" * 200})  # 20 200
+    assert caught.value.line == 3
+    assert str(caught.value) == ("the narration is longer than 20,000 characters (about 21 minutes of speech) by the "
+                                 "end of this paragraph once the lexicon's respellings replace its words: shorten "
+                                 "the respellings in guide.toml, or split the stop")
+
+
 @pytest.mark.parametrize(
     ("text", "pause", "line"),
     [

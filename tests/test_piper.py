@@ -160,6 +160,36 @@ def test_piper_settings_are_checked(tmp_path: Path, english: str, message: str) 
     assert "Traceback" not in result.stderr
 
 
+def _settings_out(settings: Path) -> None:
+    outside = settings.parent.parent.parent.parent / "outside.onnx.json"  # beside the guide folder
+    shutil.copy(installed_voices()[VOICE].settings, outside)
+    settings.symlink_to(outside)
+
+
+def _settings_nested(settings: Path) -> None:
+    settings.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")  # 400 KB
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (_settings_out, "guide.toml:10: en: piper: media/voices/joe.onnx: the voice's settings joe.onnx.json leads out "
+                    "of /"),
+    (_settings_nested, "guide.toml:10: en: piper: media/voices/joe.onnx: the voice's settings joe.onnx.json nests "
+                       "more than 32 levels deep"),
+], ids=["linked-out", "nested"])
+def test_a_voice_files_settings_are_read_safely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: Any,
+                                                message: str) -> None:
+    """Defect 11: a voice's .onnx.json linked from outside the guide was used (its .onnx was refused),
+    and 400 KB of nested brackets was an internal error (RecursionError, exit 70)."""
+    root = _guide(tmp_path / "g", PIPER + VOICE_FILE)
+    (root / "media" / "voices").mkdir()
+    (root / "media" / "voices" / "joe.onnx").write_bytes(b"a model is read only when it speaks")
+    make(root / "media" / "voices" / "joe.onnx.json")
+    monkeypatch.chdir(root)
+    result = run("check", ".")
+    assert result.exit_code == 1, result.stderr
+    assert result.stderr.splitlines()[0].startswith(message), result.stderr
+
+
 def test_a_voice_that_speaks_another_language_is_refused(tmp_path: Path) -> None:
     root = make_guide(tmp_path / "g")
     toml = root / "guide.toml"

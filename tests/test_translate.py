@@ -47,7 +47,9 @@ def test_the_whole_life_of_a_translation(guide: Path) -> None:
     assert 'engines = ["espeak"]' in toml.split("[languages.tr]")[1]
     script = (guide / "tr" / "01-welcome.md").read_text(encoding="utf-8")
     assert script.startswith("---\nstop: 1\ntitle: Welcome\nsource:\n  file: en/01-welcome.md\n  version: ")
-    assert "Welcome to *Khojaly* hall." in script and "keep it short" not in script  # comments are not copied
+    # the source text, with its notes for translators where they stand (they were dropped before: defect 23)
+    assert "The English text:\n\nWelcome to *Khojaly* hall.\n\n(note: translators: keep it short)\nType a number." \
+        in script
 
     # untranslated: never synthesised as if it were a translation
     assert states(guide, "tr") == {"1": "untranslated", "2": "untranslated"}
@@ -257,6 +259,74 @@ def test_a_po_file_edited_by_hand_fills_in_the_translation(guide: Path, tmp_path
     script = (guide / "tr" / "01-welcome.md").read_text(encoding="utf-8")
     assert script.endswith("---\n*Hocalı* salonuna hoş geldiniz.\n\nBir numara yazın. [pause 500ms] Dinleyin.\n")
     assert states(guide, "tr") == {"1": "ok", "2": "untranslated"}
+
+
+def test_check_and_build_say_which_translations_are_stale(guide: Path, tmp_path: Path) -> None:
+    """Defect 22: a build after the source changed said nothing of the translations it made stale."""
+    for code in ("az", "ru"):
+        assert invoke("translate", "done", str(guide), code, "--all")[0] == 0
+    for name, old, new in (("01-welcome.md", "Listen.", "Listen closely."), ("02-belongings.md", "Shoes", "Boots")):
+        source = guide / "en" / name
+        source.write_text(source.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    assert invoke("translate", "done", str(guide), "az", "2")[0] == 0  # az's stop 2 reviewed: stop 1 is left
+    expected = ["warning: az: stop 1 is stale: its source changed since it was translated (audioguide translate "
+                "status)",
+                "warning: ru: stops 1, 2 are stale: their source changed since they were translated (audioguide "
+                "translate status)"]
+    for command in (["check", str(guide)], ["build", str(guide), "-o", str(tmp_path / "out"), "-q"]):
+        code, _, err = invoke(*command)
+        assert code == 0, err
+        assert [line for line in err.splitlines() if "stale" in line] == expected, command
+
+
+NOTES = """---
+stop: 3
+title: History
+---
+<!-- before every paragraph: the first's -->
+
+The first paragraph.
+
+The second paragraph, about Khojaly.
+
+<!-- Translators: "Khojaly" is "Xocalı" in Azerbaijani. -->
+
+<!-- right above the third: the third's -->
+The third paragraph.
+
+[pause 2s]
+
+The fourth paragraph ---> the last.
+
+<!-- after the last: the last's -->
+"""
+
+
+def test_a_note_for_translators_belongs_to_the_paragraph_it_follows(guide: Path, tmp_path: Path) -> None:
+    """Defect 23: a note after paragraph 2 was exported as the comment of paragraph 3, and a note after
+    the last paragraph was lost. A note on the lines right above a paragraph is still that paragraph's."""
+    import polib
+
+    (guide / "en" / "03-history.md").write_text(NOTES, encoding="utf-8")
+    po = tmp_path / "az.po"
+    code, _, err = invoke("translate", "export", str(guide), "az", "-o", str(po))
+    assert code == 0, err
+    comments = {e.msgctxt: e.comment for e in polib.pofile(str(po)) if e.msgctxt.startswith("stop 3 paragraph")}
+    assert comments == {
+        "stop 3 paragraph 1": "before every paragraph: the first's",
+        "stop 3 paragraph 2": 'Translators: "Khojaly" is "Xocalı" in Azerbaijani.',
+        "stop 3 paragraph 3": "right above the third: the third's",
+        "stop 3 paragraph 4": "after the last: the last's",
+    }
+
+    # `translate add` keeps them in the copy, where they stand in the source text (they were dropped)
+    assert invoke("translate", "add", str(guide), "tr")[0] == 0
+    copy = (guide / "tr" / "03-history.md").read_text(encoding="utf-8")
+    assert ("The second paragraph, about Khojaly.\n\n(note: Translators: \"Khojaly\" is \"Xocalı\" in Azerbaijani.)"
+            "\n\n(note: right above the third: the third's)\nThe third paragraph.") in copy
+    assert copy.count("<!--") == 1 and copy.count("-->") == 1  # neither a note nor an arrow ends the comment
+    assert "The fourth paragraph - - -> the last." in copy
+    assert states(guide, "tr")["3"] == "untranslated"
 
 
 def test_stale_translations_are_fuzzy_and_stay_stale_when_imported(guide: Path, tmp_path: Path) -> None:

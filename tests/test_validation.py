@@ -80,6 +80,25 @@ def _symlink_out(root: Path) -> None:
     (root / "media" / "cover.png").symlink_to(SAMPLE / "media" / "cover.png")
 
 
+def _script_out(root: Path) -> None:
+    """en/03-out.md: a link to a script outside the guide."""
+    outside = write(root.parent / "outside.md", "---\nstop: 3\ntitle: Outside\n---\nRead from outside.\n")
+    (root / "en" / "03-out.md").symlink_to(outside)
+
+
+def _config_out(root: Path) -> None:
+    """guide.toml: a link to a guide.toml outside the guide."""
+    outside = root.parent / "outside.toml"
+    (root / "guide.toml").rename(outside)
+    (root / "guide.toml").symlink_to(outside)
+
+
+def _lexicon_bomb(root: Path) -> None:
+    """A respelling of 200 characters (the most one may have) said 101 times in a stop of 600 characters."""
+    _replace("guide.toml", 'Khojaly = "Khojalee"', 'Boom = "' + "Boo " * 50 + '"')(root)
+    _write("en/03-bomb.md", "---\nstop: 3\ntitle: Bomb\n---\n" + "Boom " * 101 + "\n")(root)
+
+
 def _sound(name: str, seconds: float, key: str = "intro") -> Callable[[Path], None]:
     """media/<name>: `seconds` of silence (or text, when seconds < 0), named in [audio] as `key`."""
     def change(root: Path) -> None:
@@ -367,6 +386,30 @@ CASES = {
         _replace("guide.toml", "[lexicon.en]", "x = " + "[" * 5000 + "]" * 5000 + "\n\n[lexicon.en]"),
         "guide.toml: not valid TOML: arrays or tables nested too deeply",
     ),
+    # defect 11: links out of the guide; defect 13: lexicon bombs
+    "script through a symlink out of the guide": (
+        _script_out,
+        "en/03-out.md: the script leads out of /",
+    ),
+    "guide.toml through a symlink out of the guide": (
+        _config_out,
+        "guide.toml: guide.toml leads out of /",
+    ),
+    "respelling of 270 characters": (
+        _replace("guide.toml", 'Khojaly = "Khojalee"', 'Khojaly = "' + "Khojalee " * 30 + '"'),
+        "guide.toml:20: the pronunciation of 'Khojaly' in [lexicon.en] is 270 characters long, more than the 200 one "
+        "may have: it says how a word or a short phrase sounds; shorten it",
+    ),
+    "IPA of 201 characters": (
+        _replace("guide.toml", 'Khojaly = "Khojalee"', 'Khojaly = { ipa = "' + "a" * 201 + '" }'),
+        "guide.toml:20: the pronunciation of 'Khojaly' in [lexicon.en] is 201 characters long",
+    ),
+    "lexicon that lengthens a stop past its limit": (
+        _lexicon_bomb,
+        "en/03-bomb.md:5: the narration is longer than 20,000 characters (about 21 minutes of speech) by the end of "
+        "this paragraph once the lexicon's respellings replace its words: shorten the respellings in guide.toml, or "
+        "split the stop",
+    ),
     "voice the engine lacks": (
         _replace("guide.toml", 'title = "Тестовый музей: аудиогид"\n',
                  'title = "Тестовый музей: аудиогид"\nvoice = { espeak = "no-such-voice" }\n'),
@@ -389,7 +432,8 @@ def test_check_reports_the_file_line_and_problem(guide: Path, case: str, monkeyp
 
 @pytest.mark.parametrize("case", ["duplicate stop", "unknown config key", "non-UTF-8 file", "stop with a leading zero",
                                   "YAML alias bomb", "33 hours of pauses", "cover that is text",
-                                  "intro that is not a sound"])
+                                  "intro that is not a sound", "script through a symlink out of the guide",
+                                  "lexicon that lengthens a stop past its limit"])
 def test_build_of_an_invalid_guide_writes_nothing(guide: Path, tmp_path: Path, case: str,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     change, expected = CASES[case]
@@ -608,3 +652,32 @@ def test_summaries_count_in_plain_english() -> None:
     one, two = [Problem(None, "x")], [Problem(None, "x"), Problem(None, "y")]
     assert (str(GuideInvalid(one)), str(GuideInvalid(two))) == ("1 problem in the guide", "2 problems in the guide")
     assert (str(BuildError(one)), str(BuildError(two))) == ("1 track failed", "2 tracks failed")
+
+
+def test_files_in_a_language_folder_that_are_not_read_are_named(guide: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defect 21: a script named .txt, .MD or .markdown, or put in a folder, was passed over without a
+    word, even by `check -v`. Names starting with . or _ still are: hidden files, and drafts set aside."""
+    welcome = (guide / "en" / "01-welcome.md").read_text(encoding="utf-8")
+    for name in ("03-notes.txt", "04-hall.MD", "05-room.markdown", "old/06-old.md", ".DS_Store", "_draft.md"):
+        write(guide / "en" / name, welcome.replace("stop: 1", "stop: 9"))
+    monkeypatch.chdir(guide)
+    expected = [
+        "warning: en/03-notes.txt: not read: a script's name ends in .md (lower case); rename it 03-notes.md if it "
+        "is one",
+        "warning: en/04-hall.MD: not read: a script's name ends in .md (lower case); rename it 04-hall.md if it is one",
+        "warning: en/05-room.markdown: not read: a script's name ends in .md (lower case); rename it 05-room.md if it "
+        "is one",
+        "warning: en/old: a folder, not read: scripts are the .md files directly in en/",
+    ]
+    for command in (["check", "."], ["build", ".", "-o", str(tmp_path / "out"), "-q"]):
+        code, err = run(*command)
+        assert code == 0, err
+        assert [line for line in err.splitlines() if line.startswith("warning: en/")] == expected, command
+
+    for name in ("01-welcome.md", "02-belongings.md"):  # none left: the error names what is there
+        (guide / "en" / name).rename(guide / "en" / name.replace(".md", ".txt"))
+    code, err = run("check", ".")
+    assert code == 1
+    assert "guide.toml:7: language 'en' has no stop scripts: add en/*.md (01-welcome.txt, 02-belongings.txt, " \
+           "03-notes.txt, ... not read: a script's name ends in .md)" in err.splitlines(), err

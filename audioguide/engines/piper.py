@@ -21,7 +21,6 @@ time (cut at sentence ends), so one unpunctuated run of text cannot make one hug
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ from typing import Any, ClassVar
 from audioguide.engines.base import Audio
 from audioguide.engines.espeak import split_text
 from audioguide.errors import EngineError
+from audioguide.files import Unreadable, load_json
 from audioguide.phonemes import spans
 from audioguide.schema import Check, number
 
@@ -59,35 +59,45 @@ class VoiceFile:
     language: str  # "en-us": lower case, hyphenated
     sample_rate: int
     speakers: Mapping[str, int]
+    inside: Path | None = None  # the guide folder its files must be in; None: an installed voice's
 
     @property
     def settings(self) -> Path:
         return self.model.with_name(self.model.name + ".json")
 
+    def read_settings(self) -> Any:
+        """The settings file's JSON, read as files.load_json reads (bounded; inside the guide for a guide's voice)."""
+        return load_json(self.settings, MAX_SETTINGS_BYTES, inside=self.inside,
+                         what=f"the voice's settings {self.settings.name}")
 
-def read_voice(model: Path, shown: str) -> VoiceFile:
-    """The voice whose model is `model` (named `shown` in messages). Raises EngineError saying what is wrong."""
+
+def read_voice(model: Path, shown: str, inside: Path | None = None) -> VoiceFile:
+    """The voice whose model is `model` (named `shown` in messages); given `inside` (the guide folder),
+    its settings file must be there too, not reached through a link that leads out of it. Raises
+    EngineError saying what is wrong."""
     settings = model.with_name(model.name + ".json")
     if not model.is_file():
         raise EngineError(f"piper: voice model {shown} is not a file")
     if model.stat().st_size > MAX_MODEL_BYTES:
         raise EngineError(f"piper: voice model {shown} is over {MAX_MODEL_BYTES >> 30} GiB")
-    if not settings.is_file():
+    if not settings.exists():
         raise EngineError(f"piper: {shown} has no settings file beside it ({settings.name}): copy the voice's "
                           ".onnx.json next to its .onnx")
+    voice = VoiceFile(model, "", 0, {}, inside)
     try:
-        if settings.stat().st_size > MAX_SETTINGS_BYTES:
-            raise ValueError(f"over {MAX_SETTINGS_BYTES >> 20} MiB")
-        data = json.loads(settings.read_text(encoding="utf-8"))
+        data = voice.read_settings()
+    except Unreadable as e:
+        raise EngineError(f"piper: {shown}: {e.reason}") from None
+    try:
         code = (data.get("language") or {}).get("code") or data["espeak"]["voice"]
         rate = data["audio"]["sample_rate"]
         speakers = data.get("speaker_id_map") or {}
         if not isinstance(code, str) or not isinstance(rate, int) or not 8000 <= rate <= 48000 or \
                 not isinstance(speakers, dict):
             raise ValueError("unexpected values")
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise EngineError(f"piper: {settings.name} is not a Piper voice's settings ({e})") from None
-    return VoiceFile(model, code.replace("_", "-").lower(), rate, speakers)
+    return VoiceFile(model, code.replace("_", "-").lower(), rate, speakers, inside)
 
 
 @lru_cache(maxsize=1)
@@ -140,7 +150,7 @@ def _load(voice: VoiceFile) -> Any:
             options.intra_op_num_threads = options.inter_op_num_threads = 1  # the same sums in the same order
             options.log_severity_level = 3  # errors only
             try:
-                config = PiperConfig.from_dict(json.loads(voice.settings.read_text(encoding="utf-8")))
+                config = PiperConfig.from_dict(voice.read_settings())
                 session = onnxruntime.InferenceSession(str(voice.model), sess_options=options,
                                                        providers=["CPUExecutionProvider"])
             except Exception as e:  # onnxruntime raises its own kinds for a damaged or foreign file
@@ -247,7 +257,7 @@ class PiperEngine:
             if path is None:
                 raise EngineError(f"piper voice {voice} is not inside the guide folder: copy it (with its "
                                   ".onnx.json) into the guide's media/voices/")
-            return read_voice(path, voice)
+            return read_voice(path, voice, self.root.resolve())
         installed = installed_voices()
         if voice not in installed:
             known = ", ".join(installed) or "none"

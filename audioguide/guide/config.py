@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import stat
 import tomllib
 import warnings
 from collections.abc import Mapping
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from audioguide.errors import AudioguideError, GuideInvalid, Problem
+from audioguide.files import Unreadable, read_limited
 from audioguide.guide.languages import Language, parse_language
 from audioguide.guide.narration import quoted
 from audioguide.mp3.frames import RATES, bitrates
@@ -22,6 +22,7 @@ CONFIG_NAME = "guide.toml"
 
 # Bounds on guide.toml and the files it names (the README's guide.toml notes say why).
 MAX_CONFIG_BYTES = 1024 * 1024  # a lexicon of thousands of words fits in a tenth of this
+MAX_RESPELLING_CHARACTERS = 200  # a lexicon entry's respelling, IPA or say: a word, or a short phrase
 MAX_DOTTED_KEY_PARTS = 32  # tomllib takes memory quadratic in a dotted key's parts: 10 000 take 400 MB
 MAX_COVER_BYTES = 5 * 1024 * 1024  # the cover is embedded in every track
 MAX_COVER_PIXELS = 4096 * 4096  # decoded to check it: 64 MB at most
@@ -153,7 +154,7 @@ class _Lines:
 
 def config_line(config: GuideConfig | EngineSettings, table: tuple[str, ...], key: str | None = None) -> int | None:
     """The line of a table or key in the guide's guide.toml, for messages."""
-    return _Lines(config.path.read_text(encoding="utf-8")).of(table, key)
+    return _Lines(_read_config(config.path.parent, config.path)).of(table, key)
 
 
 # --- the schema -------------------------------------------------------------------------------
@@ -263,7 +264,13 @@ class _Validator:
         lexicon: dict[str, str] = {}
         for word, value in table.items():
             where = ("lexicon", code), word
-            if isinstance(value, str) and value:
+            spellings = [value] if isinstance(value, str) else list(value.values()) if isinstance(value, dict) else []
+            longest = max((len(text) for text in spellings if isinstance(text, str)), default=0)
+            if longest > MAX_RESPELLING_CHARACTERS:
+                self.problem(f"the pronunciation of {quoted(word)} in [lexicon.{code}] is {longest:,} characters long, "
+                             f"more than the {MAX_RESPELLING_CHARACTERS} one may have: it says how a word or a short "
+                             "phrase sounds; shorten it", *where)
+            elif isinstance(value, str) and value:
                 lexicon[word] = value
             elif isinstance(value, dict) and set(value) <= {"ipa", "say"} and "ipa" in value:
                 trouble = ipa_problem(value["ipa"])
@@ -371,23 +378,16 @@ class _Validator:
 
 
 def _read_config(root: Path, path: Path) -> str:
-    """guide.toml's text: a regular file, at most MAX_CONFIG_BYTES (checked before it is read), UTF-8."""
+    """guide.toml's text, through files.read_limited: a regular file (a FIFO is refused unread) inside
+    the guide folder, at most MAX_CONFIG_BYTES (checked before it is read), UTF-8."""
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise GuideInvalid([Problem(path, f"{CONFIG_NAME} must be a file")])
-        if info.st_size > MAX_CONFIG_BYTES:
-            raise GuideInvalid([Problem(path, f"{CONFIG_NAME} is {info.st_size / 2**20:.1f} MiB: at most "
-                                              f"{MAX_CONFIG_BYTES / 2**20:g} MiB")])
-        with path.open("rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        raise GuideInvalid([Problem(root, f"no {CONFIG_NAME} here: is this a guide folder? "
-                                          "(`audioguide init DIR` makes one)")]) from None
-    except OSError as e:
-        raise GuideInvalid([Problem(path, f"cannot read {CONFIG_NAME}: {e.strerror or e}")]) from None
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise GuideInvalid([Problem(path, f"{CONFIG_NAME} is more than {MAX_CONFIG_BYTES / 2**20:g} MiB")])
+        raw = read_limited(path, MAX_CONFIG_BYTES, inside=root.resolve(), what=CONFIG_NAME)
+    except Unreadable as e:
+        if e.missing or not root.is_dir():
+            raise GuideInvalid([Problem(root, f"no {CONFIG_NAME} here: is this a guide folder? "
+                                              "(`audioguide init DIR` makes one)")]) from None
+        limit = f"at most {MAX_CONFIG_BYTES / 2**20:g} MiB"
+        raise GuideInvalid([Problem(path, re.sub(r", more than the .* it may be$", f": {limit}", e.reason))]) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:

@@ -136,17 +136,24 @@ def parse_narration(markdown: str) -> list[Paragraph]:
     return paragraphs
 
 
-def check_length(paragraphs: list[Paragraph], paragraph_pause: float) -> None:
-    """Raise TextProblem at the paragraph where a stop's spoken text passes MAX_SPOKEN_CHARACTERS, or
-    where its silences (pauses and paragraph breaks, merged as audio.timeline.narration merges them)
-    pass MAX_SILENCE."""
-    spoken = 0
+def check_length(paragraphs: list[Paragraph], paragraph_pause: float,
+                 lexicon: Mapping[str, str] | None = None) -> None:
+    """Raise TextProblem at the paragraph where a stop's spoken text passes MAX_SPOKEN_CHARACTERS, as
+    written or with the `lexicon` applied (as the engines get it: respellings can lengthen it many
+    times), or where its silences (pauses and paragraph breaks, merged as audio.timeline.narration
+    merges them) pass MAX_SILENCE."""
+    limit = (f"the narration is longer than {MAX_SPOKEN_CHARACTERS:,} characters (about "
+             f"{MAX_SPOKEN_CHARACTERS // SPOKEN_PER_MINUTE} minutes of speech) by the end of this paragraph")
+    spoken = expanded = 0
     for paragraph in paragraphs:
         spoken += len(paragraph.text)
         if spoken > MAX_SPOKEN_CHARACTERS:
-            raise TextProblem(f"the narration is longer than {MAX_SPOKEN_CHARACTERS:,} characters (about "
-                              f"{MAX_SPOKEN_CHARACTERS // SPOKEN_PER_MINUTE} minutes of speech) by the end of this "
-                              "paragraph: split it into two stops", paragraph.line)
+            raise TextProblem(f"{limit}: split it into two stops", paragraph.line)
+        if lexicon:
+            expanded += len(apply_lexicon(paragraph.text, lexicon))
+            if expanded > MAX_SPOKEN_CHARACTERS:
+                raise TextProblem(f"{limit} once the lexicon's respellings replace its words: shorten the "
+                                  "respellings in guide.toml, or split the stop", paragraph.line)
     total = longest = 0.0  # the silences before the current run; the longest in the run (it wins)
     for line, seconds in _silences(paragraphs, paragraph_pause):
         if seconds is None:

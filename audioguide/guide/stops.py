@@ -15,6 +15,7 @@ import yaml
 from frontmatter.default_handlers import YAMLHandler
 
 from audioguide.errors import GuideInvalid, Problem
+from audioguide.files import Unreadable, read_limited, size_text
 from audioguide.guide.config import (
     CONFIG_NAME,
     AudioConfig,
@@ -95,25 +96,15 @@ class ScriptsInvalid(GuideInvalid):
 
 
 def _read_script(path: Path) -> bytes:
-    """The file's bytes, refused unread when it is larger than MAX_SCRIPT_BYTES."""
+    """The file's bytes, through files.read_limited: a regular file (a FIFO is refused unread) whose
+    real path is inside the guide folder, refused unread when it is larger than MAX_SCRIPT_BYTES."""
     try:
-        size = path.stat().st_size
-        if size <= MAX_SCRIPT_BYTES:
-            with path.open("rb") as f:
-                raw = f.read(MAX_SCRIPT_BYTES + 1)  # the file may have grown since
-                size = max(size, len(raw))
-    except OSError as e:
-        raise GuideInvalid([Problem(path, f"cannot read the script: {e.strerror or e}")]) from None
-    if size > MAX_SCRIPT_BYTES:
-        raise GuideInvalid([Problem(path, f"the script is {_size(size)}, more than the {_size(MAX_SCRIPT_BYTES)} a "
-                                          "stop may have: split it into several stops", 1)])
-    return raw
-
-
-def _size(n: int) -> str:
-    if n < 2**20:
-        return f"{n / 2**10:.0f} KiB"
-    return f"{n / 2**20:.1f} MiB" if n < 2**30 else f"{n / 2**30:.1f} GiB"
+        return read_limited(path, MAX_SCRIPT_BYTES, inside=path.parent.parent.resolve(), what="the script")
+    except Unreadable as e:
+        if e.reason.endswith(" it may be"):  # too large: the fix is to split the stop
+            raise GuideInvalid([Problem(path, e.reason.replace(" it may be", " a stop may have: split it into "
+                                                                               "several stops"), 1)]) from None
+        raise GuideInvalid([Problem(path, e.reason)]) from None
 
 
 def _compose(front: str, path: Path, first_line: int) -> yaml.Node | None:
@@ -245,9 +236,11 @@ def _source_version(node: yaml.Node) -> str | None:
     return str(version.value)
 
 
-def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.paragraph_pause) -> Stop:
+def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.paragraph_pause,
+              lexicon: Mapping[str, str] | None = None) -> Stop:
     """One stop script. Raises GuideInvalid naming the file and line of every problem found.
-    `paragraph_pause` (the guide's) counts towards the stop's silence (text.MAX_SILENCE)."""
+    `paragraph_pause` (the guide's) counts towards the stop's silence (text.MAX_SILENCE), and the
+    narration with the language's `lexicon` applied towards its length (text.MAX_SPOKEN_CHARACTERS)."""
     raw = _read_script(path)
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")
@@ -268,8 +261,9 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
     body_line = text.count("\n", 0, closing.end()) + 1
     first_line = text.count("\n", 0, opening.end()) + 1  # the line the front matter's text starts on
     if len(front.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
-        raise GuideInvalid([Problem(path, f"the front matter is more than {_size(MAX_FRONT_MATTER_BYTES)}: it needs "
-                                          "only 'stop: N' and 'title: ...' (is the closing '---' missing?)", 1)])
+        raise GuideInvalid([Problem(path, f"the front matter is more than {size_text(MAX_FRONT_MATTER_BYTES)}: it "
+                                          "needs only 'stop: N' and 'title: ...' (is the closing '---' missing?)",
+                                    1)])
     root = _compose(front, path, first_line)
     if not isinstance(root, yaml.MappingNode):
         raise GuideInvalid([Problem(path, "the front matter must be 'key: value' lines (stop, title)", 2)])
@@ -332,7 +326,7 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
                 recording = found
     try:
         paragraphs = parse_narration(body)
-        check_length(paragraphs, paragraph_pause)
+        check_length(paragraphs, paragraph_pause, lexicon)
     except TextProblem as e:
         problems.append(Problem(path, str(e), body_line + e.line - 1))
         paragraphs = []
@@ -348,8 +342,29 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
     return Stop(number, title, language, path, tuple(paragraphs), version, recording)
 
 
-def _stop_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.md") if p.is_file() and not p.name.startswith((".", "_")))
+def _stop_files(folder: Path) -> tuple[list[Path], list[Problem]]:
+    """The scripts in a language folder: every `*.md` in it that is not a folder (a FIFO or a link
+    out of the guide among them is refused when it is read, never passed over); and a warning for
+    each other entry, which is not read. Names starting with `.` or `_` are passed over without a
+    word: hidden files (.DS_Store, an editor's swap file) and what a writer set aside on purpose."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as e:
+        raise GuideInvalid([Problem(folder, f"cannot read the folder: {e.strerror or e}")]) from None
+    scripts: list[Path] = []
+    unread: list[Problem] = []
+    for entry in entries:
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir():
+            unread.append(Problem(entry, f"a folder, not read: scripts are the .md files directly in {folder.name}/"))
+        elif entry.suffix == ".md":
+            scripts.append(entry)
+        else:
+            name = (entry.stem if entry.suffix else entry.name) + ".md"
+            unread.append(Problem(entry, f"not read: a script's name ends in .md (lower case); rename it {name} if "
+                                         "it is one"))
+    return scripts, unread
 
 
 def load_guide(root: Path, engine_options: Mapping[str, Options],
@@ -371,6 +386,7 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name != MEDIA_FOLDER
                      and not p.name.startswith((".", "_"))) if root.is_dir() else []
     stops: dict[str, tuple[Stop, ...]] = {}
+    warnings: list[Problem] = []  # files in language folders that are not read
     pause = (config.audio if config is not None else AudioConfig()).paragraph_pause
     for folder in folders:
         code = folder.name
@@ -381,9 +397,16 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
         if declared is not None and code not in declared:
             problems.append(Problem(folder, f"language folder {quoted(code)} has no [languages.{code}] in guide.toml"))
         found: dict[int, Stop] = {}
-        for path in _stop_files(folder):
+        try:
+            scripts, skipped = _stop_files(folder)
+        except GuideInvalid as e:
+            problems.extend(e.problems)
+            continue
+        warnings.extend(skipped)
+        lexicon = config.languages[code].lexicon if config is not None and code in config.languages else {}
+        for path in scripts:
             try:
-                stop = read_stop(path, code, pause)
+                stop = read_stop(path, code, pause, lexicon)
             except GuideInvalid as e:
                 problems.extend(e.problems)
                 continue
@@ -402,12 +425,15 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
         folder = root / code
         if parse_language(code) is not None and not stops.get(code) and not any(
                 p.path is not None and folder in (p.path, *p.path.parents) for p in problems):
-            problems.append(Problem(root / CONFIG_NAME, f"language '{code}' has no stop scripts: add {code}/*.md",
-                                    line))
+            unread = [w.path.name for w in warnings if w.path is not None and w.path.parent == folder]
+            more = ", ..." if len(unread) > 3 else ""
+            names = f" ({', '.join(unread[:3])}{more} not read: a script's name ends in .md)" if unread else ""
+            problems.append(Problem(root / CONFIG_NAME, f"language '{code}' has no stop scripts: add {code}/*.md"
+                                                        f"{names}", line))
     if problems:
         raise ScriptsInvalid(problems, config or settings)
     assert config is not None
-    return Guide(config, stops, tuple(_coverage_warnings(config, stops)))
+    return Guide(config, stops, (*warnings, *_coverage_warnings(config, stops)))
 
 
 def _coverage_warnings(config: GuideConfig, stops: Mapping[str, tuple[Stop, ...]]) -> list[Problem]:

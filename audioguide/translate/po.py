@@ -37,7 +37,8 @@ _MARKDOWN = MarkdownIt("commonmark")
 class Block:
     kind: str  # "text", "pause" or "note"
     text: str
-    line: int  # in the script file
+    line: int  # its first line in the script file
+    end: int  # the line after its last
 
 
 def blocks(path: Path) -> list[Block]:
@@ -53,7 +54,7 @@ def blocks(path: Path) -> list[Block]:
         first, last = token.map
         text = "\n".join(lines[first:last]).strip()
         kind = "note" if _COMMENT_ONLY.match(text) else "pause" if _PAUSE_ONLY.match(text) else "text"
-        found.append(Block(kind, text, offset + first + 1))
+        found.append(Block(kind, text, offset + first + 1, offset + last + 1))
     return found
 
 
@@ -64,6 +65,23 @@ def _title_line(path: Path) -> int:
 
 def _texts(path: Path) -> list[str]:
     return [b.text for b in blocks(path) if b.kind == "text"]
+
+
+def _notes(found: list[Block]) -> dict[int, list[str]]:
+    """The notes for translators (comments) of each paragraph, numbered from 1 as in msgctxt. A note
+    belongs to the paragraph it follows, unless it stands on the lines right above a paragraph (no
+    blank line between): then it is that paragraph's. A note before every paragraph is the first's."""
+    owned: dict[int, list[str]] = {}
+    index = 0  # paragraphs so far
+    for i, block in enumerate(found):
+        if block.kind == "text":
+            index += 1
+        elif block.kind == "note":
+            after = found[i + 1] if i + 1 < len(found) else None
+            above = after is not None and after.kind == "text" and after.line == block.end
+            note = block.text.removeprefix("<!--").removesuffix("-->").strip()
+            owned.setdefault(index + 1 if above or not index else index, []).append(note)
+    return owned
 
 
 def export(guide: Guide, code: str) -> polib.POFile:
@@ -95,27 +113,21 @@ def export(guide: Guide, code: str) -> polib.POFile:
         state = states[source.number].state
         usable = translation is not None and state != UNTRANSLATED
         theirs = _texts(translation.path) if usable and translation else []
-        ours = [b for b in blocks(source.path) if b.kind != "pause"]
+        ours = blocks(source.path)
         units = [b for b in ours if b.kind == "text"]
+        comments = _notes(ours)
         aligned = len(theirs) == len(units)
         where = source.path.relative_to(config.root).as_posix()
         flags = ["fuzzy"] if state == STALE else []
         po.append(polib.POEntry(msgctxt=f"stop {source.number} title", msgid=source.title,
                                 msgstr=translation.title if usable and translation else "",
                                 occurrences=[(where, str(_title_line(source.path)))], flags=list(flags)))
-        notes: list[str] = []
-        index = 0
-        for block in ours:
-            if block.kind == "note":
-                notes.append(block.text.removeprefix("<!--").removesuffix("-->").strip())
-                continue
-            index += 1
+        for index, block in enumerate(units, 1):
             po.append(polib.POEntry(
                 msgctxt=f"stop {source.number} paragraph {index}", msgid=block.text,
                 msgstr=theirs[index - 1] if aligned else "", occurrences=[(where, str(block.line))],
-                comment="\n".join(notes), flags=list(flags) if aligned and theirs else [],
+                comment="\n".join(comments.get(index, ())), flags=list(flags) if aligned and theirs else [],
                 tcomment="" if aligned or not theirs else "the translation has a different number of paragraphs"))
-            notes = []
     return po
 
 

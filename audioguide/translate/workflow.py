@@ -29,13 +29,21 @@ from audioguide.guide.stops import Guide, Stop
 from audioguide.plan import load, voices_for
 
 OK, MISSING, UNTRANSLATED, STALE = "ok", "missing", "untranslated", "stale"
-_COMMENTS = re.compile(r"<!--.*?-->\n?", re.S)
+_COMMENTS = re.compile(r"<!--(.*?)-->", re.S)
+_DASHES = re.compile(r"-(?=-)")  # "--" would end the comment that holds the source text: "- -"
 
 
 def script_body(path: Path) -> str:
     """The narration of a script as written: everything after the front matter."""
     text = path.read_text(encoding="utf-8").removeprefix("\ufeff").replace("\r\n", "\n")
     return text.split("\n---", 1)[1].split("\n", 1)[1] if text.startswith("---") else text
+
+
+def _note(comment: re.Match[str]) -> str:
+    """A note for translators (an HTML comment in the source) as it stands in the source text that
+    `translate add` copies into a comment, where a comment cannot be: `(note: ...)`."""
+    note = comment.group(1).strip()
+    return f"(note: {note})" if note else ""
 
 
 def script_text(stop: int, title: str, source: Stop, body: str, version: str | None = None) -> str:
@@ -69,7 +77,7 @@ def add_language(root: Path, code: str, factories: Mapping[str, EngineFactory] =
     source_name = config.languages[config.source_language].language.name
     written = []
     for stop in guide.stops[config.source_language]:
-        source_text = _COMMENTS.sub("", script_body(stop.path)).strip().replace("--", "- -")
+        source_text = _DASHES.sub("- ", _COMMENTS.sub(_note, script_body(stop.path)).strip())
         body = (f"<!-- Translate into {language.name}: write the narration here, in place of this comment,\n"
                 f"and translate the title above. The {source_name} text:\n\n{source_text}\n-->\n")
         path = root / code / stop.path.name
