@@ -70,6 +70,12 @@ class _Echo(logging.Handler):
             bar.render_progress()
 
 
+def _now() -> float:
+    """The clock of the times `build` and `say` show (elapsed, about ... left, in ... s): a test
+    replaces it, so that what it sees does not depend on how busy the machine is."""
+    return time.monotonic()
+
+
 def _clock(seconds: float) -> str:
     """0:07, 12:30, 1:02:03."""
     minutes, secs = divmod(round(seconds), 60)
@@ -190,14 +196,14 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
     out = out or Path("output") / guide_dir.resolve().name
     options = Options(jobs=jobs or 0, force=force, languages=languages, stops=stops,
                       cache=None if no_cache else cache_dir or default_cache_dir())
-    started = time.monotonic()
+    started = _now()
     bar: Any = None
     first = 0  # tracks done (reused) before the bar, which took no time
     latest = 0  # tracks done
     fancy = sys.stderr.isatty() and log.isEnabledFor(logging.INFO) and not log.isEnabledFor(logging.DEBUG)
 
     def times(done: int, total: int) -> str:
-        elapsed = time.monotonic() - started
+        elapsed = _now() - started
         if done >= total or done <= first:
             return f"elapsed {_clock(elapsed)}"
         return f"elapsed {_clock(elapsed)}, about {_clock(elapsed / (done - first) * (total - done))} left"
@@ -232,7 +238,7 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
     say(f"{plural(len(result.outcomes), 'track')} in {plural(len(built_in), 'language')}: "
         f"{result.count('built')} built, {result.count('retagged')} re-tagged from the cache, "
         f"{result.count('reused')} unchanged; {minutes} min {seconds} s of audio; into {out} "
-        f"in {time.monotonic() - started:.1f} s", err=True)
+        f"in {_now() - started:.1f} s", err=True)
 
 
 @main.command()
@@ -545,9 +551,13 @@ def say_command(guide_dir: Path, language: str | None, stop: int | None, text: s
         raise AudioguideError("no program to play it here (mpv, ffplay, paplay, aplay, afplay): write it with -o FILE")
     with tempfile.TemporaryDirectory(prefix="audioguide-say-") as temp:
         target = dest or Path(temp) / "say.wav"
-        started = time.monotonic()
+        started = _now()
         said = render(guide_dir, language, target, stop, text, lexicon=not no_lexicon)
         where = f"wrote {target}" if dest is not None else "made"
-        say(f"{where}: {said.seconds:.1f} s of audio, {said.voice}, in {time.monotonic() - started:.1f} s")
-        if command is not None:
-            play_file(command, target)
+        say(f"{where}: {said.seconds:.1f} s of audio, {said.voice}, in {_now() - started:.1f} s")
+        failed = play_file(command, target) if command is not None else None
+    if failed is not None:
+        if dest is not None:
+            raise AudioguideError(f"wrote {dest} ({said.seconds:.1f} s of audio), but {failed}; play it elsewhere")
+        raise AudioguideError(f"made {said.seconds:.1f} s of audio, but {failed}; write it with -o FILE and play it "
+                              "elsewhere")

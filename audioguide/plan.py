@@ -11,7 +11,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -266,9 +266,11 @@ def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES, probe: f
     return plan
 
 
-def probe_engines(engines: Iterable[Engine], timeout: float = PROBE_SECONDS) -> dict[str, str]:
+def probe_engines(engines: Iterable[Engine], timeout: float = PROBE_SECONDS,
+                  clock: Callable[[], float] = time.monotonic) -> dict[str, str]:
     """engine name -> why, for each online engine whose service does not answer its probe now. All
-    are asked at once, so this takes about `timeout` seconds however many there are."""
+    are asked at once, so this takes about `timeout` seconds however many there are: one deadline,
+    read on `clock` (a test's fake), for them all."""
     probing = {e.name: e for e in engines if e.online and isinstance(e, Probing)}
     found: dict[str, str | None | BaseException] = {}
 
@@ -281,9 +283,9 @@ def probe_engines(engines: Iterable[Engine], timeout: float = PROBE_SECONDS) -> 
     threads = [threading.Thread(target=ask, args=item, daemon=True) for item in probing.items()]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + timeout + _PROBE_GRACE
+    deadline = clock() + timeout + _PROBE_GRACE
     for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
+        thread.join(max(0.0, deadline - clock()))
     unreachable: dict[str, str] = {}
     for name in probing:
         result = found.get(name, f"no answer within {timeout:g} s")  # still waiting: a DNS lookup, say

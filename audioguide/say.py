@@ -18,9 +18,11 @@ from audioguide.guide.narration import TextProblem, check_length, parse_narratio
 from audioguide.plan import Plan, Voice
 from audioguide.plan import check as check_guide
 
-PLAYERS = (("mpv", "--no-video", "--really-quiet"), ("ffplay", "-nodisp", "-autoexit", "-loglevel", "quiet"),
+# Each quiet but for its errors, whose last line says why it could not play (mpv writes them on stdout).
+PLAYERS = (("mpv", "--no-video", "--msg-level=all=error"), ("ffplay", "-nodisp", "-autoexit", "-loglevel", "error"),
            ("paplay",), ("aplay", "-q"), ("afplay",))
 PLAY_SECONDS = 600.0  # no audition plays longer
+PLAYER_TAIL = 4096  # bytes of the player's output read for its last line
 
 
 @dataclass(frozen=True)
@@ -115,10 +117,22 @@ def player() -> list[str] | None:
     return None
 
 
-def play(command: list[str], path: Path) -> None:
-    """Play path with `command` (from player()), for at most PLAY_SECONDS."""
-    try:
-        subprocess.run([*command, str(path)], stdin=subprocess.DEVNULL, capture_output=True, timeout=PLAY_SECONDS,
-                       check=False)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        raise AudioguideError(f"cannot play {path}: {e}") from None
+def play(command: list[str], path: Path) -> str | None:
+    """Play path with `command` (from player()), for at most PLAY_SECONDS: None when the player
+    succeeded, else why not, in a line ("mpv could not play it: Could not open/initialize audio
+    device"). Its output (stdout and stderr: players print errors on either) goes to a temporary
+    file, of which only the end is read."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as output:
+        try:
+            done = subprocess.run([*command, str(path)], stdin=subprocess.DEVNULL, stdout=output,
+                                  stderr=subprocess.STDOUT, timeout=PLAY_SECONDS, check=False)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise AudioguideError(f"cannot play {path}: {e}") from None
+        if done.returncode == 0:
+            return None
+        output.seek(max(0, output.tell() - PLAYER_TAIL))
+        lines = [line.strip() for line in output.read().decode("utf-8", "replace").splitlines()]
+    last = next((line for line in reversed(lines) if line), f"exit code {done.returncode}")
+    return f"{Path(command[0]).name} could not play it: {last.rstrip(' .')[:200]}"

@@ -170,3 +170,18 @@ class Sleeps(list[float]):
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
+
+
+class Clock:
+    """A clock for deadlines that moves on `step` seconds each time it is read, however long the machine
+    takes in between: a deadline set on it passes after a known number of readings, at any load.
+    `readings`: what it gave, in order. Steps that are sums of powers of two (0.25) add up exactly."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.readings: list[float] = []
+
+    def __call__(self) -> float:
+        now = len(self.readings) * self.step
+        self.readings.append(now)
+        return now

@@ -11,6 +11,7 @@ import math
 import re
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,14 +24,15 @@ from audioguide.engines.gtts import PROBE_TEXT, SAMPLE_RATE, GTTSEngine, mp3_sec
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.mp3 import codec as media
 from audioguide.plan import PROBE_SECONDS, probe_engines
-from tests.conftest import Sleeps, closed_port, sleeps
+from tests.conftest import Clock, Sleeps, closed_port, sleeps
 from tests.fake_google import SINE_RATE, FakeGoogle, fake_google, silent_proxy, sine_mp3, use_proxy
 
 __all__ = ["fake_google", "sleeps"]  # the fixtures, imported so pytest finds them
 
 
-def engine(sleeps: Sleeps, timeout: float = 2, retries: int = 2) -> GTTSEngine:
-    return GTTSEngine(timeout=timeout, retries=retries, backoff=0.01, sleep=sleeps)
+def engine(sleeps: Sleeps, timeout: float = 2, retries: int = 2,
+           clock: Callable[[], float] = time.monotonic) -> GTTSEngine:
+    return GTTSEngine(timeout=timeout, retries=retries, backoff=0.01, sleep=sleeps, clock=clock)
 
 
 # --- the engine on its own ---------------------------------------------------------------------------
@@ -80,23 +82,21 @@ def test_500_every_time_gives_up_after_every_attempt(fake_google: FakeGoogle, sl
 
 
 def test_a_read_timeout_is_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
-    fake_google.script = [("hang", 2.0), "ok"]
-    started = time.monotonic()
+    fake_google.script = [("hang", 3600), "ok"]
 
-    audio = engine(sleeps, timeout=0.5).synthesize("Hello museum", "en:com")
+    audio = engine(sleeps, timeout=1.5).synthesize("Hello museum", "en:com")
 
     assert audio.duration == pytest.approx(1.0, abs=0.1)
-    assert len(fake_google.requests) == 2
+    assert len(fake_google.requests) == 2  # it did not wait for the hung answer (an "ok" after an hour)
     assert sleeps == [0.01]
-    assert time.monotonic() - started < 1.9  # it did not wait for the hung answer
 
 
-@pytest.mark.parametrize("broken", [("stall", 2.0), ("cut", 0)])
+@pytest.mark.parametrize("broken", [("stall", 3600), ("cut", 0)])
 def test_an_answer_that_stalls_or_breaks_off_is_retried(fake_google: FakeGoogle, sleeps: Sleeps,
                                                         broken: tuple[str, float]) -> None:
     fake_google.script = [broken, "ok"]
 
-    audio = engine(sleeps, timeout=0.5).synthesize("Hello museum", "en:com")
+    audio = engine(sleeps, timeout=1.5).synthesize("Hello museum", "en:com")
 
     assert audio.duration == pytest.approx(1.0, abs=0.1)
     assert len(fake_google.requests) == 2
@@ -108,7 +108,7 @@ def test_an_answer_that_always_breaks_off_gives_up_without_calling_google_unreac
     fake_google.script = [("cut", 0)]
 
     with pytest.raises(EngineError) as caught:
-        engine(sleeps, timeout=0.5, retries=1).synthesize("Hello museum", "en:com")
+        engine(sleeps, timeout=1.5, retries=1).synthesize("Hello museum", "en:com")
 
     assert not isinstance(caught.value, EngineUnreachable)
     assert caught.value.problem.message == "Google TTS gave up after 2 attempts (last: answer broke off)"
@@ -136,29 +136,29 @@ def test_no_answer_twice_in_a_row_counts_as_unreachable(fake_google: FakeGoogle,
     fake_google.script = [("hang", 2.0)]
 
     with pytest.raises(EngineUnreachable) as caught:
-        engine(sleeps, timeout=0.3, retries=3).synthesize("Hello museum", "en:com")
+        engine(sleeps, timeout=1, retries=3).synthesize("Hello museum", "en:com")
 
     assert caught.value.problem.message == ("cannot reach Google TTS: 2 attempts in a row got no answer "
-                                            "(last: no answer within 0.3 s)")
+                                            "(last: no answer within 1 s)")
     assert len(fake_google.requests) == 2  # not the 4 that retries = 3 allows
     assert sleeps == [0.01]
 
 
 def test_a_dead_endpoint_costs_two_timeouts_and_one_backoff(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
-    """The bound in the README, measured: default settings but a 1 s timeout (15 s by default, making
-    31 s): min(2, retries + 1) * timeout + backoff."""
+    """The bound in the README, as what the engine did: default settings but a 1 s timeout (15 s by
+    default, making 31 s): min(2, retries + 1) * timeout + backoff. An endpoint that answers after an
+    hour: two requests, each ended by the timeout, and one backoff between them."""
     fake_google.script = [("hang", 3600)]
     defaults = GTTSEngine()
     gtts_engine = GTTSEngine(timeout=1, sleep=sleeps)
-    started = time.monotonic()
 
-    with pytest.raises(EngineUnreachable):
+    with pytest.raises(EngineUnreachable) as caught:
         gtts_engine.synthesize("Hello museum", "en:com")
 
-    waited = time.monotonic() - started
     assert (defaults.retries, defaults.backoff) == (gtts_engine.retries, gtts_engine.backoff) == (3, 1.0)
+    assert caught.value.problem.message == ("cannot reach Google TTS: 2 attempts in a row got no answer "
+                                            "(last: no answer within 1 s)")  # two timeouts
     assert sleeps == [1.0]  # one backoff, slept for real in a build
-    assert 2.0 <= waited < 2.5  # two timeouts
     assert len(fake_google.requests) == 2
 
 
@@ -166,19 +166,19 @@ def test_with_no_retries_one_unanswered_attempt_is_unreachable(fake_google: Fake
     fake_google.script = [("hang", 2.0)]
 
     with pytest.raises(EngineUnreachable) as caught:
-        engine(sleeps, timeout=0.3, retries=0).synthesize("Hello museum", "en:com")
+        engine(sleeps, timeout=1, retries=0).synthesize("Hello museum", "en:com")
 
     assert caught.value.problem.message == ("cannot reach Google TTS: the only attempt got no answer "
-                                            "(last: no answer within 0.3 s)")
+                                            "(last: no answer within 1 s)")
     assert len(fake_google.requests) == 1
     assert sleeps == []
 
 
 def test_timeouts_that_are_not_in_a_row_fail_the_track(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
-    fake_google.script = [("hang", 2.0), 500, ("hang", 2.0), 500]
+    fake_google.script = [("hang", 3600), 500, ("hang", 3600), 500]
 
     with pytest.raises(EngineError) as caught:
-        engine(sleeps, timeout=0.3, retries=3).synthesize("Hello museum", "en:com")
+        engine(sleeps, timeout=1, retries=3).synthesize("Hello museum", "en:com")
 
     assert not isinstance(caught.value, EngineUnreachable)  # Google answered, in between
     assert caught.value.problem.message == "Google TTS gave up after 4 attempts (last: HTTP 500)"
@@ -189,13 +189,12 @@ def test_timeouts_that_are_not_in_a_row_fail_the_track(fake_google: FakeGoogle, 
 def test_a_proxy_that_never_answers_is_unreachable(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> None:
     with silent_proxy() as url:
         use_proxy(monkeypatch, url)
-        started = time.monotonic()
         with pytest.raises(EngineUnreachable) as caught:
-            engine(sleeps, timeout=0.3, retries=3).synthesize("Hello museum", "en:com")
+            engine(sleeps, timeout=1, retries=3).synthesize("Hello museum", "en:com")
 
-    assert caught.value.problem.message.startswith("cannot reach Google TTS: 2 attempts in a row got no answer")
+    assert caught.value.problem.message == ("cannot reach Google TTS: 2 attempts in a row got no answer "
+                                            "(last: no answer within 1 s)")  # each ended by the timeout
     assert sleeps == [0.01]
-    assert time.monotonic() - started < 1.5
 
 
 def test_a_hang_up_before_answering_is_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
@@ -219,43 +218,46 @@ def test_hang_ups_before_answering_count_as_unreachable(fake_google: FakeGoogle,
 
 
 # --- a total deadline per request ------------------------------------------------------------------------
+# The deadlines are read on a Clock that moves 0.5 s at each reading: the engine reads it when it sends a
+# request and before each read of the answer, so a 2 s deadline passes at the fifth reading of an attempt.
+ONE_ATTEMPT = [0.0, 0.5, 1.0, 1.5, 2.0]  # what such an attempt reads: sent, four reads, the deadline
 
 
 def test_a_trickled_answer_ends_at_the_deadline_and_is_retried(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
     fake_google.script = [("trickle", 0.05), "ok"]  # about 5 700 bytes: 285 s at this pace
-    started = time.monotonic()
+    clock = Clock(0.5)
 
-    audio = engine(sleeps, timeout=0.5).synthesize("Hello museum", "en:com")
+    audio = engine(sleeps, timeout=2, clock=clock).synthesize("Hello museum", "en:com")
 
     assert audio.duration == pytest.approx(1.0, abs=0.1)
     assert len(fake_google.requests) == 2
-    assert time.monotonic() - started < 1.5  # the trickle (285 s) was cut off at 0.5 s
+    assert clock.readings[:5] == ONE_ATTEMPT  # the trickle (285 s) was cut off at its deadline, 2 s
 
 
 def test_an_answer_trickled_every_time_counts_as_unreachable(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
     fake_google.script = [("trickle", 0.05)]
-    started = time.monotonic()
+    clock = Clock(0.5)
 
     with pytest.raises(EngineUnreachable) as caught:
-        engine(sleeps, timeout=0.5, retries=3).synthesize("Hello museum", "en:com")
+        engine(sleeps, timeout=2, retries=3, clock=clock).synthesize("Hello museum", "en:com")
 
-    waited = time.monotonic() - started
     message = caught.value.problem.message
     assert message.startswith("cannot reach Google TTS: 2 attempts in a row got no answer "
-                              "(last: answer incomplete after 0.5 s: "), message
-    assert 1.0 <= waited < 1.5  # two deadlines of 0.5 s, nothing more
+                              "(last: answer incomplete after 2 s: "), message
+    assert clock.readings == ONE_ATTEMPT + [t + 2.5 for t in ONE_ATTEMPT]  # two deadlines of 2 s, nothing more
     assert len(fake_google.requests) == 2
 
 
 def test_a_deadline_covers_the_whole_request_however_fast_the_bytes_come(fake_google: FakeGoogle,
                                                                         sleeps: Sleeps) -> None:
     fake_google.script = [("trickle", 0.001)]  # each byte comes well within any read timeout
-    started = time.monotonic()
+    clock = Clock(0.5)
 
     with pytest.raises(EngineUnreachable):
-        engine(sleeps, timeout=1.0, retries=1).synthesize("Hello museum", "en:com")
+        engine(sleeps, timeout=2, retries=1, clock=clock).synthesize("Hello museum", "en:com")
 
-    assert time.monotonic() - started < 2.5
+    assert clock.readings == ONE_ATTEMPT + [t + 2.5 for t in ONE_ATTEMPT]  # each attempt ended at its deadline
+    assert len(fake_google.requests) == 2
 
 
 # --- Retry-After ---------------------------------------------------------------------------------------------
@@ -418,15 +420,13 @@ def test_unsupported_language_is_known_without_asking_google(fake_google: FakeGo
 
 def test_unreachable_service_raises_at_once(monkeypatch: pytest.MonkeyPatch, sleeps: Sleeps) -> None:
     use_proxy(monkeypatch, f"http://127.0.0.1:{closed_port()}")
-    started = time.monotonic()
 
     with pytest.raises(EngineUnreachable) as caught:
         engine(sleeps, retries=3).synthesize("Hello museum", "en:com")
 
     assert isinstance(caught.value, EngineError)
-    assert caught.value.problem.message == "cannot reach Google TTS: unable to connect to proxy"
+    assert caught.value.problem.message == "cannot reach Google TTS: unable to connect to proxy"  # no timeout
     assert sleeps == []  # not retried
-    assert time.monotonic() - started < 1.5
 
 
 # --- the probe: `engines`, `check` and `translate status` ask once, within about a second ---------------------
@@ -439,10 +439,8 @@ def test_the_probe_finds_google_answering(fake_google: FakeGoogle) -> None:
 
 def test_the_probe_finds_a_closed_port_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     use_proxy(monkeypatch, f"http://127.0.0.1:{closed_port()}")
-    started = time.monotonic()
 
-    assert GTTSEngine().probe(PROBE_SECONDS) == "cannot reach Google TTS: unable to connect to proxy"
-    assert time.monotonic() - started < 1.0
+    assert GTTSEngine().probe(PROBE_SECONDS) == "cannot reach Google TTS: unable to connect to proxy"  # no timeout
 
 
 @pytest.mark.parametrize(("silence", "message"), [
@@ -453,15 +451,15 @@ def test_the_probe_finds_a_closed_port_at_once(monkeypatch: pytest.MonkeyPatch) 
 def test_the_probe_of_a_silent_google_ends_at_its_bound(fake_google: FakeGoogle, monkeypatch: pytest.MonkeyPatch,
                                                         silence: object, message: str) -> None:
     fake_google.script = [silence]
+    clock = Clock(0.25)
     with silent_proxy() as url:
         if silence == "proxy":
             use_proxy(monkeypatch, url)
-        started = time.monotonic()
-        why = GTTSEngine(timeout=15).probe(PROBE_SECONDS)  # the probe's bound, not the builds' timeout
-        waited = time.monotonic() - started
+        why = GTTSEngine(timeout=15, clock=clock).probe(PROBE_SECONDS)  # the probe's bound, not the builds' timeout
 
-    assert why is not None and why.startswith(message), why
-    assert PROBE_SECONDS <= waited < PROBE_SECONDS + 0.5
+    assert why is not None and why.startswith(message), why  # each message names the bound that ended it: 1 s
+    if silence == ("trickle", 0.05):
+        assert clock.readings == [0.0, 0.25, 0.5, 0.75, 1.0]  # the answer read until the clock said 1 s
     assert len(fake_google.requests) == (0 if silence == "proxy" else 1)  # never retried
 
 
@@ -494,19 +492,20 @@ def test_probes_run_at_once_and_a_stuck_one_is_left_behind() -> None:
             release.wait(30)
             return None
 
-    started = time.monotonic()
-    found = probe_engines([Stuck("a"), Stuck("b")], 0.3)  # type: ignore[list-item]
-    waited = time.monotonic() - started
+    clock = Clock(0.4)
+    found = probe_engines([Stuck("a"), Stuck("b")], 0.3, clock)  # type: ignore[list-item]
+    left_behind = not release.is_set()
     release.set()
 
     assert found == {"a": "no answer within 0.3 s", "b": "no answer within 0.3 s"}
-    assert 0.3 <= waited < 1.3  # both together: the timeout and the grace, once
+    assert left_behind  # the call returned while both probes were stuck
+    # Both together: one deadline, the timeout and the grace once (0 + 0.3 + 0.5), then each probe
+    # waited for what was left of it (0.4 s for the first, none for the second).
+    assert clock.readings == [0.0, 0.4, 0.8]
 
 
-def invoke_engines() -> tuple[Result, float]:
-    started = time.monotonic()
-    result = CliRunner(mix_stderr=False).invoke(main, ["engines"])
-    return result, time.monotonic() - started
+def invoke_engines() -> Result:
+    return CliRunner(mix_stderr=False).invoke(main, ["engines"])
 
 
 def gtts_line(result: Result) -> str:
@@ -515,7 +514,7 @@ def gtts_line(result: Result) -> str:
 
 
 def test_engines_says_gtts_is_available_when_google_answers(fake_google: FakeGoogle) -> None:
-    result, _ = invoke_engines()
+    result = invoke_engines()
 
     line = gtts_line(result)
     assert re.fullmatch(r"gtts     available    gTTS 2\.5\.\d+, online, \d+ languages", line), line
@@ -524,35 +523,31 @@ def test_engines_says_gtts_is_available_when_google_answers(fake_google: FakeGoo
 
 def test_engines_says_gtts_is_unreachable_behind_a_closed_port(monkeypatch: pytest.MonkeyPatch) -> None:
     use_proxy(monkeypatch, f"http://127.0.0.1:{closed_port()}")
-    result, waited = invoke_engines()
+    result = invoke_engines()
 
     line = gtts_line(result)
     assert line.startswith("gtts     unreachable  cannot reach Google TTS: unable to connect to proxy; builds use "
-                           "the next engine (gTTS 2.5."), line
+                           "the next engine (gTTS 2.5."), line  # at once: no timeout
     assert "available" not in line
-    assert waited < 1.0
 
 
 def test_engines_says_gtts_is_unreachable_when_google_never_answers(fake_google: FakeGoogle) -> None:
     fake_google.script = [("hang", 3600)]
-    result, waited = invoke_engines()
+    result = invoke_engines()
 
     line = gtts_line(result)
     assert line.startswith("gtts     unreachable  cannot reach Google TTS: no answer within 1 s; builds use the next "
-                           "engine (gTTS 2.5."), line
-    assert PROBE_SECONDS <= waited < PROBE_SECONDS + 1.0  # one probe, whatever gTTS's timeout and retries
-    assert len(fake_google.requests) == 1
+                           "engine (gTTS 2.5."), line  # the probe's bound (PROBE_SECONDS), not gTTS's timeout
+    assert len(fake_google.requests) == 1  # one probe, whatever gTTS's retries
 
 
 def test_check_when_google_never_answers_says_espeak_within_the_probes_bound(fake_google: FakeGoogle,
                                                                             tmp_path: Path) -> None:
     fake_google.script = [("hang", 3600)]
     guide = make_guide(tmp_path, en_stops=2)
-    started = time.monotonic()
 
     result = CliRunner(mix_stderr=False).invoke(main, ["check", str(guide)])
 
-    waited = time.monotonic() - started
     assert result.exit_code == 0, result.stderr
     assert result.stderr.splitlines() == [
         "warning: az: stop 2 (missing): left out of the playlist",
@@ -561,8 +556,7 @@ def test_check_when_google_never_answers_says_espeak_within_the_probes_bound(fak
         "en: 2 stops, espeak (en) (gtts unreachable)",
         "az: 1 stop, espeak (az)",
     ]
-    assert PROBE_SECONDS <= waited < PROBE_SECONDS + 1.0  # not the 2 s timeout, not once per stop
-    assert len(fake_google.requests) == 1
+    assert len(fake_google.requests) == 1  # within 1 s (the message), not the 2 s timeout; not once per stop
 
 
 def test_check_says_gtts_when_google_answers(fake_google: FakeGoogle, tmp_path: Path) -> None:
@@ -719,12 +713,10 @@ def test_build_falls_back_once_when_google_never_answers(fake_google: FakeGoogle
     toml = guide / "guide.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace("timeout = 2", "timeout = 1")
                     .replace("retries = 1", "retries = 3"), encoding="utf-8")
-    started = time.monotonic()
 
     result = run_cli(guide, out, "--jobs", str(jobs))
 
     assert result.exit_code == 0, result.stderr
-    assert time.monotonic() - started >= 2.0  # the two timeouts
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: gtts")]
     assert len(warnings) == 1, result.stderr  # said once
     assert warnings[0].startswith("warning: gtts: cannot reach Google TTS: 2 attempts in a row got no answer "

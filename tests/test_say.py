@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import wave
@@ -72,6 +73,33 @@ def test_it_plays_a_temporary_file_and_removes_it(guide: Path, tmp_path: Path, m
     played = log.read_text(encoding="utf-8").splitlines()[-1]
     assert played.endswith("say.wav") and not Path(played).exists()
     assert os.path.getsize(log) > 0
+
+
+@pytest.mark.parametrize("written", [False, True], ids=["temporary", "with -o"])
+def test_a_player_that_fails_says_why_and_the_command_fails(guide: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch, written: bool) -> None:
+    """Issue 20: mpv without an audio device exits 2; `say` printed "made: 2.7 s of audio" and exited 0, as
+    if it had been heard. A real program named mpv on PATH fails as mpv does: its last line says why."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "mpv"
+    fake.write_text("#!/bin/sh\necho '[ao/alsa] Playback open error: No such file or directory'\n"
+                    "echo 'Could not open/initialize audio device' >&2\nexit 2\n", encoding="utf-8")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    out = tmp_path / "line.wav"
+
+    result = run(str(guide), "--text", "Listen.", *(["-o", str(out)] if written else []))
+
+    assert result.exit_code == 1, result.stderr
+    why = "mpv could not play it: Could not open/initialize audio device"
+    if written:
+        assert re.fullmatch(rf"wrote {re.escape(str(out))} \(\d+\.\d s of audio\), but {why}; play it elsewhere\n",
+                            result.stderr), result.stderr
+        assert _seconds(out) > 0.5  # the file is kept: it is what was asked for
+    else:
+        assert re.fullmatch(rf"made \d+\.\d s of audio, but {why}; write it with -o FILE and play it elsewhere\n",
+                            result.stderr), result.stderr
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -42,14 +42,21 @@ def test_times_and_counts_read_as_words() -> None:
     assert plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"
 
 
+# audioguide with the clock of the times it shows (cli._now) replaced: 0 s when it first reads it (the
+# build starts), 75 s ever after; what it draws does not depend on how busy the machine is.
+A_MINUTE_AND_A_QUARTER_LATER = ("import audioguide.cli as cli; readings = iter([0.0]); "
+                                "cli._now = lambda: next(readings, 75.0); cli.main()")
+
+
 def run_on_a_terminal(args: list[str], cwd: Path) -> tuple[int, str]:
-    """Run audioguide with its stderr on a pseudo-terminal; the exit code and everything it drew."""
+    """Run audioguide, its clock replaced, with its stderr on a pseudo-terminal; the exit code and
+    everything it drew."""
     import pty
 
     master, slave = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "audioguide", *args], cwd=cwd, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=slave, env=dict(os.environ, COLUMNS="120",
-                                                                                   PYTHONPATH=str(REPO)))
+    process = subprocess.Popen([sys.executable, "-c", A_MINUTE_AND_A_QUARTER_LATER, *args], cwd=cwd,
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave,
+                               env=dict(os.environ, COLUMNS="120", PYTHONPATH=str(REPO)))
     os.close(slave)
     drawn = b""
     try:
@@ -78,11 +85,13 @@ def test_the_progress_bar_keeps_warnings_on_their_own_lines_and_labels_its_times
     assert code == 0, drawn
     warning = "warning: gtts: cannot reach Google TTS: unable to connect to proxy"
     before, after = drawn.split(warning)
-    assert before.endswith("2/4  elapsed 0:00, about 0:00 left  az/002-t2.mp3\r\x1b[K"), drawn  # the bar's line wiped
+    # 2 of 4 done in 75 s, the first with the bar: 75 s for the 2 left (the bar's line wiped)
+    assert before.endswith("2/4  elapsed 1:15, about 1:15 left  az/002-t2.mp3\r\x1b[K"), drawn
     assert after.split("\r\n", 1)[1].lstrip("\r\x1b[?25l").startswith("tracks  [")  # the bar again, below it
-    assert "elapsed 0:00  en/002-t2.mp3" in after  # done: no time left to guess
+    assert "elapsed 1:15  en/002-t2.mp3" in after  # done: no time left to guess
     lines = drawn.replace("\r\n", "\n").split("\n")
     assert lines[-2].startswith("4 tracks in 2 languages: 4 built, 0 re-tagged from the cache, 0 unchanged; ")
+    assert lines[-2].endswith(" in 75.0 s"), lines[-2]
 
 
 def test_a_reader_that_leaves_ends_the_command_quietly() -> None:

@@ -106,8 +106,9 @@ class AzureEngine(OnlineEngine):
 
     def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
                  rate: str | float = "default", pitch: str = "default",
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__(timeout, retries, backoff, max_wait, sleep)
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(timeout, retries, backoff, max_wait, sleep, clock)
         self.rate = rate
         self.pitch = pitch
 
@@ -188,7 +189,7 @@ class AzureEngine(OnlineEngine):
         import urllib3
 
         timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
+        deadline = self.clock() + timeout
         headers = {"Ocp-Apim-Subscription-Key": key, "Content-Type": "application/ssml+xml",
                    "X-Microsoft-OutputFormat": OUTPUT_FORMAT, "User-Agent": "audioguide"}
         with requesting(self.service, timeout, EngineUnreachable, secret=key):
@@ -204,7 +205,7 @@ class AzureEngine(OnlineEngine):
                 raise Retry(f"HTTP {status}", retry_after=retry_after(response.headers.get("Retry-After")))
             if status != 200:
                 raise EngineError(f"Azure Speech refused the request: HTTP {status} ({response.reason})")
-            return read_body(response, deadline, timeout, "Azure's", MAX_ANSWER_BYTES)
+            return read_body(response, deadline, timeout, "Azure's", MAX_ANSWER_BYTES, self.clock)
 
 
 def _service() -> tuple[str, str] | None:

@@ -70,8 +70,9 @@ class GTTSEngine(OnlineEngine):
     }
 
     def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
-                 tld: str = "com", slow: bool = False, sleep: Callable[[float], None] = time.sleep) -> None:
-        super().__init__(timeout, retries, backoff, max_wait, sleep)
+                 tld: str = "com", slow: bool = False, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(timeout, retries, backoff, max_wait, sleep, clock)
         self.tld = tld
         self.slow = slow
 
@@ -148,7 +149,7 @@ class GTTSEngine(OnlineEngine):
         from gtts.tts import gTTSError
 
         timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
+        deadline = self.clock() + timeout
         with requesting(self.service, timeout):
             # urllib3's total timeout bounds connecting (through the proxy, TLS) and the headers together;
             # verify=False as gTTS sends it (for networks that intercept TLS; the tests' fake relies on it).
@@ -159,7 +160,7 @@ class GTTSEngine(OnlineEngine):
                 raise Retry(f"HTTP {status}", retry_after=retry_after(response.headers.get("Retry-After")))
             if status != 200:
                 raise EngineError(f"Google TTS refused: {gTTSError(tts=tts, response=response).msg}")
-            return read_body(response, deadline, timeout, "Google's", MAX_ANSWER_BYTES)
+            return read_body(response, deadline, timeout, "Google's", MAX_ANSWER_BYTES, self.clock)
 
 
 

@@ -123,15 +123,16 @@ def with_retries(attempt: Callable[[], T], service: str, retries: int, backoff: 
     raise AssertionError("unreachable")
 
 
-def read_body(response: requests.Response, deadline: float, timeout: float, whose: str, max_bytes: int) -> bytes:
-    """The whole body by the deadline: each read waits at most for the time left, and returns what
-    has arrived (read1), so an answer trickled a byte at a time ends at the deadline too. `whose`
-    names the service in messages ("Google's")."""
+def read_body(response: requests.Response, deadline: float, timeout: float, whose: str, max_bytes: int,
+              clock: Callable[[], float] = time.monotonic) -> bytes:
+    """The whole body by the deadline (a reading of `clock`): each read waits at most for the time
+    left, and returns what has arrived (read1), so an answer trickled a byte at a time ends at the
+    deadline too. `whose` names the service in messages ("Google's")."""
     import urllib3
 
     body = bytearray()
     while True:
-        left = deadline - time.monotonic()
+        left = deadline - clock()
         if left <= 0:
             raise Retry(f"answer incomplete after {timeout:g} s: {len(body)} bytes", unanswered=True)
         connection = response.raw.connection
@@ -192,20 +193,22 @@ def requesting(service: str, timeout: float, other_failure: type[EngineError] = 
 
 
 class OnlineEngine:
-    """What an online engine holds of RETRY_OPTIONS and how it waits (`sleep`: a test's fake clock),
-    with its service's name in messages; it asks with retries and answers probes alike."""
+    """What an online engine holds of RETRY_OPTIONS, how it waits (`sleep`) and the clock its deadlines
+    are read on (`clock`; both a test's fakes), with its service's name in messages; it asks with
+    retries and answers probes alike."""
 
     online = True
     service: ClassVar[str]  # "Google TTS": the name in every message
     exhausted_unreachable: ClassVar[bool]  # when the retries run out: unreachable (fall back), or the track fails
 
     def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
         self.max_wait = max_wait
         self.sleep = sleep
+        self.clock = clock
 
     def retrying(self, attempt: Callable[[], T]) -> T:
         """What `attempt` returns, retried as with_retries says."""
