@@ -534,23 +534,26 @@ def export(output_dir: Path, edition: str, dest: Path, clean: bool, base_url: st
 def say_command(guide_dir: Path, language: str | None, stop: int | None, text: str | None, dest: Path | None,
                 no_lexicon: bool, play: bool | None, overwrite: bool) -> None:
     """Render one stop, or a line of text, with the guide's voice, lexicon and loudness, and play it."""
-    import tempfile
+    from contextlib import nullcontext
 
+    from audioguide.files import temp_folder
+    from audioguide.ownership import file_problem, locked
     from audioguide.say import play as play_file
     from audioguide.say import player
     from audioguide.say import say as render
 
     if (stop is None) == (text is None):
         raise click.UsageError("give --stop N or --text TEXT")
-    if dest is not None and dest.exists() and not overwrite:
-        raise AudioguideError("exists already: give another -o, or --overwrite to replace it", dest)
+    why = file_problem(dest, overwrite, (".wav", ".mp3")) if dest is not None else None
+    if why is not None:
+        raise AudioguideError(why, dest)
     command = player() if play is not False else None
     if play and command is None:
         raise AudioguideError("no program to play it here (mpv, ffplay, paplay, aplay, afplay): write it with -o")
     if dest is None and command is None:
         raise AudioguideError("no program to play it here (mpv, ffplay, paplay, aplay, afplay): write it with -o FILE")
-    with tempfile.TemporaryDirectory(prefix="audioguide-say-") as temp:
-        target = dest or Path(temp) / "say.wav"
+    with locked(dest, "file") if dest is not None else nullcontext(), temp_folder() as temp:
+        target = dest or temp / "say.wav"
         started = _now()
         said = render(guide_dir, language, target, stop, text, lexicon=not no_lexicon)
         where = f"wrote {target}" if dest is not None else "made"

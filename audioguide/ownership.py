@@ -88,15 +88,15 @@ def file_problem(dest: Path, overwrite: bool, suffixes: tuple[str, ...]) -> str 
         if stat.S_ISLNK(info.st_mode):
             return "is a symbolic link: give the file itself, or another name"
         if not stat.S_ISREG(info.st_mode):
-            return "is not a regular file: give another name"
+            return "is not a regular file: give another -o"
         if not overwrite:
-            return "exists already: give another name, or --overwrite to replace it"
+            return "exists already: give another -o, or --overwrite to replace it"
     folder = dest.absolute().parent.resolve()
     for place in (folder, *folder.parents):
         if _is_package(place):
-            return f"is inside the package {place}, which holds only what the build made: give another name"
+            return f"is inside the package {place}, which holds only what the build made: give another -o"
         if place != folder and (place / GUIDE_FILE).is_file():
-            return f"is among the scripts and media of the guide {place}: give another name"
+            return f"is among the scripts and media of the guide {place}: give another -o"
     return None
 
 

@@ -68,7 +68,7 @@ def _what(plan: Plan, code: str, stop: int | None, text: str | None, lexicon: bo
     if text is not None:
         try:
             paragraphs = parse_narration(text)
-            check_length(paragraphs, config.audio.paragraph_pause)
+            check_length(paragraphs, config.audio.paragraph_pause, words)
         except TextProblem as e:
             raise AudioguideError(f"--text: {e}") from None
         if not any(p.text for p in paragraphs):

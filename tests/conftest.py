@@ -185,3 +185,14 @@ class Clock:
         now = len(self.readings) * self.step
         self.readings.append(now)
         return now
+
+
+NOW = 1_800_000_000.0  # a fixed time of day for Retry-After dates (2027-01-15)
+
+
+@pytest.fixture
+def fixed_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The online engines read the time of day as NOW."""
+    from audioguide.engines import online
+
+    monkeypatch.setattr(online, "wall_clock", lambda: NOW)

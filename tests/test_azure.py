@@ -9,7 +9,6 @@ from __future__ import annotations
 import email.utils
 import json
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from audioguide.engines.azure import NOT_SET, PIECE_CHARACTERS, PROBE_TEXT, SAMP
 from audioguide.engines.base import Audio, Probing
 from audioguide.errors import EngineError, EngineUnreachable, GuideInvalid
 from audioguide.plan import check
-from tests.conftest import Clock, Sleeps, decoded_seconds, make_guide, sleeps
+from tests.conftest import NOW, Clock, Sleeps, decoded_seconds, make_guide, sleeps
 from tests.fake_azure import KEY, SSML, FakeAzure, fake_azure, seconds_for, use_azure
 
 __all__ = ["fake_azure", "sleeps"]  # the fixtures, imported so pytest finds them
@@ -185,12 +184,13 @@ def test_429_then_success_honours_retry_after(fake_azure: FakeAzure, sleeps: Sle
     assert len(fake_azure.requests) == 2
 
 
-def test_retry_after_as_an_http_date_is_honoured(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [(429, email.utils.formatdate(time.time() + 20, usegmt=True)), "ok"]
+def test_retry_after_as_an_http_date_is_honoured(fake_azure: FakeAzure, sleeps: Sleeps,
+                                                 fixed_day: None) -> None:
+    fake_azure.script = [(429, email.utils.formatdate(NOW + 20, usegmt=True)), "ok"]
 
     engine(sleeps).synthesize(TEXT, "az-AZ-BanuNeural")
 
-    assert len(sleeps) == 1 and 17 <= sleeps[0] <= 20
+    assert sleeps == [20.0]  # the date less the (fixed) time of day
 
 
 def test_429_without_retry_after_backs_off(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
@@ -202,8 +202,9 @@ def test_429_without_retry_after_backs_off(fake_azure: FakeAzure, sleeps: Sleeps
 
 
 @pytest.mark.parametrize("retry_after", ["3600", "date"])
-def test_retry_after_beyond_max_wait_is_unreachable(fake_azure: FakeAzure, sleeps: Sleeps, retry_after: str) -> None:
-    value = email.utils.formatdate(time.time() + 3600, usegmt=True) if retry_after == "date" else retry_after
+def test_retry_after_beyond_max_wait_is_unreachable(fake_azure: FakeAzure, sleeps: Sleeps, retry_after: str,
+                                                    fixed_day: None) -> None:
+    value = email.utils.formatdate(NOW + 3600, usegmt=True) if retry_after == "date" else retry_after
     fake_azure.script = [(429, value)]
 
     with pytest.raises(EngineUnreachable) as caught:

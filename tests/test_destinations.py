@@ -87,7 +87,7 @@ def test_translate_export_never_overwrites_a_script_or_guide_toml(guide: Path, t
     assert invoke("translate", "export", str(guide), "ru", "-o", str(po))[0] == 0
     po.write_text("# my notes\n", encoding="utf-8")
     code, _, err = invoke("translate", "export", str(guide), "ru", "-o", str(po))
-    assert code == 1 and one_line(err) and "exists already: give another name, or --overwrite" in err
+    assert code == 1 and one_line(err) and "exists already: give another -o, or --overwrite" in err
     assert po.read_text(encoding="utf-8") == "# my notes\n"
     code, _, err = invoke("translate", "export", str(guide), "ru", "-o", str(po), "--overwrite")
     assert code == 0, err
@@ -426,3 +426,30 @@ def test_init_refuses_home_a_package_and_writes_through_no_link(package: Path, t
     code, _, err = invoke("init", str(new))
     assert code == 1 and one_line(err) and "is a symbolic link" in err, err
     assert list(outside.iterdir()) == []
+
+
+# ---- say -o: the same rules as translate export -o
+
+
+def test_say_never_writes_a_guides_file_a_link_or_a_fifo(guide: Path, tmp_path: Path) -> None:
+    mine = write(tmp_path / "mine.wav", "mine\n")
+    link = tmp_path / "link.wav"
+    link.symlink_to(mine)
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)
+    cases = {link: "is a symbolic link", fifo: "is not a regular file", guide / "en" / "take.wav": "among the scripts",
+             guide / "guide.toml": "must end in .wav or .mp3"}
+    for target, message in cases.items():
+        code, _, err = invoke("say", str(guide), "--text", "Hello", "-o", str(target), "--overwrite", "--no-play")
+        assert code == 1 and one_line(err) and message in err, err
+    assert mine.read_text() == "mine\n" and link.is_symlink() and not (guide / "en" / "take.wav").exists()
+
+
+def test_say_counts_the_text_with_the_lexicon(guide: Path, tmp_path: Path) -> None:
+    """A respelling said many times is counted as the engine would get it (the lexicon bomb, by --text)."""
+    toml = guide / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('Khojaly = "Khojalee"', f'Khojaly = "{"la " * 60}"'),
+                    encoding="utf-8")
+    code, _, err = invoke("say", str(guide), "--text", "Khojaly " * 200, "-o", str(tmp_path / "x.wav"), "--no-play")
+    assert code == 1 and one_line(err) and "--text:" in err and "lexicon" in err, err
+    assert not (tmp_path / "x.wav").exists()

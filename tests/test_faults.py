@@ -48,8 +48,9 @@ def wait_for_a_track(process: subprocess.Popen[str]) -> list[str]:
     return lines
 
 
-def group_gone(pgid: int, within: float = 5.0) -> bool:
-    """Whether every process of the build's process group (the build and its workers) has ended."""
+def group_gone(pgid: int, within: float = 120.0) -> bool:
+    """Whether every process of the build's process group (the build and its workers) has ended (waiting
+    at most `within` seconds: a bound for a process that never ends, far above what a loaded machine takes)."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         try:

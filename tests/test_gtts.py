@@ -24,7 +24,7 @@ from audioguide.engines.gtts import PROBE_TEXT, SAMPLE_RATE, GTTSEngine, mp3_sec
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.mp3 import codec as media
 from audioguide.plan import PROBE_SECONDS, probe_engines
-from tests.conftest import Clock, Sleeps, closed_port, sleeps
+from tests.conftest import NOW, Clock, Sleeps, closed_port, sleeps
 from tests.fake_google import SINE_RATE, FakeGoogle, fake_google, silent_proxy, sine_mp3, use_proxy
 
 __all__ = ["fake_google", "sleeps"]  # the fixtures, imported so pytest finds them
@@ -274,12 +274,13 @@ def test_retry_after_is_honoured(fake_google: FakeGoogle, sleeps: Sleeps, status
     assert len(fake_google.requests) == 2
 
 
-def test_retry_after_as_an_http_date_is_honoured(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
-    fake_google.script = [(429, email.utils.formatdate(time.time() + 20, usegmt=True)), "ok"]
+def test_retry_after_as_an_http_date_is_honoured(fake_google: FakeGoogle, sleeps: Sleeps,
+                                                 fixed_day: None) -> None:
+    fake_google.script = [(429, email.utils.formatdate(NOW + 20, usegmt=True)), "ok"]
 
     engine(sleeps).synthesize("Hello museum", "en:com")
 
-    assert len(sleeps) == 1 and 17 <= sleeps[0] <= 20
+    assert sleeps == [20.0]  # the date less the (fixed) time of day
 
 
 def test_a_backoff_longer_than_retry_after_is_kept(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
@@ -291,8 +292,9 @@ def test_a_backoff_longer_than_retry_after_is_kept(fake_google: FakeGoogle, slee
 
 
 @pytest.mark.parametrize("retry_after", ["3600", "date"])
-def test_retry_after_beyond_max_wait_is_unreachable(fake_google: FakeGoogle, sleeps: Sleeps, retry_after: str) -> None:
-    value = email.utils.formatdate(time.time() + 3600, usegmt=True) if retry_after == "date" else retry_after
+def test_retry_after_beyond_max_wait_is_unreachable(fake_google: FakeGoogle, sleeps: Sleeps, retry_after: str,
+                                                    fixed_day: None) -> None:
+    value = email.utils.formatdate(NOW + 3600, usegmt=True) if retry_after == "date" else retry_after
     fake_google.script = [(429, value)]
 
     with pytest.raises(EngineUnreachable) as caught:

@@ -39,6 +39,11 @@ RETRY_OPTIONS: dict[str, tuple[Check, Any]] = {
 }
 
 
+def wall_clock() -> float:
+    """The time of day, as an HTTP date in Retry-After counts it (a test sets it)."""
+    return time.time()
+
+
 def retry_after(value: str | None) -> float | None:
     """Seconds from a Retry-After header: a number of seconds or an HTTP date; None when absent or unreadable."""
     import email.utils
@@ -52,7 +57,7 @@ def retry_after(value: str | None) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time()) if when.tzinfo is not None else None
+    return max(0.0, when.timestamp() - wall_clock()) if when.tzinfo is not None else None
 
 
 def hung_up(error: BaseException) -> bool:
