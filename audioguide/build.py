@@ -34,6 +34,7 @@ from audioguide.outputs.transcripts import vtt_name
 from audioguide.ownership import claimed, mark, marked, removable, unchanged
 from audioguide.plan import TRACK_NAMES, Plan, Track, audio_key, audio_settings, check, gap_warnings, track_key
 from audioguide.render import Candidate, Job, Outcome, render
+from audioguide.translate.workflow import stale_warnings
 
 log = logging.getLogger("audioguide")
 
@@ -72,7 +73,7 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
     _check_subset(plan, options)
     for warning in plan.guide.warnings:
         log.warning("%s", warning)
-    for line in gap_warnings(plan):
+    for line in [*gap_warnings(plan), *stale_warnings(plan.guide)]:
         log.warning("%s", line)
     for code, chain in plan.voices.items():
         fallback = f" (then {', '.join(v.engine.name for v in chain[1:])})" if len(chain) > 1 else ""

@@ -248,9 +248,11 @@ def check(guide_dir: Path) -> None:
     """Validate the scripts and guide.toml in GUIDE_DIR without synthesising anything."""
     from audioguide.plan import PROBE_SECONDS, describe, gap_warnings, unreachable_warnings
     from audioguide.plan import check as run
+    from audioguide.translate.workflow import stale_warnings
 
     plan = run(guide_dir, probe=PROBE_SECONDS)
-    for warning in [*plan.guide.warnings, *gap_warnings(plan), *unreachable_warnings(plan.voices, plan.unreachable)]:
+    for warning in [*plan.guide.warnings, *gap_warnings(plan), *stale_warnings(plan.guide),
+                    *unreachable_warnings(plan.voices, plan.unreachable)]:
         log.warning("%s", warning)
     for code, tracks in plan.tracks.items():
         log.info("%s: %s, %s", code, plural(len(tracks), "stop"), describe(plan.voices[code], plan.unreachable))

@@ -224,10 +224,7 @@ def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Pla
 
 
 def gap_warnings(plan: Plan) -> list[str]:
-    """One line per language with stops not (yet) translated, saying what the build does about them;
-    then one per language with stale translations (their source stop changed since: translate.workflow)."""
-    from audioguide.translate.workflow import STALE, status  # it reads guides with this module
-
+    """One line per language with stops not (yet) translated, saying what the build does about them."""
     config = plan.guide.config
     source = config.languages[config.source_language].language.name
     lines = []
@@ -236,14 +233,6 @@ def gap_warnings(plan: Plan) -> list[str]:
             instead = (f"the {source} track plays instead" if config.languages[code].missing == "source"
                        else "left out of the playlist")
             lines.append(f"{code}: {', '.join(gaps)}: {instead}")
-    for code, row in status(plan.guide).items():
-        stale = [str(number) for number, cell in row.items() if cell.state == STALE]
-        if len(stale) == 1:
-            lines.append(f"{code}: stop {stale[0]} is stale: its source changed since it was translated "
-                         "(audioguide translate status)")
-        elif stale:
-            lines.append(f"{code}: stops {', '.join(stale)} are stale: their source changed since they were "
-                         "translated (audioguide translate status)")
     return lines
 
 

@@ -166,3 +166,18 @@ def status_json(guide: Guide, matrix: dict[str, dict[int, Cell]], engines: Mappi
             for code, row in matrix.items()
         },
     }
+
+
+def stale_warnings(guide: Guide) -> list[str]:
+    """One line per language with stale translations (their source stop changed since), for `check`
+    and `build` to say."""
+    lines = []
+    for code, row in status(guide).items():
+        stale = [str(number) for number, cell in row.items() if cell.state == STALE]
+        if len(stale) == 1:
+            lines.append(f"{code}: stop {stale[0]} is stale: its source changed since it was translated "
+                         "(audioguide translate status)")
+        elif stale:
+            lines.append(f"{code}: stops {', '.join(stale)} are stale: their source changed since they were "
+                         "translated (audioguide translate status)")
+    return lines
