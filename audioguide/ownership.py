@@ -86,7 +86,7 @@ def file_problem(dest: Path, overwrite: bool, suffixes: tuple[str, ...]) -> str 
         return f"cannot be checked: {e.strerror or e}"
     if info is not None:
         if stat.S_ISLNK(info.st_mode):
-            return "is a symbolic link: give the file itself, or another name"
+            return "is a symbolic link: give the file itself, or another -o"
         if not stat.S_ISREG(info.st_mode):
             return "is not a regular file: give another -o"
         if not overwrite:
@@ -135,10 +135,6 @@ def locked(dest: Path, what: str = "folder") -> Iterator[None]:
         lock.release()
 
 
-def _refusal(out: Path, guide: Path) -> str | None:
-    return place_problem(out, guide=guide, own_package=True)
-
-
 def real_folders(dest: Path, folders: Iterable[str]) -> None:
     """Refuse (AudioguideError) when a folder inside dest that a command is to write into is a symbolic
     link or not a folder: writes never go through a link out of the destination."""
@@ -175,7 +171,7 @@ def claimed(out: Path, guide: Path, has_manifest: bool) -> Iterator[None]:
     it so that a second build into it fails at once instead of mixing its files with this one's."""
     from filelock import FileLock, Timeout
 
-    why = _refusal(out, guide)
+    why = place_problem(out, guide=guide, own_package=True)
     if why is not None:
         raise AudioguideError(f"will not build into this folder: it {why}; give -o a folder of its own, "
                               "such as output/<guide name>", out)

@@ -6,7 +6,9 @@ What may be touched: the package is read only through its manifest, and each fil
 checked against its recorded sha256. DEST must be new, empty, or hold exactly what the edition
 writes there (a rerun of the same package leaves every file alone); anything else is refused unless
 `--clean` is given, which removes only regular files and empty folders inside DEST (never DEST, never
-through a symlink). DEST is never the package, inside it, a folder holding it, `/` or the home folder.
+through a symlink). DEST is never the package, inside it, a folder holding it, another package, a
+guide folder or inside one, `/` or the home folder (ownership.place_problem); a folder inside it
+that the edition writes into is never a symlink; one export at a time writes it (ownership.locked).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ What may be touched: the package is read only through its manifest, and each fil
 checked against its recorded sha256. DEST must be new, empty, or hold exactly what this edition
 writes there (a rerun of the same package leaves every file alone); anything else is refused unless
 `--clean` is given, which removes only regular files and empty folders inside DEST (never DEST, never
-through a symlink). DEST is never the package, inside it, a folder holding it, `/` or the home folder.
+through a symlink). DEST is never the package, inside it, a folder holding it, another package, a
+guide folder or inside one, `/` or the home folder (ownership.place_problem); a folder inside it
+that the edition writes into is never a symlink; one export at a time writes it (ownership.locked).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path, PurePosixPath
 from audioguide import ownership
 from audioguide.errors import AudioguideError, display_path
 from audioguide.files import is_temp, read_limited, remove_leftovers, write_bytes
-from audioguide.manifest import MANIFEST, Stop, is_package_path, package_file
+from audioguide.manifest import MANIFEST, MAX_BYTES, Stop, is_package_path, package_file
 from audioguide.ownership import as_marked, place_problem, real_folders
 
 log = logging.getLogger("audioguide")
@@ -146,7 +148,6 @@ def edition_key(out: Path, edition: str, *settings: str | None) -> str:
     """What an edition's files are made from: this audioguide, the edition and its settings, and the
     package's manifest, which holds the sha256 of every file the edition reads."""
     from audioguide import __version__
-    from audioguide.manifest import MAX_BYTES
 
     digest = hashlib.sha256(json.dumps([__version__, edition, *settings]).encode())
     digest.update(read_limited(out / MANIFEST, MAX_BYTES, what="the manifest"))
