@@ -52,6 +52,7 @@ REQUEST_SECONDS = 30.0  # for a request to arrive whole, and again for its answe
 HEAD_BYTES = 16 * 1024  # a request's line and headers together (a browser's take under 2 kB)
 CONNECTIONS = 64  # answered at once (a phone opens up to 6)
 CHUNK = 64 * 1024
+LINGER_SECONDS, LINGER_BYTES = 1.0, 64 * 1024  # read after the answer, before closing (_Handler.finish)
 _RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")  # 18 digits: far above any file, far below int()'s limit
 _BUSY = b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"
 
@@ -115,7 +116,6 @@ class _Connection(io.RawIOBase):
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
     server_version = "audioguide"
-    default_request_version = "HTTP/1.0"  # a request without a version gets a status line (not HTTP/0.9's bare body)
     raw_requestline: bytes
 
     def version_string(self) -> str:
@@ -130,6 +130,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.rfile = io.BufferedReader(self.stream)
         self.wfile = io.BufferedWriter(self.stream, CHUNK)
 
+    def finish(self) -> None:
+        """After the answer, read what the client may still send, briefly and a little, before the
+        socket is closed: closing it with bytes unread resets the connection, and the client loses
+        the answer (a refusal sent before the request's end, such as 414, or before its body)."""
+        super().finish()
+        deadline, left = time.monotonic() + LINGER_SECONDS, LINGER_BYTES
+        with contextlib.suppress(OSError):
+            self.request.shutdown(socket.SHUT_WR)
+            while left > 0 and (wait := deadline - time.monotonic()) > 0:
+                self.request.settimeout(wait)
+                if not (data := self.request.recv(min(left, CHUNK))):
+                    break
+                left -= len(data)
+
     def handle_one_request(self) -> None:
         try:
             super().handle_one_request()
@@ -140,11 +154,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def parse_request(self) -> bool:
         if not self.raw_requestline.strip():  # the standard library hangs up on it unanswered
-            self.requestline, self.command, self.request_version = "", "", self.default_request_version
+            self.requestline, self.command, self.request_version = "", "", "HTTP/1.0"
             self.close_connection = True
             self.send_error(HTTPStatus.BAD_REQUEST, "Empty request line")
             return False
-        return super().parse_request()
+        if not super().parse_request():
+            return False
+        if self.headers.defects:  # a line that is no header: the parser would take the rest for a body
+            self.send_error(HTTPStatus.BAD_REQUEST, "Malformed header")
+            return False
+        return True
+
+    def send_response_only(self, code: int, message: str | None = None) -> None:
+        if self.request_version == "HTTP/0.9":  # no version, or 0.9: answered as 1.0, with a status line all the same
+            self.request_version = "HTTP/1.0"
+        super().send_response_only(code, message)
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
@@ -196,6 +220,7 @@ class _Server(http.server.ThreadingHTTPServer):
     """The package's server: what it lists, and its connections (each in a thread, CONNECTIONS at most)."""
 
     daemon_threads = True
+    request_queue_size = 128  # connections waiting to be accepted: past 5 (the default) a burst waits a second each
 
     def __init__(self, address: tuple[str, int], out: Path, request_seconds: float, connections: int) -> None:
         self.out, self.request_seconds = out, request_seconds
