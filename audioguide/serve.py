@@ -9,7 +9,8 @@ stays safe whatever a client sends and whatever lies in the folder:
   a regular file (a FIFO is never waited on). The list is read again when a new build changes it;
 - a request may take REQUEST_SECONDS to arrive and its answer as long to be sent, its line and
   headers together HEAD_BYTES; at most CONNECTIONS are answered at once (more are told 503 at
-  once); a client that hangs up or times out is forgotten quietly;
+  once); a malformed request is refused (400, 414, 431, 501, 505), every answer with a status
+  line; a client that hangs up or times out is forgotten quietly;
 - MP3s and every other file are answered with byte ranges, so that a player can seek, and marked
   not to be cached, so that a new build shows at once.
 
@@ -190,7 +191,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         with f:
             size = os.fstat(f.fileno()).st_size
-            span: tuple[int, int] | None = (0, size - 1)
+            start, end = 0, size - 1
             if body and "Range" in self.headers:
                 span = byte_range(self.headers["Range"], size)
                 if span is None:
@@ -199,11 +200,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                start, end = span
                 self.send_response(HTTPStatus.PARTIAL_CONTENT)
-                self.send_header("Content-Range", f"bytes {span[0]}-{span[1]}/{size}")
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             else:
                 self.send_response(HTTPStatus.OK)
-            start, end = span or (0, size - 1)
             self.send_header("Content-Type", TYPES.get(os.path.splitext(name)[1].lower(), "application/octet-stream"))
             self.send_header("Content-Length", str(end - start + 1))
             self.send_header("Accept-Ranges", "bytes")
@@ -226,8 +227,9 @@ class _Server(http.server.ThreadingHTTPServer):
         self.out, self.request_seconds = out, request_seconds
         self._slots = threading.BoundedSemaphore(connections)
         self._open: set[socket.socket] = set()
-        self._lock = threading.Lock()
-        self._listed: tuple[Any, frozenset[str]] = (None, frozenset())
+        self._lock = threading.Lock()  # of _open
+        self._reading = threading.Lock()  # of _listed
+        self._listed: tuple[Any, frozenset[str]] = (object(), frozenset())  # (the manifest's stat, its names)
         super().__init__(address, _Handler)
 
     def listed(self) -> frozenset[str]:
@@ -237,8 +239,8 @@ class _Server(http.server.ThreadingHTTPServer):
             key: Any = (info.st_ino, info.st_mtime_ns, info.st_size)
         except OSError:
             key = None
-        with self._lock:
-            if key is None or key != self._listed[0]:
+        with self._reading:
+            if key != self._listed[0]:
                 found, why = manifest.read(self.out)
                 if found is None:
                     log.warning(f"{self.out}: serving nothing: {MANIFEST} {why or 'is missing'}")
@@ -261,6 +263,7 @@ class _Server(http.server.ThreadingHTTPServer):
             with contextlib.suppress(OSError):
                 request.setblocking(False)
                 request.send(_BUSY)
+                request.recv(HEAD_BYTES)  # what has come of the request: closed unread, it would reset the 503
             self.shutdown_request(request)
             return
         with self._lock:
