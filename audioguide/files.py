@@ -158,7 +158,7 @@ def open_regular(path: Path, inside: Path | None = None, what: str = "the file")
     if inside is not None:
         if not within(path, inside):
             raise Unreadable(f"{what} leads out of {inside} (through a symbolic link); copy it in instead", path)
-        real, nofollow = path.resolve(), os.O_NOFOLLOW  # a link put there meanwhile is not followed
+        real, nofollow = path.resolve(), getattr(os, "O_NOFOLLOW", 0)  # a link put there meanwhile is not followed
     try:
         fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | nofollow | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
