@@ -452,22 +452,27 @@ def verify(output_dir: Path, audio: bool) -> None:
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on (0: any free one).")
-@click.option("--host", default="0.0.0.0", show_default=True,
-              help="Address to listen on: 0.0.0.0 for the local network, 127.0.0.1 for this machine only.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on: 127.0.0.1 for this machine only, 0.0.0.0 for the local network "
+                   "(the museum's Wi-Fi).")
 @_common
 def serve(output_dir: Path, port: int, host: str) -> None:
-    """Serve the package in OUTPUT_DIR on the local network, to try the phone player (Ctrl-C stops it)."""
-    from audioguide.serve import lan_address, serving, terminal_qr
+    """Serve the package in OUTPUT_DIR to try the phone player: on this machine, or with --host 0.0.0.0
+    on the local network (Ctrl-C stops it). Only the files its manifest lists are served."""
+    from audioguide.serve import is_loopback, lan_address, serving, terminal_qr
 
     with serving(output_dir, host, port) as server:
         bound = server.server_address[1]
         local = f"http://127.0.0.1:{bound}/"
-        lan = lan_address() if host in ("0.0.0.0", "") else None if host.startswith("127.") else host
+        lan = lan_address() if host in ("0.0.0.0", "") else None if is_loopback(host) else host
         url = f"http://{lan}:{bound}/" if lan else local
         say(f"serving {output_dir} at {url}" + (f" (from this machine: {local})" if lan else ""))
         if lan:
             _echo(terminal_qr(url), nl=False)
             say("a phone on the same network opens the player by scanning this code; Ctrl-C stops the server")
+        elif is_loopback(host):
+            say("this machine only (--host 0.0.0.0 serves it on the local network, such as the museum's Wi-Fi); "
+                "Ctrl-C stops the server")
         else:
             say("Ctrl-C stops the server")
         try:

@@ -205,31 +205,50 @@ def _opened_inside(fd: int, folder: Path) -> bool:
     return opened == top or top in opened.parents
 
 
-def read_limited(path: Path, limit: int, inside: Path | None = None, what: str = "the file") -> bytes:
-    """The bytes of `path`, refused (Unreadable, with the reason) unless it is a regular file of at
-    most `limit` bytes, and, given `inside`, one whose real path is inside that folder (a symbolic
-    link may not lead out of it). The size is checked before reading and again while reading (the
-    file may grow). A FIFO is opened without blocking and refused unread; a device is never read."""
-    if inside is not None and not within(path, inside):
-        raise Unreadable(f"{what} leads out of {inside} (through a symbolic link); copy it in instead", path)
+def open_regular(path: Path, inside: Path | None = None, what: str = "the file") -> int:
+    """A descriptor of `path` open for reading, refused (Unreadable, with the reason) unless it is a
+    regular file and, given `inside`, one whose real path is inside that folder (a symbolic link may
+    not lead out of it); it is then opened by that real path, following no link, and the path the
+    system opened is checked again (a folder swapped for a link meanwhile). A FIFO is opened without
+    blocking and refused unread; a device is never read. The caller closes it."""
+    real, nofollow = path, 0
+    if inside is not None:
+        if not within(path, inside):
+            raise Unreadable(f"{what} leads out of {inside} (through a symbolic link); copy it in instead", path)
+        real, nofollow = path.resolve(), getattr(os, "O_NOFOLLOW", 0)  # a link put there meanwhile is not followed
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | nofollow | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise Unreadable(f"{what} is missing", path, missing=True) from None
     except OSError as e:
         raise Unreadable(f"cannot read {what}: {e.strerror or e}", path) from None
     try:
-        if inside is not None and not _opened_inside(fd, inside):  # swapped for a link since the check above
-            raise Unreadable(f"{what} leads out of {inside} (through a symbolic link); copy it in instead", path)
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise Unreadable(f"{what} is {_kind(info.st_mode)}, not a regular file", path)
-        if info.st_size > limit:
-            raise Unreadable(f"{what} is {size_text(info.st_size)}, more than the {size_text(limit)} it may be", path)
-        os.set_blocking(fd, True)
+        mode = os.fstat(fd).st_mode
+        if inside is not None and not _opened_inside(fd, inside):
+            problem = f"{what} leads out of {inside} (through a symbolic link); copy it in instead"
+        elif stat.S_ISREG(mode):
+            os.set_blocking(fd, True)
+            return fd
+        else:
+            problem = f"{what} is {_kind(mode)}, not a regular file"
+    except OSError as e:
+        problem = f"cannot read {what}: {e.strerror or e}"
+    os.close(fd)
+    raise Unreadable(problem, path)
+
+
+def read_limited(path: Path, limit: int, inside: Path | None = None, what: str = "the file") -> bytes:
+    """The bytes of `path`, refused (Unreadable, with the reason) unless open_regular opens it and it
+    is of at most `limit` bytes. The size is checked before reading and again while reading (the
+    file may grow)."""
+    fd = open_regular(path, inside, what)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise Unreadable(f"{what} is {size_text(size)}, more than the {size_text(limit)} it may be", path)
         with os.fdopen(fd, "rb", closefd=False) as f:  # read(n) sets n bytes aside first: n is the size
-            data = f.read(info.st_size + 1)
-            if len(data) > info.st_size:  # it grows: read on, as far as the limit
+            data = f.read(size + 1)
+            if len(data) > size:  # it grows: read on, as far as the limit
                 data += f.read(limit + 1 - len(data))
     except OSError as e:
         raise Unreadable(f"cannot read {what}: {e.strerror or e}", path) from None
