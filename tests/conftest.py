@@ -101,6 +101,8 @@ title = "Test Museum"
 publisher = "Test Museum Foundation"
 source_language = "en"
 cover = "media/cover.png"
+published = 2026-12-01
+id = "5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f"
 
 [languages.en]
 title = "Test Museum: Audio Guide"
