@@ -101,8 +101,6 @@ title = "Test Museum"
 publisher = "Test Museum Foundation"
 source_language = "en"
 cover = "media/cover.png"
-published = 2026-12-01
-id = "5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f"
 
 [languages.en]
 title = "Test Museum: Audio Guide"
@@ -129,6 +127,10 @@ STOPS = {
     "ru/01-welcome.md": "---\nstop: 1\ntitle: Добро пожаловать\n---\nДобро пожаловать в зал.\n",
     "ru/02-veshchi.md": "---\nstop: 2\ntitle: Личные вещи\n---\nОбувь и письма.\n",
 }
+
+# What the podcast edition needs of a guide ([guide] published and id, which `init` writes): add it after
+# source_language (GUIDE_TOML has none of it, so that the line numbers other tests expect stay)
+PODCAST_READY = 'source_language = "en"\npublished = 2026-12-01\nid = "5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f"'
 
 
 def make_guide(root: Path, toml: str = GUIDE_TOML) -> Path:

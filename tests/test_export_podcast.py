@@ -24,10 +24,10 @@ from click.testing import CliRunner
 
 from audioguide.cli import main
 from audioguide.editions.podcast import ITUNES, PODCAST
-from tests.conftest import IN_CI, REPO, decoded_seconds, make_guide
+from tests.conftest import IN_CI, PODCAST_READY, REPO, decoded_seconds, make_guide
 
 BASE = "https://museum.example/tour/"
-GUIDE_ID = uuid.UUID("5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f")  # conftest's GUIDE_TOML
+GUIDE_ID = uuid.UUID("5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f")  # conftest's PODCAST_READY
 PUBLISHED = datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
 DESCRIBED = """\
 contact_email = "podcasts@museum.example"
@@ -94,7 +94,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     script = root / "en" / "02-belongings.md"
     script.write_text(script.read_text(encoding="utf-8").replace(
         'title: "Personal belongings: a hall"', "title: 'Shoes & \"letters\" <1992>'"), encoding="utf-8")
-    guide_toml(root, 'source_language = "en"\n', 'source_language = "en"\n' + DESCRIBED)
+    guide_toml(root, 'source_language = "en"\n', PODCAST_READY + "\n" + DESCRIBED)
     guide_toml(root, 'title = "Test Muzeyi: Audio bələdçi"\n',
                'title = "Test Muzeyi: Audio bələdçi"\ndescription = "Test Muzeyində üç dayanacaq."\n')
     out = tmp_path_factory.mktemp("out") / "package"
@@ -266,7 +266,7 @@ def test_a_missing_owner_or_description_is_named_never_filled_in_english(package
     manifest = _manifest(out)
     assert [line for line in result.stderr.splitlines() if line.startswith("warning:")] == [
         "warning: guide.toml [languages.ru] description is not set: the ru feed is described by its title only; "
-        "add a sentence or two in Russian"]
+        "add a sentence or two in each feed's language"]
     about = {code: ET.parse(dest / code / "feed.xml").getroot().findtext("channel/description")
              for code in ("en", "az", "ru")}
     assert about == {"en": manifest["guide"]["description"], "az": "Test Muzeyində üç dayanacaq.",

@@ -346,7 +346,7 @@ CASES = {
         "guide.toml:5: the cover cover.png is 5000x5000 pixels: at most 16,777,216 pixels",
     ),
     "cover over 5 MiB": (
-        _cover(lambda data: data + bytes(6 * 2**20)),
+        _cover(lambda data: data + bytes(6 * 2**20 - len(data))),  # 6 MiB, whatever the sample cover's size
         "guide.toml:5: 'cover' names 'media/cover.png', which is 6.0 MiB: at most 5 MiB",
     ),
     "cover as an absolute path": (

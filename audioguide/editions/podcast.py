@@ -112,17 +112,27 @@ def owner_warning(model: Manifest) -> None:
                     'podcast directories verify who owns a show; add contact_email = "podcasts@museum.example"')
 
 
-def description(model: Manifest, code: str, language: Language) -> str:
-    """The show described in the feed's language: its own description, the guide's in the source language;
-    never another language's (a warning names the key, and the title stands in)."""
+def description(model: Manifest, code: str, language: Language) -> str | None:
+    """The show described in the feed's language: its own description, else the guide's in the source
+    language; never another language's (None: describe_feeds warns and the title stands in)."""
     if language.description:
         return language.description
     if code == model.guide.source_language and model.guide.description:
         return model.guide.description
-    key = "[guide] description" if code == model.guide.source_language else f"[languages.{code}] description"
-    log.warning("guide.toml %s is not set: the %s feed is described by its title only; add a sentence or two "
-                "in %s", key, code, language.name)
-    return language.title
+    return None
+
+
+def describe_feeds(model: Manifest) -> dict[str, str]:
+    """Each feed's description; one warning naming the guide.toml keys of those that have none."""
+    about = {code: description(model, code, language) for code, language in model.languages.items()}
+    missing = [code for code, text in about.items() if text is None]
+    if missing:
+        keys = ["[guide] description" if code == model.guide.source_language else f"[languages.{code}] description"
+                for code in missing]
+        log.warning("guide.toml %s %s not set: the %s feed%s described by %s title only; add a sentence or two "
+                    "in each feed's language", ", ".join(keys), "is" if len(keys) == 1 else "are", ", ".join(missing),
+                    " is" if len(missing) == 1 else "s are", "its" if len(missing) == 1 else "their")
+    return {code: text or model.languages[code].title for code, text in about.items()}
 
 
 # --- the artwork ----------------------------------------------------------------------------------
@@ -271,7 +281,7 @@ def plan_podcast(out: Path, model: Manifest, base: str, moved_to: str | None = N
     identity(model)
     art = artwork(out, model)
     owner_warning(model)
-    about = {code: description(model, code, language) for code, language in model.languages.items()}
+    about = describe_feeds(model)
     owned = model.owned()
 
     def copy(name: str) -> Planned:
