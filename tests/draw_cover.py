@@ -3,7 +3,7 @@ museum's name and "AUDIO GUIDE". Drawn, not scaled, at the size asked (default 1
 directories take 1400 to 3000), in the 600-unit layout of the first cover; the same bytes on every run
 with the same Pillow and DejaVu fonts.
 
-    python3 scripts/draw_cover.py [SIZE] [OUT]
+    python3 tests/draw_cover.py [SIZE] [OUT]
 """
 
 from __future__ import annotations
