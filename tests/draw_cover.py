@@ -91,6 +91,7 @@ def cover(size: int = 1400) -> Image.Image:
 
 if __name__ == "__main__":
     side = int(sys.argv[1]) if len(sys.argv) > 1 else 1400
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).parent.parent / "scripts" / "khojaly-museum" / "media" / "cover.png"
+    sample = Path(__file__).parent.parent / "scripts" / "khojaly-museum" / "media" / "cover.png"
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else sample
     cover(side).save(out, "PNG", optimize=True)
     print(f"{out}: {side}x{side}, {out.stat().st_size} bytes")
