@@ -11,6 +11,8 @@ writes there (a rerun of the same package leaves every file alone); anything els
 through a symlink). DEST is never the package, inside it, a folder holding it, another package, a
 guide folder or inside one, `/` or the home folder (ownership.place_problem); a folder inside it
 that the edition writes into is never a symlink; one export at a time writes it (ownership.locked).
+What an export wrote is recorded in a mark (mark_file): in DEST, but never on a device card, which
+holds only what plays; there, in the user's state folder.
 """
 
 from __future__ import annotations
