@@ -50,6 +50,7 @@ def _never_the_users_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     audioguide could stand in for what this one makes)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIOGUIDE_CACHE", str(tmp_path_factory.mktemp("session-cache")))
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("session-state")))
         yield
 
 
@@ -59,6 +60,14 @@ def _own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("AUDIOGUIDE_CACHE", str(cache))
     return cache
+
+
+@pytest.fixture(autouse=True)
+def _own_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test starts with a state folder of its own (the marks of device cards), never the user's."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
 
 
 def need(program: str) -> str:
