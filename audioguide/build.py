@@ -287,11 +287,13 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
         if not stops:
             continue
         languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,
-                                            f"{code}/{PLAYLIST}", tuple(language.engines), tuple(stops))
+                                            f"{code}/{PLAYLIST}", tuple(language.engines), tuple(stops),
+                                            language.description)
     audio = config.audio
     return Manifest(
         manifest.Guide(plan.guide.name, config.title, config.publisher, config.source_language, config.copyright,
-                       f"cover{config.cover.suffix.lower()}" if config.cover else None, config.base_url),
+                       f"cover{config.cover.suffix.lower()}" if config.cover else None, config.base_url,
+                       config.published, config.id, config.contact_email, config.contact_name, config.description),
         manifest.Audio(audio.sample_rate, audio.bitrate, audio.target_lufs, audio.true_peak,
                        f"2.{config.id3_version}"),
         languages)

@@ -515,12 +515,15 @@ def labels(output_dir: Path, base_url: str | None, dest: Path | None) -> None:
                                             "(regular files and empty folders only).")
 @click.option("--base-url", metavar="URL", help="podcast: the address DEST will be published at. Default: the "
                                                 "guide's [guide] base_url.")
+@click.option("--moved-to", metavar="URL", help="podcast: the address the feeds have moved to (where the same "
+                                                "edition is now published); each feed tells apps its new address "
+                                                "there (itunes:new-feed-url).")
 @_common
-def export(output_dir: Path, edition: str, dest: Path, clean: bool, base_url: str | None) -> None:
+def export(output_dir: Path, edition: str, dest: Path, clean: bool, base_url: str | None, moved_to: str | None) -> None:
     """Write an edition of the package in OUTPUT_DIR into DEST, for a device, an app or a web host."""
     from audioguide.editions import export as run
 
-    result = run(output_dir, edition, dest, clean, base_url)
+    result = run(output_dir, edition, dest, clean, base_url, moved_to)
     removed = f", {len(result.removed)} removed" if result.removed else ""
     say(f"{edition} edition of {output_dir} in {dest}: {plural(len(result.written), 'file')} written, "
         f"{result.unchanged} unchanged{removed}")

@@ -46,12 +46,19 @@ def umask() -> int:
 @contextmanager
 def replacing(dest: Path) -> Iterator[Path]:
     """Yields a temp path beside dest; on success it replaces dest, on failure it disappears. The
-    file gets the permissions `cp` would give a new file (0644 under umask 022): mkstemp makes it 0600."""
+    file gets the permissions `cp` would give a new file (0644 under umask 022): mkstemp makes it 0600.
+    A file system without Unix permissions (a FAT card through FUSE's fusefat) may refuse to set
+    them: the file is written all the same, as `cp` writes it there."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=dest.parent)
     os.close(fd)
     tmp = Path(name)
-    tmp.chmod(0o666 & ~umask())
+    try:
+        tmp.chmod(0o666 & ~umask())
+    except OSError as e:
+        if e.errno not in (errno.ENOSYS, errno.ENOTSUP, errno.EPERM):
+            tmp.unlink(missing_ok=True)
+            raise
     try:
         yield tmp
         os.replace(tmp, dest)

@@ -119,10 +119,12 @@ class Language:
     playlist: str
     engines: tuple[str, ...]
     stops: tuple[Stop, ...]  # in stop order
+    description: str | None = None  # the guide described in this language ([languages.<code>] description)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "iso639_2": self.iso639_2, "title": self.title, "playlist": self.playlist,
-                "engines": list(self.engines), "stops": [s.to_json() for s in self.stops]}
+                "engines": list(self.engines), "description": self.description,
+                "stops": [s.to_json() for s in self.stops]}
 
 
 @dataclass(frozen=True)
@@ -134,11 +136,18 @@ class Guide:
     copyright: str | None
     cover: str | None  # the cover's file name in the package
     base_url: str | None = None  # where the package is to be published ([guide] base_url)
+    published: str | None = None  # YYYY-MM-DD ([guide] published)
+    id: str | None = None  # a UUID: the guide's identity for life ([guide] id)
+    contact_email: str | None = None
+    contact_name: str | None = None
+    description: str | None = None  # in the source language ([guide] description)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "publisher": self.publisher,
                 "source_language": self.source_language, "copyright": self.copyright, "cover": self.cover,
-                "base_url": self.base_url}
+                "base_url": self.base_url, "published": self.published, "id": self.id,
+                "contact_email": self.contact_email, "contact_name": self.contact_name,
+                "description": self.description}
 
 
 @dataclass(frozen=True)
@@ -287,6 +296,7 @@ def _optional_package_path(value: Any) -> bool:
 
 _GUIDE = {"name": _text, "title": _text, "publisher": _text, "source_language": _text}
 _AUDIO = {"sample_rate": _whole, "bitrate_kbps": _whole, "target_lufs": _number, "true_peak_dbtp": _number}
+_GUIDE_OPTIONAL = ("base_url", "published", "id", "contact_email", "contact_name", "description")
 _LANGUAGE = {"name": _text, "iso639_2": _text, "title": _text, "playlist": _package_path}
 _MADE: dict[str, Callable[[Any], bool]] = {
     "duration": _number, "engine": _text, "engine_version": _text, "voice": _text, "loudness_lufs": _optional_number,
@@ -338,8 +348,9 @@ def problem_with(data: Any) -> str | None:
         return "guide.cover is not a file name in the package"
     if not _optional_text(data["guide"].get("copyright")):
         return "guide.copyright is not text"
-    if not _optional_text(data["guide"].get("base_url")):
-        return "guide.base_url is not text"
+    for key in _GUIDE_OPTIONAL:
+        if not _optional_text(data["guide"].get(key)):
+            return f"guide.{key} is not text"
     languages = data.get("languages")
     if not isinstance(languages, dict):
         return "languages is not an object"
@@ -350,6 +361,8 @@ def problem_with(data: Any) -> str | None:
         problem = _table_problem(language, _LANGUAGE, f"languages.{code}")
         if problem:
             return problem
+        if not _optional_text(language.get("description")):
+            return f"languages.{code}.description is not text"
         stops = language.get("stops")
         if not isinstance(stops, list):
             return f"languages.{code}.stops is not a list"
@@ -388,11 +401,11 @@ def _model(data: Mapping[str, Any]) -> Manifest:
         engines = language.get("engines")
         languages[code] = Language(language["name"], language["iso639_2"], language["title"], language["playlist"],
                                    tuple(e for e in engines if isinstance(e, str)) if isinstance(engines, list) else (),
-                                   stops)
+                                   stops, language.get("description"))
     id3 = audio.get("id3_version")
     return Manifest(
         Guide(guide["name"], guide["title"], guide["publisher"], guide["source_language"], guide.get("copyright"),
-              guide.get("cover"), guide.get("base_url")),
+              guide.get("cover"), *(guide.get(key) for key in _GUIDE_OPTIONAL)),
         Audio(audio["sample_rate"], audio["bitrate_kbps"], audio["target_lufs"], audio["true_peak_dbtp"],
               id3 if isinstance(id3, str) else "", str(audio.get("format", "mp3")), audio.get("channels", 1)),
         languages,

@@ -100,18 +100,37 @@ def file_problem(dest: Path, overwrite: bool, suffixes: tuple[str, ...]) -> str 
     return None
 
 
-def _lock_folder() -> Path:
-    """This user's folder of audioguide's locks, in the system's temp folder: made 0700, and used only
-    while it is a real folder of this user's (not a link someone else planted)."""
-    folder = Path(tempfile.gettempdir()) / f"audioguide-{os.getuid() if hasattr(os, 'getuid') else 'user'}-locks"
+def _private_folder(folder: Path, what: str) -> Path:
+    """`folder`, made 0700 (with its parents), and used only while it is a real folder of this user's
+    (not a link someone else planted)."""
     try:
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = folder.lstat()
     except OSError as e:
-        raise AudioguideError(f"cannot make the folder of audioguide's locks: {e.strerror or e}", folder) from None
+        raise AudioguideError(f"cannot make the folder of audioguide's {what}: {e.strerror or e}", folder) from None
     if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
-        raise AudioguideError("is not a folder of yours: audioguide keeps its locks there; remove it", folder)
+        raise AudioguideError(f"is not a folder of yours: audioguide keeps its {what} there; remove it", folder)
     return folder
+
+
+def _lock_folder() -> Path:
+    """This user's folder of audioguide's locks, in the system's temp folder."""
+    uid = os.getuid() if hasattr(os, "getuid") else "user"
+    return _private_folder(Path(tempfile.gettempdir()) / f"audioguide-{uid}-locks", "locks")
+
+
+def _named(dest: Path) -> str:
+    """A file name for dest, from its real path: the same for every path that leads to it."""
+    return hashlib.sha256(str(dest.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
+
+
+def outside_mark(dest: Path) -> Path:
+    """Where the mark of what a command wrote into dest is kept when dest itself must hold nothing
+    else (a device card): a file named by dest's real path in this user's state folder
+    ($XDG_STATE_HOME/audioguide/marks, else ~/.local/state/audioguide/marks), which persists
+    across reboots, unlike the locks."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return _private_folder(Path(base) / "audioguide" / "marks", "marks") / f"{_named(dest)}.json"
 
 
 @contextmanager
@@ -122,8 +141,7 @@ def locked(dest: Path, what: str = "folder") -> Iterator[None]:
     system releases it when the command dies."""
     from filelock import FileLock, Timeout
 
-    name = hashlib.sha256(str(dest.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:32]
-    lock = FileLock(_lock_folder() / f"{name}.lock", timeout=0)
+    lock = FileLock(_lock_folder() / f"{_named(dest)}.lock", timeout=0)
     try:
         lock.acquire()
     except Timeout:
@@ -208,10 +226,12 @@ def as_marked(info: os.stat_result, seen: Any) -> bool:
         seen == [info.st_size, info.st_mtime_ns, info.st_ino]
 
 
-def write_mark(folder: Path, name: str, what: str, files: Iterable[str], **more: Any) -> None:
-    """Write the mark `name` in folder: what it is, each named file's stamp, and `more` (JSON)."""
+def write_mark(folder: Path, name: str, what: str, files: Iterable[str], at: Path | None = None,
+               **more: Any) -> None:
+    """Write the mark `name` in folder (or the file `at`, when kept outside it): what it is, each
+    named file's stamp, and `more` (JSON)."""
     seen = {file: stamp(folder, file) for file in files}
-    write_text(folder / name, json.dumps({"what": what, **more, "files": seen}, indent=0, sort_keys=True) + "\n")
+    write_text(at or folder / name, json.dumps({"what": what, **more, "files": seen}, indent=0, sort_keys=True) + "\n")
 
 
 def _stamp_valid(value: Any) -> bool:
@@ -219,12 +239,13 @@ def _stamp_valid(value: Any) -> bool:
         all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in value)
 
 
-def read_mark(folder: Path, name: str) -> tuple[dict[str, Any], str | None]:
-    """The mark `name` in folder, validated: a JSON object (read as any user's file is: a regular file,
-    bounded), whose "files" map plain relative paths inside the folder to stamps. Returns it, or {} and
-    why it is not trusted (None: there is none). Nothing in a mark that fails is used."""
+def read_mark(folder: Path, name: str, at: Path | None = None) -> tuple[dict[str, Any], str | None]:
+    """The mark `name` in folder (or the file `at`, when kept outside it), validated: a JSON object
+    (read as any user's file is: a regular file, bounded), whose "files" map plain relative paths
+    inside the folder to stamps. Returns it, or {} and why it is not trusted (None: there is none).
+    Nothing in a mark that fails is used."""
     try:
-        data = load_json(folder / name, MAX_MARK_BYTES, what="it")
+        data = load_json(at or folder / name, MAX_MARK_BYTES, what="it")
     except Unreadable as e:
         return {}, None if e.missing else e.reason.removeprefix("it ")
     files = data.get("files") if isinstance(data, dict) else None

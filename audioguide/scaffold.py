@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import uuid
 from pathlib import Path
 
 from audioguide.errors import AudioguideError
@@ -18,8 +20,13 @@ GUIDE_TOML = """\
 title = {title}
 publisher = {title}
 source_language = "{lang}"
+published = {published}          # when the guide is first published (the podcast edition's dates)
+id = "{id}"   # the guide's identity for life: keep it when the guide moves
 # cover = "media/cover.png"       # PNG or JPEG, embedded in every track
 # copyright = "2026 {plain}"
+# description = "..."             # the guide in a sentence or two, in the source language
+# contact_email = "podcasts@museum.example"   # who answers for it (a podcast's owner)
+# contact_name = {title}
 
 # One table per language; its folder {lang}/ holds one Markdown script per stop.
 [languages.{lang}]
@@ -110,7 +117,8 @@ def _write(directory: Path, config: Path, title: str, language: str, spoken: Lan
     stop = directory / language / "01-welcome.md"
     english = spoken.base == "en"
     album = f"{title}: Audio Guide" if english else title
-    write_text(config, GUIDE_TOML.format(title=json.dumps(title, ensure_ascii=False),
+    write_text(config, GUIDE_TOML.format(published=datetime.date.today().isoformat(), id=uuid.uuid4(),
+                                         title=json.dumps(title, ensure_ascii=False),
                                          album=json.dumps(album, ensure_ascii=False),
                                          album_note="" if english else f"  # the guide's title in {spoken.name}",
                                          plain=title, lang=language))

@@ -68,3 +68,41 @@ def web_address(value: Any) -> str | None:
             parts.query or parts.fragment:
         return "must be a web address such as https://museum.example/guide/ (http or https, no ? or #)"
     return None
+
+
+def calendar_date(value: Any) -> str | None:
+    """A date, written as TOML writes one: 2026-12-01 (or the same in quotes)."""
+    import datetime
+
+    if isinstance(value, datetime.datetime) or not isinstance(value, datetime.date | str):
+        return "must be a date such as 2026-12-01"
+    if isinstance(value, str):
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            return "must be a date such as 2026-12-01"
+        if len(value) != 10:
+            return "must be a date such as 2026-12-01"
+    return None
+
+
+def uuid_text(value: Any) -> str | None:
+    """A UUID such as "3f1c9e4e-8a7b-4c1d-9e2f-0a1b2c3d4e5f" (`audioguide init` writes one)."""
+    import uuid
+
+    if not isinstance(value, str):
+        return 'must be a UUID in quotes, such as "3f1c9e4e-8a7b-4c1d-9e2f-0a1b2c3d4e5f"'
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return 'must be a UUID in quotes, such as "3f1c9e4e-8a7b-4c1d-9e2f-0a1b2c3d4e5f"'
+    return None
+
+
+def email_address(value: Any) -> str | None:
+    """An e-mail address such as podcasts@museum.example (one @, a dot in the domain, no spaces)."""
+    import re
+
+    if not isinstance(value, str) or not re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", value):
+        return "must be an e-mail address such as podcasts@museum.example"
+    return None

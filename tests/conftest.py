@@ -50,6 +50,7 @@ def _never_the_users_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     audioguide could stand in for what this one makes)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIOGUIDE_CACHE", str(tmp_path_factory.mktemp("session-cache")))
+        patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("session-state")))
         yield
 
 
@@ -59,6 +60,14 @@ def _own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     cache = tmp_path_factory.mktemp("cache")
     monkeypatch.setenv("AUDIOGUIDE_CACHE", str(cache))
     return cache
+
+
+@pytest.fixture(autouse=True)
+def _own_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test starts with a state folder of its own (the marks of device cards), never the user's."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
 
 
 def need(program: str) -> str:
@@ -127,6 +136,10 @@ STOPS = {
     "ru/01-welcome.md": "---\nstop: 1\ntitle: Добро пожаловать\n---\nДобро пожаловать в зал.\n",
     "ru/02-veshchi.md": "---\nstop: 2\ntitle: Личные вещи\n---\nОбувь и письма.\n",
 }
+
+# What the podcast edition needs of a guide ([guide] published and id, which `init` writes): add it after
+# source_language (GUIDE_TOML has none of it, so that the line numbers other tests expect stay)
+PODCAST_READY = 'source_language = "en"\npublished = 2026-12-01\nid = "5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f"'
 
 
 def make_guide(root: Path, toml: str = GUIDE_TOML) -> Path:

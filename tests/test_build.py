@@ -68,7 +68,9 @@ def test_manifest_describes_every_track(built: tuple[Path, Path, dict[str, Any]]
     _, out, manifest = built
     assert manifest["generator"].startswith("audioguide ")
     assert manifest["guide"] == {"name": "test-guide", "title": "Test Museum", "publisher": "Test Museum Foundation",
-                                 "source_language": "en", "copyright": None, "cover": "cover.png", "base_url": None}
+                                 "source_language": "en", "copyright": None, "cover": "cover.png", "base_url": None,
+                                 "published": None, "id": None,
+                                 "contact_email": None, "contact_name": None, "description": None}
     az = manifest["languages"]["az"]
     assert (az["name"], az["iso639_2"], az["title"], az["playlist"]) == (
         "Azerbaijani", "aze", "Test Muzeyi: Audio bələdçi", "az/playlist.m3u8")

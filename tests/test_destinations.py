@@ -23,10 +23,10 @@ from click.testing import CliRunner
 from audioguide import labels as labels_module
 from audioguide.build import Options, build
 from audioguide.cli import main
-from audioguide.editions.base import MARK
+from audioguide.editions.base import MARK, mark_file
 from audioguide.files import TEMP_PREFIX, temp_folder
 from audioguide.ownership import locked
-from tests.conftest import GUIDE_TOML, REPO, make_guide, write
+from tests.conftest import GUIDE_TOML, PODCAST_READY, REPO, make_guide, write
 
 HANG = 120  # seconds: a command still running then is hung (each of these ends in well under one)
 
@@ -44,8 +44,7 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 @pytest.fixture(scope="module")
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    toml = GUIDE_TOML.replace('source_language = "en"',
-                              'source_language = "en"\nbase_url = "https://museum.example/guide/"')
+    toml = GUIDE_TOML.replace('source_language = "en"', PODCAST_READY + '\nbase_url = "https://museum.example/guide/"')
     guide = make_guide(tmp_path_factory.mktemp("guide") / "g", toml)
     out = tmp_path_factory.mktemp("built") / "museum"
     build(guide, out, Options(jobs=1))
@@ -123,6 +122,7 @@ def test_an_export_never_writes_through_a_symlinked_folder(package: Path, tmp_pa
     dest.mkdir()
     (dest / "en").symlink_to(outside)
     code, _, err = invoke("export", str(package), "--edition", edition, str(dest), "--clean")
+    err = "".join(f"{line}\n" for line in err.splitlines() if not line.startswith("warning:"))  # podcast: no owner
     assert code == 1 and one_line(err) and err.startswith(f"{dest / 'en'}: is a symbolic link"), err
     assert sorted(os.listdir(outside)) == [victim] and (outside / victim).read_text() == "mine\n"
     assert (dest / "en").is_symlink()
@@ -155,9 +155,12 @@ def test_a_tampered_manifest_cannot_send_a_file_outside_dest(copy: Path, tmp_pat
 # ---- defect 5: a tampered edition mark cannot get a folder or file removed
 
 
-def test_a_tampered_edition_mark_removes_nothing_outside_dest(package: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("edition", ["numbered", "podcast"])  # the mark kept outside dest (a card), and in it
+def test_a_tampered_edition_mark_removes_nothing_outside_dest(package: Path, tmp_path: Path, edition: str) -> None:
     dest = tmp_path / "dest"
-    assert invoke("export", str(package), "--edition", "numbered", str(dest))[0] == 0
+    assert invoke("export", str(package), "--edition", edition, str(dest))[0] == 0
+    mark = mark_file(dest, edition)
+    assert (mark == dest / MARK) == (edition == "podcast")
     victims = [tmp_path / "victim", tmp_path / "absolute"]
     for folder in victims:
         folder.mkdir()
@@ -168,10 +171,10 @@ def test_a_tampered_edition_mark_removes_nothing_outside_dest(package: Path, tmp
         data["folders"] += ["../victim", str(victims[1])]
         data["files"]["../victim-file"] = [info.st_size, info.st_mtime_ns, info.st_ino]
 
-    edit_json(dest / MARK, tamper)
-    code, _, err = invoke("export", str(package), "--edition", "numbered", str(dest))
+    edit_json(mark, tamper)
+    code, _, err = invoke("export", str(package), "--edition", edition, str(dest))
     assert code == 0, err
-    assert f"warning: {dest / MARK} lists '../victim-file', which is not a file audioguide wrote" in err
+    assert f"warning: {mark} lists '../victim-file', which is not a file audioguide wrote" in err
     assert all(folder.is_dir() for folder in victims) and mine.read_text() == "mine\n"
 
 

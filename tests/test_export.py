@@ -5,9 +5,14 @@ destination is written only when it holds nothing but the edition's own files (o
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import stat
+import struct
+import subprocess
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +26,12 @@ from audioguide.build import Options, build
 from audioguide.cli import main
 from audioguide.editions import EDITIONS
 from audioguide.editions import base as export_module
-from audioguide.editions.base import MARK, fs_type
+from audioguide.editions.base import FAT, MARK, MOUNTINFO, fs_type, mark_file
 from audioguide.editions.devices import CONTENTS
 from audioguide.files import umask
 from audioguide.mp3.codec import decode_mp3
 from audioguide.mp3.frames import id3v2_size
-from tests.conftest import GUIDE_TOML, drop_language, make_guide, write
+from tests.conftest import GUIDE_TOML, IN_CI, PODCAST_READY, drop_language, make_guide, need, write
 
 ODD = "Odd: A/B"  # a title with characters a FAT name cannot hold: only the file number names the file
 
@@ -40,7 +45,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """en and az with stops 1, 2, 3 (az has no 3), ru with 1, 2 and a stand-in for 3 (the English track)."""
     toml = GUIDE_TOML.replace("[languages.ru]\n", '[languages.ru]\nmissing = "source"\n').replace(
-        'source_language = "en"', 'source_language = "en"\nbase_url = "https://museum.example/guide/"')  # podcast
+        'source_language = "en"', PODCAST_READY + '\nbase_url = "https://museum.example/guide/"')  # podcast
     guide = make_guide(tmp_path_factory.mktemp("guide") / "g", toml)
     write(guide / "en" / "03-odd.md", f"---\nstop: 3\ntitle: '{ODD}'\n---\nA and B.\n")
     out = tmp_path_factory.mktemp("built") / "museum"
@@ -134,7 +139,8 @@ def test_numbered_is_a_folder_per_language_code_with_flat_numbers(package: Path,
     code, out, err = invoke("export", str(package), "--edition", "numbered", str(dest))
     assert code == 0, err
     tracks = expected_tracks(package, NUMBERED)
-    assert tree(dest) == sorted(["az/", "en/", "ru/", *tracks, CONTENTS, MARK])
+    assert tree(dest) == sorted(["az/", "en/", "ru/", *tracks, CONTENTS])  # a keypad player's card: nothing hidden
+    assert set(json.loads(mark_file(dest, "numbered").read_text(encoding="utf-8"))["files"]) == {*tracks, CONTENTS}
     assert "az/003.mp3" not in tracks and "ru/003.mp3" in tracks  # a stand-in is exported; a stop skipped is not
     assert "not FAT" not in err
 
@@ -199,11 +205,51 @@ def test_the_zip_holds_the_package_and_is_the_same_bytes_every_time(package: Pat
         names = archive.namelist()
         assert names == sorted([*files, "manifest.json"])
         for info in archive.infolist():
-            assert info.date_time == (1980, 1, 1, 0, 0, 0)
+            assert info.date_time[:3] == (1980, 1, 1)  # no [guide] published: the first day a zip can say
             assert info.external_attr >> 16 == stat.S_IFREG | 0o644
             assert archive.read(info) == (package / info.filename).read_bytes()
         assert archive.getinfo("en/001-welcome.mp3").compress_type == zipfile.ZIP_STORED
         assert archive.getinfo("manifest.json").compress_type == zipfile.ZIP_DEFLATED
+
+
+def test_a_zip_entry_is_dated_by_its_content(package: Path, tmp_path: Path) -> None:
+    """Unzipped on a web server, each file's mtime is its Last-Modified and makes its ETag (nginx's is
+    mtime and size): a track changed in place, to the same size, must get another time."""
+    copy = Path(shutil.copytree(package, tmp_path / "copy"))
+    text = (copy / "manifest.json").read_text(encoding="utf-8")
+    assert '"published": null' in text
+    (copy / "manifest.json").write_text(text.replace('"published": null', '"published": "2026-03-14"'),
+                                        encoding="utf-8")
+
+    def exported(dest: str) -> tuple[bytes, dict[str, tuple[int, ...]]]:
+        code, _, err = invoke("export", str(copy), "--edition", "zip", str(tmp_path / dest))
+        assert code == 0, err
+        with zipfile.ZipFile(tmp_path / dest / "g.zip") as archive:
+            return (tmp_path / dest / "g.zip").read_bytes(), {i.filename: i.date_time for i in archive.infolist()}
+
+    _, before = exported("first")
+    assert {time[:3] for time in before.values()} == {(2026, 3, 14)}
+    assert len(set(before.values())) == len(before)  # a time of day of each file's own
+    track = copy / "en" / "001-welcome.mp3"
+    data = bytearray(track.read_bytes())
+    old = hashlib.sha256(data).hexdigest()
+    data[len(data) // 2] ^= 0xFF  # one byte of its audio: the same size
+    track.write_bytes(data)
+    (copy / "manifest.json").write_text((copy / "manifest.json").read_text(encoding="utf-8").replace(
+        old, hashlib.sha256(data).hexdigest()), encoding="utf-8")
+    archive, after = exported("second")
+    changed = {name for name in before if after[name] != before[name]}
+    assert changed == {"en/001-welcome.mp3", "manifest.json"}  # and the manifest, which records the track's sha256
+    assert exported("third")[0] == archive  # reproducible
+
+
+def test_a_published_day_that_is_no_date_is_one_line(package: Path, tmp_path: Path) -> None:
+    copy = Path(shutil.copytree(package, tmp_path / "copy"))
+    text = (copy / "manifest.json").read_text(encoding="utf-8")
+    (copy / "manifest.json").write_text(text.replace('"published": null', '"published": "soon"'), encoding="utf-8")
+    code, _, err = invoke("export", str(copy), "--edition", "zip", str(tmp_path / "z"))
+    assert code == 1 and err == f"{copy / 'manifest.json'}: gives guide.published as 'soon', not a date such as " \
+                                "2026-12-01; build the package again\n"
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
@@ -225,7 +271,7 @@ def test_dfplayer_refuses_a_stop_over_255_and_numbered_takes_four_digits(big_num
     assert not (tmp_path / "card").exists()
     code, out, err = invoke("export", str(big_numbers), "--edition", "numbered", str(tmp_path / "keypad"))
     assert code == 0, err
-    assert tree(tmp_path / "keypad") == [MARK, CONTENTS, "en/", "en/0001.mp3", "en/0002.mp3", "en/1000.mp3"]
+    assert tree(tmp_path / "keypad") == [CONTENTS, "en/", "en/0001.mp3", "en/0002.mp3", "en/1000.mp3"]
     assert "0001.mp3  Welcome\r\n" in (tmp_path / "keypad" / CONTENTS).read_bytes().decode("utf-8-sig")
 
 
@@ -236,7 +282,8 @@ def test_a_foreign_file_is_refused_then_clean_removes_it(package: Path, tmp_path
     (dest / "empty").mkdir()
     code, out, err = invoke("export", str(package), "--edition", edition, str(dest))
     assert code == 1
-    assert err.count("\n") == 1 and "notes.txt" in err and "--clean" in err
+    error = [line for line in err.splitlines() if not line.startswith("warning:")]  # podcast: no owner, ...
+    assert len(error) == 1 and "notes.txt" in err and "--clean" in err
     assert tree(dest) == ["empty/", "notes.txt"]
     code, out, err = invoke("export", str(package), "--edition", edition, str(dest), "--clean")
     assert code == 0, err
@@ -315,10 +362,77 @@ def test_fs_type_reads_the_mount_table() -> None:
     assert fs_type(Path("/proc/no/such/thing")) == "proc"
 
 
-def test_a_card_on_fat_gets_no_warning(package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(export_module, "fs_type", lambda path: "vfat")
-    code, _, err = invoke("export", str(package), "--edition", "dfplayer", str(tmp_path / "card"))
+def mounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *lines: str) -> None:
+    """The mount table as Linux's mountinfo gives it: the lines after the system's own. Each mount
+    point (in tmp_path) is made."""
+    for line in lines:
+        (tmp_path / line.split()[4].removeprefix(f"{tmp_path}/").replace("\\040", " ")).mkdir()
+    table = tmp_path / "mountinfo"
+    table.write_text(MOUNTINFO.read_text(encoding="utf-8") + "".join(f"{line}\n" for line in lines), encoding="utf-8")
+    monkeypatch.setattr(export_module, "MOUNTINFO", table)
+
+
+def test_a_card_on_fat_gets_no_warning_and_a_folder_on_it_does(package: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    card = tmp_path / "card"
+    mounts(monkeypatch, tmp_path, f"99 27 8:17 / {card} rw,relatime - vfat /dev/sdb1 rw,fmask=0022")
+    code, _, err = invoke("export", str(package), "--edition", "dfplayer", str(card))
     assert code == 0 and "warning" not in err
+    code, _, err = invoke("export", str(package), "--edition", "dfplayer", str(card / "guide"))
+    assert code == 0 and err.startswith(f"warning: {card / 'guide'} is not the root of the card ({card}): DFPlayer "
+                                        "modules read the folders 01 to 99 at the root only"), err
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_no_edition_leaves_a_hidden_file_on_a_card(package: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   edition: str) -> None:
+    """On a FAT card (and at the root of any file system) the mark is kept in the user's state folder."""
+    card = tmp_path / "card"
+    mounts(monkeypatch, tmp_path, f"99 27 8:17 / {card} rw,relatime - vfat /dev/sdb1 rw,fmask=0022")
+    for _ in range(2):  # the second finds its mark
+        code, out, err = invoke("export", str(package), "--edition", edition, str(card / "guide"))
+        assert code == 0, err
+    assert "0 files written" in out
+    assert not [name for name in tree(card) if any(part.startswith(".") for part in name.split("/"))]
+    if edition != "dfplayer":  # which keeps none
+        mark = mark_file(card / "guide", edition)
+        assert mark.is_relative_to(os.environ["XDG_STATE_HOME"])
+        assert json.loads(mark.read_text(encoding="utf-8"))["dest"] == str(card / "guide")
+
+
+def test_a_mark_an_earlier_export_left_on_a_card_is_read_then_moved(tmp_path: Path) -> None:
+    """Before, the numbered edition kept its mark on the card: the next export still replaces and
+    removes what it lists, and takes it off the card."""
+    guide = make_guide(tmp_path / "g")
+    out, dest = tmp_path / "out", tmp_path / "keypad"
+    build(guide, out, Options(jobs=1))
+    assert invoke("export", str(out), "--edition", "numbered", str(dest))[0] == 0
+    mark_file(dest, "numbered").rename(dest / MARK)  # where an earlier audioguide wrote it
+    (guide / "az" / "02-esyalar.md").unlink()
+    build(guide, out, Options(jobs=1))
+    code, _, err = invoke("export", str(out), "--edition", "numbered", str(dest))
+    assert code == 0, err
+    assert not (dest / "az" / "002.mp3").exists() and "removed" in err  # as the mark on the card listed it
+    assert not (dest / MARK).exists() and mark_file(dest, "numbered").is_file()
+    write(dest / MARK, "not a mark")  # a file of that name that no audioguide wrote is anyone's
+    code, _, err = invoke("export", str(out), "--edition", "numbered", str(dest))
+    assert code == 1 and MARK in err and "--clean" in err
+
+
+def test_fat_through_fuse_is_fat(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FUSE's type names its program (fuse.fusefat); a block device through FUSE says nothing (fuseblk),
+    and what its source holds does: a FAT boot sector."""
+    image, other = tmp_path / "fat.img", write(tmp_path / "other.img", "not a file system")
+    subprocess.run([need("mkfs.fat"), "-C", "-F", "32", str(image), "40000"], check=True, capture_output=True)
+    mounts(monkeypatch, tmp_path, f"90 27 0:50 / {tmp_path / 'a'} rw - fuse.fusefat fusefat rw,user_id=0",
+           f"91 27 0:51 / {tmp_path / 'b'} rw - fuseblk {image} rw,user_id=0",
+           f"92 27 0:52 / {tmp_path / 'c'} rw - fuseblk {other} rw,user_id=0",
+           f"93 27 0:53 / {tmp_path / 'd'} rw - fuse.sshfs host:/srv rw,user_id=0",
+           f"94 27 0:54 / {tmp_path / 'e'} rw - fuseblk.exfat /dev/sdc1 rw,user_id=0",
+           f"95 27 0:55 / {str(tmp_path / 'my card').replace(' ', chr(92) + '040')} rw - vfat /dev/sdd1 rw")
+    found = {name: fs_type(tmp_path / name / "01") for name in ("a", "b", "c", "d", "e", "my card")}
+    assert found == {"a": "fusefat", "b": "vfat", "c": None, "d": "sshfs", "e": "exfat", "my card": "vfat"}
+    assert {"fusefat", "vfat"} <= FAT and "exfat" not in FAT
 
 
 def test_a_stand_in_is_no_podcast_episode(package: Path, tmp_path: Path) -> None:
@@ -371,3 +485,116 @@ def test_a_new_zip_replaces_the_one_the_last_export_wrote(tmp_path: Path) -> Non
     assert "1 file written" in said and (dest / "g.zip").read_bytes() != first
     code, said, err = invoke("export", str(out), "--edition", "zip", str(dest))
     assert code == 0 and "0 files written, 1 unchanged" in said
+
+
+# ---- device cards: a real FAT32 image mounted with fusefat (issue 21, item 9)
+
+
+def fat_entries(image: Path, folder: str = "") -> list[tuple[str, str]]:
+    """A folder's directory entries in a FAT32 image, in their order on disk, read from the raw bytes:
+    (the 8.3 name as stored, the long name, or the 8.3 name when there is none). '.', '..', deleted
+    entries and the volume label are left out; hidden files are not."""
+    import struct
+
+    data = image.read_bytes()
+    sector, per_cluster, reserved, fats = struct.unpack_from("<HBHB", data, 11)
+    fat_sectors, cluster = struct.unpack_from("<II", data, 36)[0], struct.unpack_from("<I", data, 44)[0]
+    first, size = (reserved + fats * fat_sectors) * sector, per_cluster * sector
+    for part in [p for p in folder.split("/") if p]:
+        cluster = {name: start for (_, name), start in _fat_folder(data, first, size, reserved * sector, cluster)}[part]
+    return [(short, name) for (short, name), _ in _fat_folder(data, first, size, reserved * sector, cluster)]
+
+
+def _fat_folder(data: bytes, first: int, size: int, fat: int, cluster: int) -> list[tuple[tuple[str, str], int]]:
+    """The entries of the folder at `cluster`, each with the cluster it starts at."""
+    raw = b""
+    while cluster < 0x0FFFFFF8:  # the folder's cluster chain
+        raw += data[first + (cluster - 2) * size:][:size]
+        cluster = struct.unpack_from("<I", data, fat + 4 * cluster)[0] & 0x0FFFFFFF
+    found, long = [], ""
+    for at in range(0, len(raw), 32):
+        entry = raw[at:at + 32]
+        if entry[0] == 0:  # the end of the folder
+            break
+        if entry[11] == 0x0F and entry[0] != 0xE5:  # a piece of a long name, the last piece first
+            long = (entry[1:11] + entry[14:26] + entry[28:32]).decode("utf-16-le").split("\0")[0] + long
+            continue
+        base, ext = entry[:8].decode("latin-1").rstrip(), entry[8:11].decode("latin-1").rstrip()
+        short = base + ("." + ext if ext else "")
+        if entry[0] != 0xE5 and not entry[11] & 0x08 and short not in (".", ".."):
+            start = struct.unpack_from("<H", entry, 20)[0] << 16 | struct.unpack_from("<H", entry, 26)[0]
+            found.append(((short, long or short), start))
+        long = ""
+    return found
+
+
+class FatCard:
+    """A new FAT32 image (mkfs.fat) mounted read-write with fusefat at `root`."""
+
+    def __init__(self, image: Path, root: Path, mount: subprocess.Popen[bytes], fusermount: str) -> None:
+        self.image, self.root, self.mount, self.fusermount = image, root, mount, fusermount
+
+    def unmount(self) -> None:
+        """fusermount -u, then wait for fusefat to end: the image is then whole."""
+        if os.path.ismount(self.root):
+            subprocess.run([self.fusermount, "-u", str(self.root)], check=True, capture_output=True)
+        self.mount.wait(timeout=60)
+
+
+@pytest.fixture
+def fat_card(tmp_path: Path) -> Iterator[FatCard]:
+    """A FAT32 card image mounted with fusefat; skipped where FUSE is unavailable, a failure in CI."""
+    fusefat, mkfs = need("fusefat"), need("mkfs.fat")
+    fusermount = shutil.which("fusermount3") or need("fusermount")  # FUSE 3's, or FUSE 2's
+    unavailable = pytest.fail if IN_CI else pytest.skip
+    if not os.path.exists("/dev/fuse"):
+        unavailable("FUSE is unavailable here: there is no /dev/fuse")
+    image, root = tmp_path / "card.img", tmp_path / "card"
+    subprocess.run([mkfs, "-C", "-F", "32", str(image), "40000"], check=True, capture_output=True)
+    root.mkdir()
+    said = tmp_path / "fusefat.log"  # not a pipe: one nobody reads fills, and stops fusefat and the card's writes
+    with said.open("w") as log:
+        mount = subprocess.Popen([fusefat, "-f", "-o", "rw+", str(image), str(root)], stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=log)
+    for _ in range(1000):  # until it is mounted, or fusefat has given up: a few hundredths of a second
+        if os.path.ismount(root) or mount.poll() is not None:
+            break
+        time.sleep(0.02)
+    if not os.path.ismount(root):
+        mount.kill()
+        mount.wait(timeout=60)
+        unavailable(f"FUSE is unavailable here: fusefat could not mount an image ({said.read_text().strip()})")
+    card = FatCard(image, root, mount, fusermount)
+    try:
+        yield card
+    finally:
+        card.unmount()
+
+
+def test_a_dfplayer_card_through_fusefat_is_fat_and_in_playback_order(package: Path, fat_card: FatCard) -> None:
+    image, card = fat_card.image, fat_card.root
+    code, out, err = invoke("export", str(package), "--edition", "dfplayer", str(card))
+    assert code == 0, err
+    assert "not FAT" not in err and "not the root" not in err, err  # fuse.fusefat is FAT, and this is the card's root
+    assert "8.3" in err  # fusefat's own short names: see below
+    fat_card.unmount()
+    tracks = list(expected_tracks(package, DFPLAYER))
+    assert [name for _, name in fat_entries(image)] == ["01", "02", "03", CONTENTS]
+    for folder in DFPLAYER.values():
+        entries = fat_entries(image, folder)
+        assert [f"{folder}/{name}" for _, name in entries] == [t for t in tracks if t.startswith(folder + "/")]
+        # fusefat stores every 8.3 name as ~1, ~2, ... (the long name holds 001.mp3), where the kernel's vfat
+        # stores 001.MP3: the warning above says so
+        assert [short for short, _ in entries] == [f"~{i}" for i in range(1, len(entries) + 1)]
+
+
+def test_a_card_keeps_nothing_hidden_and_a_subfolder_of_it_gets_a_warning(package: Path, fat_card: FatCard) -> None:
+    image, card = fat_card.image, fat_card.root
+    code, _, err = invoke("export", str(package), "--edition", "numbered", str(card))
+    assert code == 0, err
+    code, _, err = invoke("export", str(package), "--edition", "dfplayer", str(card / "guide"))
+    assert code == 0, err
+    assert f"{card / 'guide'} is not the root of the card" in err and "not FAT" not in err, err
+    fat_card.unmount()
+    assert [name for _, name in fat_entries(image)] == ["en", "az", "ru", CONTENTS, "guide"]
+    assert [name for _, name in fat_entries(image, "guide")] == ["01", "02", "03", CONTENTS]

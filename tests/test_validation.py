@@ -181,7 +181,7 @@ CASES = {
         _replace("guide.toml", 'publisher = "Test Museum Foundation"\n',
                  'publisher = "Test Museum Foundation"\nauthor = "me"\n'),
         "guide.toml:4: unknown key 'author' in [guide] (allowed: title, publisher, source_language, "
-        "cover, copyright, base_url)",
+        "cover, copyright, base_url, published, id, contact_email, contact_name, description)",
     ),
     "base_url not a web address": (
         _replace("guide.toml", 'publisher = "Test Museum Foundation"\n',
@@ -346,7 +346,7 @@ CASES = {
         "guide.toml:5: the cover cover.png is 5000x5000 pixels: at most 16,777,216 pixels",
     ),
     "cover over 5 MiB": (
-        _cover(lambda data: data + bytes(6 * 2**20)),
+        _cover(lambda data: data + bytes(6 * 2**20 - len(data))),  # 6 MiB, whatever the sample cover's size
         "guide.toml:5: 'cover' names 'media/cover.png', which is 6.0 MiB: at most 5 MiB",
     ),
     "cover as an absolute path": (
@@ -471,7 +471,7 @@ def test_every_problem_is_reported_in_one_run_whatever_else_is_wrong(guide: Path
         assert code == 1
         assert err.splitlines() == [
             "guide.toml:4: unknown key 'author' in [guide] (allowed: title, publisher, source_language, cover, "
-            "copyright, base_url)",
+            "copyright, base_url, published, id, contact_email, contact_name, description)",
             "az/03-copy.md:2: stop 2 is already used by 02-esyalar.md",
             "de: language folder 'de' has no [languages.de] in guide.toml",
             "en/02-belongings.md:1: the front matter needs 'title: ...'",
@@ -506,7 +506,7 @@ def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeyp
 @pytest.mark.parametrize(("change", "expected"), [
     (_replace("guide.toml", 'cover = "media/cover.png"\n', 'cover = "media/cover.png"\ncopyrigth = "2026"\n'),
      "guide.toml:6: unknown key 'copyrigth' in [guide]: did you mean 'copyright'? (allowed: title, publisher, "
-     "source_language, cover, copyright, base_url)"),
+     "source_language, cover, copyright, base_url, published, id, contact_email, contact_name, description)"),
     (_replace("guide.toml", "[lexicon.en]", "[lexicons.en]"),
      "guide.toml:19: unknown table or key 'lexicons': did you mean 'lexicon'? (allowed: guide, languages, lexicon, "
      "audio, tags, engines, outputs)"),

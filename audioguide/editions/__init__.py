@@ -34,10 +34,14 @@ EDITIONS: dict[str, Edition] = {
 }
 
 
-def export(out: Path, edition: str, dest: Path, clean: bool = False, base_url: str | None = None) -> Exported:
-    """Write `edition` of the package in `out` into `dest` (`base_url`: where the podcast edition is published)."""
+def export(out: Path, edition: str, dest: Path, clean: bool = False, base_url: str | None = None,
+           moved_to: str | None = None) -> Exported:
+    """Write `edition` of the package in `out` into `dest` (`base_url`: where the podcast edition is published;
+    `moved_to`: where its feeds have moved, for itunes:new-feed-url)."""
     if edition not in EDITIONS:
         raise AudioguideError(f"no edition {edition!r}: choose one of {', '.join(EDITIONS)}")
+    if moved_to is not None and edition != "podcast":
+        raise AudioguideError("--moved-to is for the podcast edition only")
     model, why = manifest.read(out)
     if model is None:
         raise AudioguideError(f"not a package audioguide built, or one with a problem: {MANIFEST} "
@@ -46,4 +50,6 @@ def export(out: Path, edition: str, dest: Path, clean: bool = False, base_url: s
     if dest.exists() and not dest.is_dir():
         raise AudioguideError("is not a folder: give export a folder", dest)
     with locked(dest):
+        if edition == "podcast":
+            return podcast.export_podcast(out, model, dest, clean, base_url, moved_to)
         return EDITIONS[edition](out, model, dest, clean, base_url)

@@ -11,6 +11,8 @@ writes there (a rerun of the same package leaves every file alone); anything els
 through a symlink). DEST is never the package, inside it, a folder holding it, another package, a
 guide folder or inside one, `/` or the home folder (ownership.place_problem); a folder inside it
 that the edition writes into is never a symlink; one export at a time writes it (ownership.locked).
+What an export wrote is recorded in a mark (mark_file): in DEST, but never on a device card, which
+holds only what plays; there, in the user's state folder.
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ from audioguide.ownership import as_marked, place_problem, real_folders
 
 log = logging.getLogger("audioguide")
 
-FAT = frozenset({"vfat", "msdos", "fat"})  # what DFPlayer modules read: FAT16 and FAT32 (not exFAT)
-# In DEST (never on a DFPlayer card, which must hold nothing else): what the edition wrote there, each
-# file's size, mtime and inode as it left it, and the key of what it was made from. A later export
-# replaces and removes only files still as the mark saw them; it makes nothing again when the key
-# is the same.
+# What DFPlayer modules read: FAT16 and FAT32 (not exFAT), by the kernel's drivers or FUSE's fusefat
+FAT = frozenset({"vfat", "msdos", "fat", "fusefat"})
+CARDS = FAT | {"exfat"}  # what device cards are formatted with
+# What the edition wrote into DEST, each file's size, mtime and inode as it left it, and the key of
+# what it was made from. A later export replaces and removes only files still as the mark saw them;
+# it makes nothing again when the key is the same. In DEST for a folder a web server or a person
+# reads; never on a device card, which holds only what plays (mark_file).
 MARK = ".audioguide-edition"
+DEVICE_EDITIONS = frozenset({"dfplayer", "numbered"})
 
 
 @dataclass(frozen=True)
@@ -154,27 +159,62 @@ def edition_key(out: Path, edition: str, *settings: str | None) -> str:
     return digest.hexdigest()
 
 
+def mark_file(dest: Path, edition: str) -> Path:
+    """Where the mark of an edition in dest is kept: in dest as MARK, but for a device card, which is
+    to hold nothing but what plays (a hidden file there is one more entry in the card's directory,
+    and is copied along with the rest): the numbered edition's (a keypad player's card), and any
+    edition's on a FAT or exFAT file system or at the root of one. There, it is kept in this
+    user's state folder, named by dest's real path (ownership.outside_mark)."""
+    if edition in DEVICE_EDITIONS or fs_type(dest) in CARDS or is_root(dest):
+        return ownership.outside_mark(dest)
+    return dest / MARK
+
+
 def read_mark(dest: Path, edition: str) -> tuple[str | None, dict[str, list[int]], list[str]]:
-    """The key, the files (name -> size, mtime, inode) and the folders the mark in dest gives for this
-    edition; nothing when there is none, it is another edition's, or it is not trusted (not a regular
-    file, too large, or listing anything but plain relative paths inside dest: a warning says so)."""
-    data, why = ownership.read_mark(dest, MARK)
+    """The key, the files (name -> size, mtime, inode) and the folders the mark of dest gives for this
+    edition; nothing when there is none, it is another edition's or another folder's, or it is not
+    trusted (not a regular file, too large, or listing anything but plain relative paths inside
+    dest: a warning says so). A mark kept outside dest that is not there yet is looked for in dest,
+    where an earlier audioguide kept it (write_mark moves it)."""
+    at = mark_file(dest, edition)
+    data, why = ownership.read_mark(dest, MARK, at=at)
+    if at.parent != dest and not data and why is None:
+        at = dest / MARK
+        data, why = ownership.read_mark(dest, MARK)
+    elif at.parent != dest and data and data.get("dest") != str(dest.resolve()):
+        why = "is the mark of another folder"
     folders = data.get("folders")
     if why is None and data and not (isinstance(folders, list) and all(map(is_package_path, folders))
                                      and isinstance(data.get("key"), str)):
         why = "lists a folder that is not a plain relative path inside it"
     if why is not None:
         log.warning("%s %s: it is not trusted, and nothing it lists is replaced or removed",
-                    display_path(dest / MARK), why)
+                    display_path(at), why)
         return None, {}, []
     if data.get("edition") != edition:
         return None, {}, []
     return data["key"], data["files"], list(data["folders"])
 
 
+def mark_in(dest: Path, edition: str) -> bool:
+    """Whether a regular file named MARK in dest is audioguide's own: the edition's mark, or, where the
+    mark is kept outside dest, one an earlier audioguide left there that its checks trust (write_mark
+    removes it). Anything else of that name is a file like any other."""
+    return mark_file(dest, edition).parent == dest or bool(ownership.read_mark(dest, MARK)[0])
+
+
 def write_mark(dest: Path, edition: str, key: str, names: list[str], folders: list[str]) -> None:
+    """Write the edition's mark (mark_file). One kept outside dest names dest; a mark an earlier
+    audioguide left in dest then goes, when it is one (a regular file audioguide's checks trust)."""
+    at = mark_file(dest, edition)
+    outside = at.parent != dest
     ownership.write_mark(dest, MARK, f"the {edition} edition written by audioguide export, which replaces and "
-                                     "removes the files listed here", names, edition=edition, key=key, folders=folders)
+                                     "removes the files listed here", names, at=at, edition=edition, key=key,
+                         folders=folders, **({"dest": str(dest.resolve())} if outside else {}))
+    legacy = dest / MARK
+    if outside and legacy.is_file() and not legacy.is_symlink() and ownership.read_mark(dest, MARK)[0]:
+        legacy.unlink()
+        log.info("removed %s (the mark is kept in %s now)", display_path(legacy), display_path(at.parent))
 
 
 def _check_dest(dest: Path, folders: list[str], files: list[Planned], edition: str,
@@ -190,11 +230,13 @@ def _check_dest(dest: Path, folders: list[str], files: list[Planned], edition: s
     planned = {f.name: f for f in files}
     card = edition == "dfplayer"  # the card never gets a temp file or a mark
     marked_key, seen, marked_folders = read_mark(dest, edition) if not card else (None, {}, [])
+    own_mark = not card and mark_in(dest, edition)
     foreign, differ, stale, present = [], [], [], set()
     for name, info in entries(dest):
         if name in folders and stat.S_ISDIR(info.st_mode):
             continue
-        if not card and (name == MARK or is_temp(PurePosixPath(name).name)) and stat.S_ISREG(info.st_mode):
+        if ((name == MARK and own_mark) or (not card and is_temp(PurePosixPath(name).name))) and \
+                stat.S_ISREG(info.st_mode):
             continue
         ours = as_marked(info, seen.get(name))
         if name not in planned:
@@ -217,7 +259,7 @@ def _check_dest(dest: Path, folders: list[str], files: list[Planned], edition: s
         refuse(dest, sorted(foreign), sorted(differ), edition)
     # On the card, a file rewritten among others kept would not keep its place in the directory:
     # clean it all, and write it all again in order.
-    keep = set() if edition == "dfplayer" else present | set(folders) | {MARK}
+    keep = set() if edition == "dfplayer" else present | set(folders) | ({MARK} if own_mark else set())
     result.removed += clean_out(dest, keep)
     left = [name for name, info in entries(dest) if name not in keep
             and not (name in folders and stat.S_ISDIR(info.st_mode))]
@@ -228,26 +270,82 @@ def _check_dest(dest: Path, folders: list[str], files: list[Planned], edition: s
     return (set() if edition == "dfplayer" else present), sorted(name for name, _ in entries(dest)), result
 
 
-def fs_type(path: Path) -> str | None:
-    """The file system type of the mount that holds `path` (Linux: /proc/self/mountinfo), else None."""
+@dataclass(frozen=True)
+class Mount:
+    """A mount, as /proc/self/mountinfo gives it: where it is, its type, and what is mounted there."""
+
+    point: Path
+    kind: str  # vfat, ext4, fuse.fusefat (FUSE with its subtype), fuseblk (FUSE on a block device) ...
+    source: str  # /dev/sdb1, the image's path, or what a FUSE program calls itself
+
+
+MOUNTINFO = Path("/proc/self/mountinfo")  # Linux's table of mounts (elsewhere: none, and no warnings)
+
+
+def mount_of(path: Path) -> Mount | None:
+    """The mount that holds `path` (or, when it does not exist yet, the folder it would be made in),
+    from MOUNTINFO; None where there is none to read."""
     target = path.resolve()
     while not target.exists() and target != target.parent:
         target = target.parent
-    best, kind = "", None
     try:
-        lines = Path("/proc/self/mountinfo").read_text(encoding="utf-8", errors="replace").splitlines()
+        lines = MOUNTINFO.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
+    found = None
     for line in lines:
         left, _, right = line.partition(" - ")
         fields, after = left.split(), right.split()
-        if len(fields) < 5 or not after:
+        if len(fields) < 5 or len(after) < 2:
             continue
-        point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
-        inside = str(target) == point or str(target).startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, kind = point, after[0]
-    return kind
+        point = Path(_unescape(fields[4]))
+        if (point == target or point in target.parents) and (found is None or len(str(point)) >= len(str(found.point))):
+            found = Mount(point, after[0], _unescape(after[1]))
+    return found
+
+
+def _unescape(field: str) -> str:
+    """A mountinfo field as it is: spaces, tabs, newlines and backslashes are written in octal there."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def fs_type(path: Path) -> str | None:
+    """The file system that holds `path`, by name: the mount's type (vfat, ext4), a FUSE program's
+    subtype (fuse.fusefat -> fusefat), and for FUSE without one (fuseblk, as a block device is
+    mounted) what its source holds (vfat for FAT); None when it cannot be told."""
+    mount = mount_of(path)
+    if mount is None:
+        return None
+    family, _, subtype = mount.kind.partition(".")
+    if family not in ("fuse", "fuseblk"):
+        return mount.kind
+    return subtype or ("vfat" if _holds_fat(mount.source) else None)
+
+
+def _holds_fat(source: str) -> bool:
+    """Whether a mount's source (a block device or an image) starts with a FAT boot sector: read when
+    this user may read it, else as udev recorded it (/run/udev/data, readable by every user)."""
+    try:
+        with open(source, "rb", buffering=0) as device:  # a device or an image: 512 bytes, no wait
+            kind = os.fstat(device.fileno()).st_mode
+            if stat.S_ISREG(kind) or stat.S_ISBLK(kind):
+                sector = device.read(512)
+                return sector[510:512] == b"\x55\xaa" and (sector[82:87] == b"FAT32" or sector[54:59] in (
+                    b"FAT12", b"FAT16", b"FAT  "))
+    except OSError:
+        pass
+    try:
+        number = os.stat(source).st_rdev
+        udev = Path(f"/run/udev/data/b{os.major(number)}:{os.minor(number)}").read_text(errors="replace")
+    except (OSError, ValueError):
+        return False
+    return re.search(r"^E:ID_FS_TYPE=(vfat|msdos)$", udev, re.M) is not None
+
+
+def is_root(path: Path) -> bool:
+    """Whether `path` is the root of a file system, other than the system's own (`/`): a card's, say."""
+    mount = mount_of(path)
+    return mount is not None and mount.point == path.resolve() and mount.point != Path(mount.point.anchor)
 
 
 def _write_on_card(path: Path, data: bytes) -> None:
@@ -297,6 +395,23 @@ def remove_stale(dest: Path, names: list[str], folders: list[str]) -> list[str]:
     return removed
 
 
+def _card_warnings(dest: Path) -> None:
+    """Warn when dest is not where a DFPlayer module reads: a FAT card's root."""
+    kind = fs_type(dest)
+    mount = mount_of(dest)
+    if kind is not None and kind not in FAT:
+        log.warning("%s is on a %s file system, not FAT: DFPlayer modules read FAT16 and FAT32 cards only, "
+                    "and play files in the order they were written; export onto the card itself",
+                    display_path(dest), kind)
+    elif mount is not None and mount.point != dest.resolve():
+        log.warning("%s is not the root of the card (%s): DFPlayer modules read the folders 01 to 99 at the "
+                    "root only; export onto the card's root", display_path(dest), display_path(mount.point))
+    if kind == "fusefat":
+        log.warning("%s is mounted with fusefat, which names every file ~1, ~2 ... in its 8.3 name (the long "
+                    "name is right): DFPlayer modules that find folder 01 and file 001 by name may not find "
+                    "them; mount the card with the system's own vfat driver", display_path(dest))
+
+
 def write_plan(dest: Path, folders: list[str], files: list[Planned], edition: str, clean: bool,
                key: str | None = None) -> Exported:
     """Write an edition's folders, then its files in order, into dest, under the rules above: what is
@@ -310,11 +425,7 @@ def write_plan(dest: Path, folders: list[str], files: list[Planned], edition: st
     present, existing, result = _check_dest(dest, folders, files, edition, clean, key)
     missing = [f for f in files if f.name not in present]
     if dfplayer and missing:
-        kind = fs_type(dest)
-        if kind is not None and kind not in FAT:
-            log.warning("%s is on a %s file system, not FAT: DFPlayer modules read FAT16 and FAT32 cards only, "
-                        "and play files in the order they were written; export onto the card itself",
-                        display_path(dest), kind)
+        _card_warnings(dest)
         if existing:
             log.warning("%s is not empty: DFPlayer modules play in the order files were written, so the "
                         "tracks written now follow those already there; for a sure order, export onto an "

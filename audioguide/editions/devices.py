@@ -7,7 +7,10 @@
 - **numbered**: keypad players that map a typed number to a file: a folder per language code
   (`en/`, `az/`), flat `NNN.mp3` (4 digits when a stop number is over 999).
 
-Both write `CONTENTS.txt` for staff (UTF-8 with a BOM and CRLF line ends, which Windows Notepad reads
+Neither leaves anything else on the card, hidden or not: the numbered edition's mark (what it wrote,
+so that the next export may replace it) is kept in the user's state folder (base.mark_file); the
+dfplayer edition keeps none, and rewrites the card whole when it must change a file. Both write
+`CONTENTS.txt` for staff (UTF-8 with a BOM and CRLF line ends, which Windows Notepad reads
 right: each number and its title, per language). Their tracks are the built tracks' MPEG frames,
 unchanged, behind a small ID3v2.3 tag (title, album, track, artist, language: no cover, no
 transcript), so a track decodes to exactly the built one's samples.

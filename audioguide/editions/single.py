@@ -23,13 +23,17 @@ alone, anything else refused unless --clean; each file is written to a temp name
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from audioguide.editions.base import Exported, Planned, edition_key, package_file, track_audio, write_plan
 from audioguide.errors import AudioguideError
 from audioguide.manifest import MANIFEST, Manifest, Stop
+
+log = logging.getLogger("audioguide")
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,28 @@ def _transcript(joined: Joined) -> str:
     return "\n\n".join(f"{s.stop}. {s.title}\n\n{s.transcript}".rstrip() for s, _, _ in joined.stops)
 
 
+GENRE = "Audiobook"  # the genre Audible's own audiobooks carry; apps file the M4B by stik, below, too
+AUDIOBOOK = 2  # the iTunes media kind (stik) of an audiobook: Apple Books and iTunes shelve it as one
+
+
+def narrator(model: Manifest, code: str) -> str | None:
+    """Who speaks the language's book, as the build recorded it: each engine and voice, in the order
+    the stops first use them ("piper en_US-joe-medium", "espeak az"); a stand-in's voice too, as it
+    speaks in the book. A recording names no one (its voice is its file): None when only recordings speak."""
+    stops = sorted(model.languages[code].stops, key=lambda s: s.stop)
+    voices = dict.fromkeys(f"{s.made.engine} {s.made.voice}" for s in stops if s.made.engine != "recording")
+    return ", ".join(voices) or None
+
+
+def description(model: Manifest, code: str) -> str | None:
+    """The language's book described in its language: its own description, else the guide's for the
+    source language only (a book in Azerbaijani is never described in English); None when there is none."""
+    own = model.languages[code].description
+    if own:
+        return own
+    return model.guide.description if code == model.guide.source_language else None
+
+
 def _cover(out: Path, model: Manifest) -> tuple[bytes, str] | None:
     """The cover's bytes, as the manifest records them, and its extension (.png or .jpg)."""
     name = model.guide.cover
@@ -109,9 +135,47 @@ def mp3(out: Path, model: Manifest, code: str, joined: Joined) -> bytes:
                         model.languages.get(s.fallback or code, language).iso639_2)  # a stand-in's own language
                 for s, start, end in joined.stops]
     version = 4 if model.audio.id3_version == "2.4" else 3  # the package's
-    tag = chapters_tag(tags, ("TIT2", "TALB", "TPE1", "TPE2", "TLAN", "TCON", "USLT::{lang}", "TCOP"), chapters,
-                       version)
-    return tag + encode_mp3(joined.pcm, rate, model.audio.bitrate_kbps, joined.quality)
+    tag = chapters_tag(tags, ("TIT2", "TALB", "TPE1", "TPE2", "TLAN", "USLT::{lang}", "TCOP"), chapters,
+                       version, _book_frames(model, code))
+    return tag + encode_mp3(for_lame(joined.pcm, rate), rate, model.audio.bitrate_kbps, joined.quality)
+
+
+def _book_frames(model: Manifest, code: str) -> list[Any]:
+    """The MP3's frames for what audiobook apps show: genre, narrator (TCOM: Audiobookshelf and others
+    take the narrator from the composer), publisher, year (TDRC; TYER and TDAT in ID3v2.3) and the
+    description (COMM, no description of its own: what players show as the comment)."""
+    from mutagen.id3 import COMM, TCOM, TCON, TDRC, TPUB
+
+    iso = model.languages[code].iso639_2
+    frames: list[Any] = [TCON(encoding=3, text=GENRE)]
+    if voices := narrator(model, code):
+        frames.append(TCOM(encoding=3, text=voices))
+    frames.append(TPUB(encoding=3, text=model.guide.publisher))
+    if model.guide.published:
+        frames.append(TDRC(encoding=3, text=model.guide.published))
+    if text := description(model, code):
+        frames.append(COMM(encoding=3, lang=iso, desc="", text=text))
+    return frames
+
+
+def for_lame(pcm: bytes, rate: int) -> bytes:
+    """The joined tracks turned up by what LAME takes off (ENCODER_GAIN_DB: it scales its input by
+    0.95), so that the MP3 decodes at the tracks' own loudness, as mastering does for each track. The
+    tracks were limited under the package's ceiling before that scaling, so this gives LAME what
+    mastering gave it: peaks at the ceiling plus 0.45 dB, which LAME brings back under it. Only where
+    that would pass full scale (a ceiling over -0.5 dBTP) are the samples turned down, around those
+    spots alone (limit.limit_spots), rather than clipped."""
+    import numpy as np
+
+    from audioguide.audio import measure
+    from audioguide.audio.limit import limit_spots
+    from audioguide.mp3.codec import ENCODER_GAIN_DB
+
+    x = measure.samples(pcm) * np.float32(10 ** (-ENCODER_GAIN_DB / 20))
+    full = 32767 / 32768
+    if len(x) and float(np.abs(x).max()) > full:
+        x = limit_spots(x, x, full, full / 10 ** (measure.INTERSAMPLE_HEADROOM_DB / 20), rate)
+    return measure.pcm(x)
 
 
 def _escaped(text: str) -> str:
@@ -122,9 +186,11 @@ def _escaped(text: str) -> str:
 def ffmetadata(model: Manifest, code: str, joined: Joined) -> str:
     """The M4B's tags and chapters, as ffmpeg's ffmetadata file: chapter times in samples."""
     language = model.languages[code]
+    text = description(model, code) or ""
     tags = {"title": language.title, "album": language.title, "artist": model.guide.publisher,
-            "album_artist": model.guide.publisher, "genre": "Speech", "copyright": model.guide.copyright or "",
-            "lyrics": _transcript(joined)}
+            "album_artist": model.guide.publisher, "composer": narrator(model, code) or "", "genre": GENRE,
+            "date": model.guide.published or "", "description": _short(text), "synopsis": text,
+            "media_type": str(AUDIOBOOK), "copyright": model.guide.copyright or "", "lyrics": _transcript(joined)}
     lines = [";FFMETADATA1", *(f"{key}={_escaped(value)}" for key, value in tags.items() if value)]
     for s, start, end in joined.stops:
         lines += ["[CHAPTER]", f"TIMEBASE=1/{model.audio.sample_rate}", f"START={start}", f"END={end}",
@@ -132,11 +198,51 @@ def ffmetadata(model: Manifest, code: str, joined: Joined) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _short(text: str, limit: int = 255) -> str:
+    """A description as iTunes's `desc` holds it (255 characters): cut at a word, with an ellipsis.
+    The whole text is the long description (`ldes`, ffmpeg's "synopsis")."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    return (cut.rsplit(None, 1)[0] if " " in cut else cut).rstrip(" ,;:.") + "\u2026"
+
+
+def aac_kbps(mp3_kbps: int) -> int:
+    """The M4B's AAC bitrate for a package's MP3 bitrate: 13/16 of it (52 kbps for 64). ffmpeg's encoder
+    spends more than it is asked on speech (up to 1.16 times on the sample guide's Russian), and at
+    this rate its M4B stays under the MP3's size with less coding noise than it had at the MP3's rate
+    with the default search (benchmarks/aac_rate.py; README, "Editions for devices")."""
+    return max(8, round(mp3_kbps * 13 / 16))
+
+
 def m4b(out: Path, model: Manifest, code: str, joined: Joined) -> bytes:
     from audioguide.ffmpeg import encode_m4b
 
-    return encode_m4b(joined.pcm, model.audio.sample_rate, model.audio.bitrate_kbps,
+    data = encode_m4b(joined.pcm, model.audio.sample_rate, aac_kbps(model.audio.bitrate_kbps),
                       ffmetadata(model, code, joined), model.languages[code].iso639_2, _cover(out, model))
+    return _with_atoms(data, narrator(model, code), model.guide.publisher)
+
+
+def _with_atoms(data: bytes, voices: str | None, publisher: str) -> bytes:
+    """The M4B with the atoms ffmpeg's muxer does not write, added by mutagen: the narrator (`©nrt`,
+    which Apple Books shows) and the publisher (`©pub`, and the iTunes freeform `publisher` that
+    ffprobe, and the servers built on it such as Audiobookshelf, read). mutagen rewrites the item list
+    in place in the index, which stays in front of the audio, and moves the chunk offsets with it;
+    the same input gives the same bytes."""
+    from io import BytesIO
+
+    from mutagen.mp4 import MP4, MP4FreeForm
+
+    buffer = BytesIO(data)
+    book = MP4(buffer)
+    assert book.tags is not None  # ffmpeg wrote the item list
+    if voices:
+        book.tags["\xa9nrt"] = [voices]
+    book.tags["\xa9pub"] = [publisher]
+    book.tags["----:com.apple.iTunes:publisher"] = [MP4FreeForm(publisher.encode("utf-8"))]
+    buffer.seek(0)
+    book.save(buffer, padding=lambda info: 0)
+    return buffer.getvalue()
 
 
 def plan(out: Path, model: Manifest) -> list[Planned]:
@@ -160,4 +266,10 @@ def _language(out: Path, model: Manifest, code: str, name: str) -> list[Planned]
 
 
 def export_single(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
+    source = model.languages.get(model.guide.source_language)
+    for code, name in names(model).items():
+        if model.guide.description and description(model, code) is None:
+            log.warning("%s.m4b and %s.mp3 get no description: the guide's is in %s, not %s; give "
+                        "[languages.%s] description in guide.toml", name, name,
+                        source.name if source else model.guide.source_language, model.languages[code].name, code)
     return write_plan(dest, [], plan(out, model), "single", clean, edition_key(out, "single"))

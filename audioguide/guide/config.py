@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
+import uuid
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,19 @@ from audioguide.files import Unreadable, read_limited
 from audioguide.guide.languages import Language, parse_language
 from audioguide.guide.narration import quoted
 from audioguide.mp3.frames import RATES, bitrates
-from audioguide.schema import Check, Options, boolean, did_you_mean, nonempty_text, number, one_of, web_address
+from audioguide.schema import (
+    Check,
+    Options,
+    boolean,
+    calendar_date,
+    did_you_mean,
+    email_address,
+    nonempty_text,
+    number,
+    one_of,
+    uuid_text,
+    web_address,
+)
 
 CONFIG_NAME = "guide.toml"
 
@@ -48,6 +61,7 @@ class LanguageConfig:
     lexicon: Mapping[str, str]
     missing: str = "skip"  # a stop not (yet) translated: "skip" it, or play the "source" track
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # engine -> its options for this language
+    description: str | None = None  # the guide described in this language
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,11 @@ class GuideConfig:
     cover_mime: str | None = None  # image/png or image/jpeg, from the cover's content
     output_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     base_url: str | None = None  # where the package will be published: stop labels' QR codes point there
+    published: str | None = None  # YYYY-MM-DD: when the guide was first published
+    id: str | None = None  # a UUID, the guide's identity for life
+    contact_email: str | None = None
+    contact_name: str | None = None
+    description: str | None = None  # in the source language
 
     @property
     def path(self) -> Path:
@@ -178,12 +197,18 @@ GUIDE_KEYS: dict[str, tuple[Check, bool]] = {  # key -> (check, required)
     "cover": (nonempty_text, False),
     "copyright": (nonempty_text, False),
     "base_url": (web_address, False),
+    "published": (calendar_date, False),  # when the guide was first published: the podcast's dates
+    "id": (uuid_text, False),  # the guide's identity for life (podcast GUIDs), written once by `init`
+    "contact_email": (email_address, False),  # who answers for it (a podcast's owner)
+    "contact_name": (nonempty_text, False),
+    "description": (nonempty_text, False),  # in the source language
 }
 LANGUAGE_KEYS: dict[str, tuple[Check, bool]] = {
     "title": (nonempty_text, True),
     "engines": (_string_list, False),
     "voice": (_string_table, False),
     "missing": (one_of("skip", "source"), False),
+    "description": (nonempty_text, False),  # the guide described in this language
 }
 AUDIO_KEYS: dict[str, tuple[Check, bool]] = {
     "target_lufs": (number(-40, -5), False),
@@ -511,7 +536,7 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
         lexicon = v.lexicon(lexicons.get(code, {}), code)
         if "title" in values:
             languages[code] = LanguageConfig(code, language, values["title"], engines, voices, lexicon,
-                                             values.get("missing", "skip"), settings)
+                                             values.get("missing", "skip"), settings, values.get("description"))
     for code in lexicons:
         if code not in raw_languages:
             v.problem(f"[lexicon.{code}] is for a language the guide does not have (add [languages.{code}])",
@@ -563,4 +588,9 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
         cover_mime=cover_mime,
         output_options=outputs,
         base_url=guide.get("base_url"),
+        published=str(guide["published"]) if "published" in guide else None,
+        id=str(uuid.UUID(guide["id"])) if "id" in guide else None,
+        contact_email=guide.get("contact_email"),
+        contact_name=guide.get("contact_name"),
+        description=guide.get("description"),
     )

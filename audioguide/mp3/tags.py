@@ -147,8 +147,10 @@ class Chapter:
 TOC = "toc"  # the CTOC frame's element id
 
 
-def chapters_tag(tags: TrackTags, keys: Collection[str], chapters: Sequence[Chapter], version: int = 3) -> bytes:
-    """An ID3v2 tag for a file holding every stop: the rows of FRAMES named in `keys`, a CHAP frame per
+def chapters_tag(tags: TrackTags, keys: Collection[str], chapters: Sequence[Chapter], version: int = 3,
+                 extra: Sequence[Frame] = ()) -> bytes:
+    """An ID3v2 tag for a file holding every stop: the rows of FRAMES named in `keys` and the `extra`
+    frames (what a whole tour has and a track has not: narrator, year...), a CHAP frame per
     chapter (sub-frames: TIT2, its title; USLT, its transcript), a CTOC frame (top-level, ordered,
     titled with TIT2) listing them in order, and the cover (APIC) once, last. ID3v2.3 and v2.4 both
     have CHAP and CTOC (the ID3v2 Chapter Frame Addendum). No padding.
@@ -159,6 +161,8 @@ def chapters_tag(tags: TrackTags, keys: Collection[str], chapters: Sequence[Chap
     from mutagen.id3 import APIC, CHAP, CTOC, TIT2, USLT, CTOCFlags
 
     id3 = _selected(tags, keys)
+    for frame in extra:
+        id3.add(frame)
     for c in chapters:
         id3.add(CHAP(element_id=c.element_id, start_time=c.start_ms, end_time=c.end_ms,
                      sub_frames=[TIT2(encoding=_UTF8, text=c.title),
@@ -173,6 +177,8 @@ def chapters_tag(tags: TrackTags, keys: Collection[str], chapters: Sequence[Chap
 
     def rank(frame: bytes) -> tuple[int, int]:
         kind = frame[:4].decode("latin-1")
+        if kind not in kinds:  # an extra frame (TYER, TDAT in v2.3: mutagen's for TDRC): after the rows
+            return kinds.index("CTOC") - 1, 1
         return kinds.index(kind), ids.index(frame[10:frame.index(b"\0", 10)]) if kind == "CHAP" else 0
 
     data = _saved(id3, version)
