@@ -205,11 +205,18 @@ def test_the_zip_holds_the_package_and_is_the_same_bytes_every_time(package: Pat
         names = archive.namelist()
         assert names == sorted([*files, "manifest.json"])
         for info in archive.infolist():
-            assert info.date_time[:3] == (1980, 1, 1)  # no [guide] published: the first day a zip can say
+            assert info.date_time[:3] == (2026, 12, 1)  # [guide] published
             assert info.external_attr >> 16 == stat.S_IFREG | 0o644
             assert archive.read(info) == (package / info.filename).read_bytes()
         assert archive.getinfo("en/001-welcome.mp3").compress_type == zipfile.ZIP_STORED
         assert archive.getinfo("manifest.json").compress_type == zipfile.ZIP_DEFLATED
+    unpublished = Path(shutil.copytree(package, tmp_path / "unpublished"))
+    text = (unpublished / "manifest.json").read_text(encoding="utf-8")
+    (unpublished / "manifest.json").write_text(text.replace('"published": "2026-12-01"', '"published": null'),
+                                               encoding="utf-8")
+    assert invoke("export", str(unpublished), "--edition", "zip", str(tmp_path / "c"))[0] == 0
+    with zipfile.ZipFile(tmp_path / "c" / "g.zip") as archive:  # no [guide] published: the first day a zip can say
+        assert {info.date_time[:3] for info in archive.infolist()} == {(1980, 1, 1)}
 
 
 def test_a_zip_entry_is_dated_by_its_content(package: Path, tmp_path: Path) -> None:
@@ -217,8 +224,8 @@ def test_a_zip_entry_is_dated_by_its_content(package: Path, tmp_path: Path) -> N
     mtime and size): a track changed in place, to the same size, must get another time."""
     copy = Path(shutil.copytree(package, tmp_path / "copy"))
     text = (copy / "manifest.json").read_text(encoding="utf-8")
-    assert '"published": null' in text
-    (copy / "manifest.json").write_text(text.replace('"published": null', '"published": "2026-03-14"'),
+    assert '"published": "2026-12-01"' in text
+    (copy / "manifest.json").write_text(text.replace('"published": "2026-12-01"', '"published": "2026-03-14"'),
                                         encoding="utf-8")
 
     def exported(dest: str) -> tuple[bytes, dict[str, tuple[int, ...]]]:
@@ -246,7 +253,8 @@ def test_a_zip_entry_is_dated_by_its_content(package: Path, tmp_path: Path) -> N
 def test_a_published_day_that_is_no_date_is_one_line(package: Path, tmp_path: Path) -> None:
     copy = Path(shutil.copytree(package, tmp_path / "copy"))
     text = (copy / "manifest.json").read_text(encoding="utf-8")
-    (copy / "manifest.json").write_text(text.replace('"published": null', '"published": "soon"'), encoding="utf-8")
+    (copy / "manifest.json").write_text(text.replace('"published": "2026-12-01"', '"published": "soon"'),
+                                        encoding="utf-8")
     code, _, err = invoke("export", str(copy), "--edition", "zip", str(tmp_path / "z"))
     assert code == 1 and err == f"{copy / 'manifest.json'}: gives guide.published as 'soon', not a date such as " \
                                 "2026-12-01; build the package again\n"

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from audioguide import labels as labels_module
 from audioguide.build import Options, build
 from audioguide.cli import main
-from audioguide.editions.base import MARK
+from audioguide.editions.base import MARK, mark_file
 from tests.conftest import GUIDE_TOML, make_guide
 
 CASE_SECONDS = 60  # a hang fails the case (SIGALRM) instead of stalling the suite; a case takes far less
@@ -183,7 +183,8 @@ def test_generated_edition_marks_remove_and_replace_nothing_of_the_users(world: 
     shutil.rmtree(dest, ignore_errors=True)
     code, err = run("export", str(package), "--edition", "numbered", str(dest))
     assert code == 0, err
-    pristine = json.loads((dest / MARK).read_text(encoding="utf-8"))
+    marked = mark_file(dest, "numbered")  # a keypad card's mark is kept in the user's state folder, not on the card
+    pristine = json.loads(marked.read_text(encoding="utf-8"))
     user = world / "outside" / "file.mp3"
     info = user.stat()
     stamp = [info.st_size, info.st_mtime_ns, info.st_ino]  # what the user's file would look like, as marked
@@ -205,7 +206,7 @@ def test_generated_edition_marks_remove_and_replace_nothing_of_the_users(world: 
         listed = copy.deepcopy(pristine)
         listed["files"]["en/999.mp3"] = [stale.stat().st_size, stale.stat().st_mtime_ns, stale.stat().st_ino]
         data = changed(listed, where, how, value, name)
-        (dest / MARK).write_text(json.dumps(data), encoding="utf-8")
+        marked.write_text(json.dumps(data), encoding="utf-8")
         with hang_guard():
             code, err = run("export", str(package), "--edition", "numbered", str(dest), *(["--clean"] * clean_flag))
         assert clean(code, err), (data, err)

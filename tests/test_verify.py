@@ -15,6 +15,7 @@ from click.testing import CliRunner, Result
 from mutagen.id3 import ID3, TIT2
 
 from audioguide.cli import main
+from audioguide.mp3.frames import id3v2_size
 from tests.conftest import GUIDE_TOML, SAMPLE, ffmpeg, make_guide
 
 WELCOME = "en/001-welcome.mp3"
@@ -86,7 +87,8 @@ def test_a_deleted_mp3(out: Path) -> None:
 def test_a_flipped_byte_in_the_audio(out: Path) -> None:
     path = out / WELCOME
     data = bytearray(path.read_bytes())
-    middle = len(data) // 2
+    start = id3v2_size(bytes(data))  # the audio, after the tag (with its cover)
+    middle = start + (len(data) - start) // 2
     frame = data.index(b"\xff\xf3", middle)  # a frame header (MPEG-2 Layer III) in the middle
     data[frame + 100] ^= 0x10  # inside that frame's audio data: still a valid frame
     path.write_bytes(bytes(data))
