@@ -17,10 +17,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audioguide import __version__
 from audioguide.files import Unreadable, load_json, read_limited, write_text
+
+if TYPE_CHECKING:
+    from audioguide.mp3.tags import TrackTags
 
 MANIFEST = "manifest.json"
 VERSION = 4  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
@@ -179,6 +182,20 @@ class Manifest:
         """Every track by file, each once: a stand-in's entry is left out (its language's own one
         describes the file)."""
         return {s.file: s for language in self.languages.values() for s in language.stops if s.fallback is None}
+
+    def track_tags(self, code: str, stop: Stop, position: int) -> TrackTags:
+        """The tags the manifest says stop's track (at `position` in language `code`'s playlist)
+        carries, but for the cover, which the tags hold as bytes: what `verify` expects of a track
+        and a device edition writes on its copy (with less: editions/devices.py DEVICE_FRAMES). A stand-in
+        for a missing translation speaks, and is tagged in, its source language."""
+        from audioguide.mp3.tags import TrackTags, engine_comment
+
+        language = self.languages[code]
+        spoken = self.languages.get(stop.fallback or code, language)
+        return TrackTags(title=stop.title, stop=stop.stop, position=position, total=len(language.stops),
+                         album=language.title, publisher=self.guide.publisher, language=spoken.iso639_2,
+                         transcript=stop.transcript, comment=engine_comment(stop.made.engine_version, stop.made.voice),
+                         copyright=self.guide.copyright)
 
     def owned(self) -> dict[str, FileRecord]:
         """Every file the build made. Version 1 recorded those of tracks only."""

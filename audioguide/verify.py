@@ -22,7 +22,7 @@ from audioguide.errors import AudioguideError, Problem
 from audioguide.files import TEMP_PREFIX, TEMP_SUFFIX, sha256
 from audioguide.manifest import MANIFEST, FileRecord, Language, Manifest, Stop, is_package_path
 from audioguide.mp3 import frames
-from audioguide.mp3.tags import TrackTags, covers, differences, engine_comment, read_tags
+from audioguide.mp3.tags import covers, differences, read_tags
 from audioguide.outputs.playlists import one_line, shown_title
 from audioguide.ownership import LOCK, MARK
 
@@ -84,12 +84,12 @@ def check_package(out: Path, audio: bool = False) -> Report:
             cover_data = (out / cover).read_bytes()
         except OSError:
             pass  # _file said why
-    for language in manifest.languages.values():
+    for code, language in manifest.languages.items():
         for position, stop in enumerate(language.stops, 1):
             if stop.fallback is not None or stop.file not in present:
                 continue
             report.tracks += 1
-            problems += _track(out, manifest, language, stop, position, cover_data, audio)
+            problems += _track(out, manifest, code, stop, position, cover_data, audio)
     for language in manifest.languages.values():
         report.playlists += 1
         if language.playlist in present:
@@ -193,7 +193,7 @@ def _stray_walk(out: Path, folder: str, listed: set[str], folders: set[str]) -> 
 # --- tracks --------------------------------------------------------------------------------------
 
 
-def _track(out: Path, manifest: Manifest, language: Language, stop: Stop, position: int, cover: bytes | None,
+def _track(out: Path, manifest: Manifest, code: str, stop: Stop, position: int, cover: bytes | None,
            audio: bool) -> list[Problem]:
     path = out / stop.file
     try:
@@ -203,7 +203,7 @@ def _track(out: Path, manifest: Manifest, language: Language, stop: Stop, positi
     problems = [Problem(path, message) for message in frame_problems(data)]
     if problems and problems[0].message == _NOT_MP3:
         return problems  # not an MP3 audioguide made: its tags and audio say nothing more
-    problems += [Problem(path, message) for message in _tag_problems(path, manifest, language, stop, position, cover)]
+    problems += [Problem(path, message) for message in _tag_problems(path, manifest, code, stop, position, cover)]
     from audioguide.mp3 import codec
 
     try:
@@ -245,7 +245,7 @@ def frame_problems(data: bytes) -> list[str]:
     return []
 
 
-def _tag_problems(path: Path, manifest: Manifest, language: Language, stop: Stop, position: int,
+def _tag_problems(path: Path, manifest: Manifest, code: str, stop: Stop, position: int,
                   cover: bytes | None) -> Iterator[str]:
     try:
         tag = read_tags(path)
@@ -256,10 +256,7 @@ def _tag_problems(path: Path, manifest: Manifest, language: Language, stop: Stop
     version, wanted = f"2.{tag.version[1]}", manifest.audio.id3_version
     if wanted in ("2.3", "2.4") and version != wanted:  # else _names said so
         yield f"has an ID3v{version} tag, the manifest says ID3v{wanted}"
-    expected = TrackTags(title=stop.title, stop=stop.stop, position=position, total=len(language.stops),
-                         album=language.title, publisher=guide.publisher, language=language.iso639_2,
-                         transcript=stop.transcript, comment=engine_comment(stop.made.engine_version, stop.made.voice),
-                         copyright=guide.copyright)
+    expected = manifest.track_tags(code, stop, position)
     for frame, have, want in differences(tag, expected):
         yield _disagreement(frame, have, want)
     pictures = covers(tag)

@@ -62,13 +62,9 @@ def _width(model: Manifest, edition: str) -> int:
 
 
 def _track(out: Path, model: Manifest, code: str, stop: Stop, position: int) -> bytes:
-    from audioguide.mp3.tags import TrackTags, tag_bytes
+    from audioguide.mp3.tags import tag_bytes
 
-    language = model.languages[code]
-    spoken = model.languages.get(stop.fallback or code, language)  # a stand-in speaks its source language
-    tags = TrackTags(title=stop.title, stop=stop.stop, position=position, total=len(language.stops),
-                     album=language.title, publisher=model.guide.publisher, language=spoken.iso639_2,
-                     transcript="", comment="")
+    tags = model.track_tags(code, stop, position)  # of which DEVICE_FRAMES writes the few a device reads
     return tag_bytes(tags, DEVICE_FRAMES, 3) + track_audio(out, stop)
 
 

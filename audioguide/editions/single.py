@@ -16,7 +16,7 @@ sample its stop starts (to the millisecond ID3 counts in), and the file decodes 
 samples as the tracks together. The price is one more generation of MP3 coding noise (README,
 "Editions for devices"). The M4B's chapters count in samples, so they are exact too.
 
-The rules for DEST are the other editions' (export.py): files as this export makes them are left
+The rules for DEST are the other editions' (editions/base.py): files as this export makes them are left
 alone, anything else refused unless --clean; each file is written to a temp name, then renamed.
 """
 

@@ -31,7 +31,7 @@ class Engine(Protocol):
     options: ClassVar[Mapping[str, tuple[Check, Any]]]  # [engines.<name>] keys in guide.toml: (check, default)
     # True for an engine that carries state from one utterance to the next, so that the same text can
     # come out differently after other text (espeak-ng's pitch flutter). Each track is then spoken in a
-    # child process that starts from the engine's state as loaded (render._Speaker): builds stay
+    # child process that starts from the engine's state as loaded (workers._Speaker): builds stay
     # reproducible.
     stateful: bool
 

@@ -37,7 +37,7 @@ SOURCE_KEYS = ("file", "version")
 MEDIA_FOLDER = "media"
 
 # Bounds on what a script may hold (the README's "Writing a guide" says why), so that no file costs
-# more than a moment to read. The narration's own bounds are text.MAX_SPOKEN_CHARACTERS and MAX_SILENCE.
+# more than a moment to read. The narration's own bounds are guide/narration.py MAX_SPOKEN_CHARACTERS and MAX_SILENCE.
 MAX_SCRIPT_BYTES = 256 * 1024  # checked before reading; the longest narration in Cyrillic is 40 KB
 MAX_FRONT_MATTER_BYTES = 16 * 1024  # stop, title and source need under 1 KiB
 MAX_STOP = 9999  # four keypad digits
@@ -239,8 +239,8 @@ def _source_version(node: yaml.Node) -> str | None:
 def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.paragraph_pause,
               lexicon: Mapping[str, str] | None = None) -> Stop:
     """One stop script. Raises GuideInvalid naming the file and line of every problem found.
-    `paragraph_pause` (the guide's) counts towards the stop's silence (text.MAX_SILENCE), and the
-    narration with the language's `lexicon` applied towards its length (text.MAX_SPOKEN_CHARACTERS)."""
+    `paragraph_pause` (the guide's) counts towards the stop's silence (narration.MAX_SILENCE), and the
+    narration with the language's `lexicon` applied towards its length (narration.MAX_SPOKEN_CHARACTERS)."""
     raw = _read_script(path)
     try:
         text = raw.decode("utf-8").removeprefix("\ufeff")

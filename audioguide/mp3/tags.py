@@ -3,7 +3,7 @@ and Windows read v2.3), v2.4 on request; never ID3v1, which cannot hold Azerbaij
 
 The frames a track carries are one table (FRAMES), as mediafile describes its fields: each row says
 which frame holds which value, and is used both to write a track's tags and to read them back
-(`verify`; device editions will write their own selection of the same rows).
+(`verify`; the device editions write their own selection of the same rows, DEVICE_FRAMES).
 """
 
 from __future__ import annotations
