@@ -222,7 +222,7 @@ def _run(jobs: list[Job], count: int, plan: Plan) -> Generator[Outcome, None, No
     from audioguide import workers  # here, not at the top: a build with nothing to make needs no processes
 
     if not count:  # one per core, as many as memory holds with the largest engine these jobs may use loaded
-        need = max(getattr(c.voice.engine, "worker_memory", 0) for job in jobs for c in job.candidates)
+        need = max(c.voice.engine.worker_memory for job in jobs for c in job.candidates)
         count = workers.fitting(os.cpu_count() or 1, need)
     count = min(count, len(jobs))
 

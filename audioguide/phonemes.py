@@ -54,7 +54,7 @@ def inside_marks(text: str) -> list[tuple[int, int]]:
 
 def for_engine(engine: Any, text: str) -> str:
     """What `engine` is given: the marks for one that reads phonemes, else plain text."""
-    return text if getattr(engine, "reads_phonemes", False) else plain(text)
+    return text if engine.reads_phonemes else plain(text)
 
 
 def ipa_problem(value: Any) -> str | None:

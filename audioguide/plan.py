@@ -141,7 +141,7 @@ def load_engines(guide: Guide | GuideConfig | EngineSettings, factories: Mapping
             key = name + json.dumps(options, sort_keys=True, default=str)
             if key not in made:
                 factory = factories[name]
-                root = {"root": config.path.parent} if getattr(factory, "reads_guide_files", False) else {}
+                root = {"root": config.path.parent} if factory.reads_guide_files else {}
                 made[key] = factory(**options, **root)
             engines[code][name] = made[key]
     return engines
@@ -355,7 +355,7 @@ def survey(factories: Mapping[str, EngineFactory] = ENGINES, timeout: float = PR
     unreachable = probe_engines([e for name, e in found.items() if name not in missing], timeout)
     return [EngineState(name, missing[name], None) if name in missing else
             EngineState(name, None, unreachable.get(name), engine.version(), engine.online,
-                        tuple(sorted(engine.languages())), tuple(getattr(engine, "offers", lambda: ())()))
+                        tuple(sorted(engine.languages())), tuple(engine.offers()))
             for name, engine in found.items()]
 
 

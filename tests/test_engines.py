@@ -13,6 +13,7 @@ import pytest
 
 from audioguide.build import Options, build
 from audioguide.engines import ENGINES, Audio
+from audioguide.engines.base import EngineBase
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.errors import EngineUnreachable, GuideInvalid
 from audioguide.plan import check
@@ -47,7 +48,7 @@ def tone(seconds: float, rate: int = 16000) -> Audio:
     return Audio(b"".join(struct.pack("<h", s) for s in samples), rate)
 
 
-class Recorder:
+class Recorder(EngineBase):
     """A stand-in engine that records what it is asked to say."""
 
     name = "fake"

@@ -6,7 +6,7 @@ line in ENGINES.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from audioguide.engines.azure import AzureEngine
@@ -18,7 +18,7 @@ from audioguide.schema import Options
 
 __all__ = ["ENGINES", "Audio", "Engine", "EngineFactory", "engine_options"]
 
-EngineFactory = Callable[..., Engine]  # called with the engine's options from guide.toml
+EngineFactory = type[Engine]  # an engine class, made with its options from guide.toml
 
 ENGINES: dict[str, EngineFactory] = {
     "espeak": EspeakEngine, "piper": PiperEngine, "gtts": GTTSEngine, "azure": AzureEngine,

@@ -34,6 +34,13 @@ class Engine(Protocol):
     # child process that starts from the engine's state as loaded (workers._Speaker): builds stay
     # reproducible.
     stateful: bool
+    # What an engine may declare beyond speaking (EngineBase gives the defaults):
+    reads_phonemes: ClassVar[bool]  # True: a lexicon's IPA entries reach it marked (phonemes.for_engine)
+    reads_guide_files: ClassVar[bool]  # True: made with root=the guide folder, for voice files in it
+    worker_memory: ClassVar[int]  # bytes a worker needs with it loaded: the default number of workers fits memory
+
+    def offers(self) -> list[str]:
+        """What `audioguide engines` lists beside its languages (voices, variants)."""
 
     def available(self) -> str | None:
         """None when the engine can run here, else the reason it cannot."""
@@ -51,6 +58,19 @@ class Engine(Protocol):
     def synthesize(self, text: str, voice: str) -> Audio:
         """Speak text with a voice from voice_for. Raises EngineError, or EngineUnreachable when a
         network engine cannot reach its service at all."""
+
+
+class EngineBase:
+    """The defaults of what an engine may declare beyond the Engine protocol's own (every engine
+    class derives from it and sets what it has): it reads no phonemes and no guide files, a worker
+    needs no memory for it beyond its own, and it offers nothing more than its languages."""
+
+    reads_phonemes: ClassVar[bool] = False
+    reads_guide_files: ClassVar[bool] = False
+    worker_memory: ClassVar[int] = 0
+
+    def offers(self) -> list[str]:
+        return []
 
 
 @runtime_checkable

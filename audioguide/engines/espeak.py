@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-from audioguide.engines.base import Audio
+from audioguide.engines.base import Audio, EngineBase
 from audioguide.errors import EngineError
 from audioguide.phonemes import inside_marks
 from audioguide.schema import Check, did_you_mean, integer
@@ -226,7 +226,7 @@ def _espeak() -> _Espeak:
     return _instance
 
 
-class EspeakEngine:
+class EspeakEngine(EngineBase):
     name = "espeak"
     online = False
     verify_mp3 = False  # measured: see audio.needs_verifying and the README

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from audioguide.engines.base import EngineBase
 from audioguide.errors import EngineError, EngineUnreachable
 from audioguide.schema import Check, integer, number
 
@@ -197,7 +198,7 @@ def requesting(service: str, timeout: float, other_failure: type[EngineError] = 
         raise other_failure(f"{service} request failed: {why(e)}") from None
 
 
-class OnlineEngine:
+class OnlineEngine(EngineBase):
     """What an online engine holds of RETRY_OPTIONS, how it waits (`sleep`) and the clock its deadlines
     are read on (`clock`; both a test's fakes), with its service's name in messages; it asks with
     retries and answers probes alike."""

@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
-from audioguide.engines.base import Audio
+from audioguide.engines.base import Audio, EngineBase
 from audioguide.engines.espeak import split_text
 from audioguide.errors import EngineError
 from audioguide.files import Unreadable, load_json
@@ -168,7 +168,7 @@ def _piper_text(text: str) -> str:
                    for part, ipa in spans(text))
 
 
-class PiperEngine:
+class PiperEngine(EngineBase):
     name = "piper"
     online = False
     verify_mp3 = True  # its speech's peaks through MP3 coding were not measured: every track is checked

@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from audioguide.engines.base import Audio
+from audioguide.engines.base import Audio, EngineBase
 from audioguide.errors import EngineError
 
 
-class Recorded:
+class Recorded(EngineBase):
     name = "recording"
     online = False
     verify_mp3 = True  # a recording's dynamics are not espeak's: its MP3 is decoded and its true peak checked
