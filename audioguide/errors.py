@@ -17,6 +17,12 @@ def display_path(path: Path | str) -> str:
         return str(p)
 
 
+def listed(names: list[str], shown: int = 3) -> str:
+    """`a, b, c and 2 more`: the first few of a list of names, for a one-line message."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input: `path:line: message`."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from audioguide import manifest
-from audioguide.errors import AudioguideError, display_path
+from audioguide.errors import AudioguideError, display_path, listed
 from audioguide.files import die_with_parent, is_temp, remove_leftovers, replacing, temp_folder, write_text
 from audioguide.guide.config import MAX_COVER_PIXELS
 from audioguide.guide.languages import native_name
@@ -412,9 +412,8 @@ def _claim(out: Path, dest: Path) -> dict[str, list[int]]:
                             or (entry.name == LABELS_MARK and entry.is_file(follow_symlinks=False))
                             or is_temp(entry.name)))
     if others:
-        listed = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        raise AudioguideError(f"holds files audioguide labels did not write ({listed}), or changed since: nothing "
-                              "is overwritten; choose another folder with -o, or empty this one", dest)
+        raise AudioguideError(f"holds files audioguide labels did not write ({listed(others)}), or changed since: "
+                              "nothing is overwritten; choose another folder with -o, or empty this one", dest)
     return seen
 
 

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from audioguide.errors import AudioguideError
+from audioguide.errors import AudioguideError, listed
 from audioguide.files import Unreadable, is_temp, load_json, sha256, write_text
 from audioguide.manifest import MANIFEST, FileRecord, is_package_path
 
@@ -195,9 +195,8 @@ def claimed(out: Path, guide: Path, has_manifest: bool) -> Iterator[None]:
                               "such as output/<guide name>", out)
     foreign = _foreign(out, has_manifest)
     if foreign:
-        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
         raise AudioguideError(f"will not build into this folder: it holds files audioguide did not make "
-                              f"({shown}); give -o a new or empty folder", out)
+                              f"({listed(foreign)}); give -o a new or empty folder", out)
     out.mkdir(parents=True, exist_ok=True)
     lock = FileLock(out / LOCK, timeout=0)
     try:

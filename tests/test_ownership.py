@@ -159,7 +159,8 @@ def test_an_existing_folder_of_someone_elses_is_refused(guide: Path, tmp_path: P
     result = build(guide, site)
     assert result.exit_code == 1
     assert result.stderr.splitlines()[-1] == (f"{site}: will not build into this folder: it holds files audioguide "
-                                              "did not make (a, cover.png, en, ...); give -o a new or empty folder")
+                                              "did not make (a, cover.png, en and 1 more); give -o a new or empty "
+                                              "folder")
     assert tree(site) == before
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from audioguide import ownership
-from audioguide.errors import AudioguideError, display_path
+from audioguide.errors import AudioguideError, display_path, listed
 from audioguide.files import is_temp, read_limited, remove_leftovers, write_bytes
 from audioguide.manifest import MANIFEST, MAX_BYTES, Stop, is_package_path, package_file
 from audioguide.ownership import as_marked, place_problem, real_folders
@@ -107,16 +107,12 @@ def _same(path: Path, data: bytes) -> bool:
         return False
 
 
-def _listed(names: list[str]) -> str:
-    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
 def refuse(dest: Path, foreign: list[str], differ: list[str], edition: str) -> None:
     what = []
     if foreign:
-        what.append(f"files the {edition} edition does not write ({_listed(foreign)})")
+        what.append(f"files the {edition} edition does not write ({listed(foreign)})")
     if differ:
-        what.append(f"files it writes, with other content ({_listed(differ)})")
+        what.append(f"files it writes, with other content ({listed(differ)})")
     raise AudioguideError(f"holds {' and '.join(what)}: nothing was changed; give --clean to remove them "
                           "first (regular files and empty folders only), or choose another folder", dest)
 
@@ -265,7 +261,7 @@ def _check_dest(dest: Path, folders: list[str], files: list[Planned], edition: s
             and not (name in folders and stat.S_ISDIR(info.st_mode))]
     if left:
         raise AudioguideError(f"--clean removes only regular files and empty folders, and this folder still "
-                              f"holds {_listed(sorted(left))}: remove them yourself, or choose another folder",
+                              f"holds {listed(sorted(left))}: remove them yourself, or choose another folder",
                               dest)
     return (set() if edition == "dfplayer" else present), sorted(name for name, _ in entries(dest)), result
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from audioguide.errors import GuideInvalid, Problem
+from audioguide.errors import GuideInvalid, Problem, listed
 from audioguide.files import Unreadable, read_limited, size_text
 from audioguide.guide.config import (
     CONFIG_NAME,
@@ -426,8 +426,7 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
         if parse_language(code) is not None and not stops.get(code) and not any(
                 p.path is not None and folder in (p.path, *p.path.parents) for p in problems):
             unread = [w.path.name for w in warnings if w.path is not None and w.path.parent == folder]
-            more = ", ..." if len(unread) > 3 else ""
-            names = f" ({', '.join(unread[:3])}{more} not read: a script's name ends in .md)" if unread else ""
+            names = f" ({listed(unread)} not read: a script's name ends in .md)" if unread else ""
             problems.append(Problem(root / CONFIG_NAME, f"language '{code}' has no stop scripts: add {code}/*.md"
                                                         f"{names}", line))
     if problems:
