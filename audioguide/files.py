@@ -130,6 +130,9 @@ def remove_leftovers(folders: Iterable[Path]) -> int:
     return count
 
 
+_SWEPT: set[Path] = set()  # temp folders this process has cleared of killed processes' leftovers
+
+
 @contextmanager
 def temp_folder() -> Iterator[Path]:
     """A new folder in the system's temp folder, removed after the block; named as replacing() names
@@ -137,7 +140,9 @@ def temp_folder() -> Iterator[Path]:
     import shutil
 
     top = Path(tempfile.gettempdir())
-    remove_leftovers([top])
+    if top not in _SWEPT:  # once a process: the temp folder may hold thousands of others' files
+        _SWEPT.add(top)
+        remove_leftovers([top])
     folder = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=TEMP_SUFFIX, dir=top))
     try:
         yield folder
