@@ -26,7 +26,7 @@ from audioguide.cli import main
 from audioguide.editions.base import MARK, mark_file
 from audioguide.files import TEMP_PREFIX, temp_folder
 from audioguide.ownership import locked
-from tests.conftest import GUIDE_TOML, PODCAST_READY, REPO, make_guide, write
+from tests.conftest import GUIDE_TOML, PODCAST_READY, REPO, ffmpeg, make_guide, write
 
 HANG = 120  # seconds: a command still running then is hung (each of these ends in well under one)
 
@@ -378,25 +378,32 @@ def _gone(pid: int) -> bool:
 def test_a_killed_single_export_leaves_no_process_and_no_temp_folder(package: Path, tmp_path: Path) -> None:
     temp = tmp_path / "tmp"
     temp.mkdir()
-    env = {**os.environ, "TMPDIR": str(temp)}
+    # The bundled ffmpeg, but for the M4B: a stand-in that never ends (so that the kill finds it running,
+    # however fast the machine), with "ffmpeg-m4b" in its command line
+    slow = write(tmp_path / "bin" / "ffmpeg", f"""#!/bin/sh
+for a in "$@"; do [ "$a" = ipod ] && exec {sys.executable} -c 'import time; time.sleep(600)' ffmpeg-m4b; done
+exec {ffmpeg()} "$@"
+""")
+    slow.chmod(0o755)
+    env = {**os.environ, "TMPDIR": str(temp), "IMAGEIO_FFMPEG_EXE": str(slow)}
     process = subprocess.Popen([sys.executable, "-m", "audioguide", "export", str(package), "--edition", "single",
                                 str(tmp_path / "dest")], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    ffmpeg: list[int] = []
+    m4b: list[int] = []
     for _ in range(6000):  # until it runs ffmpeg for the M4B, with its temp folder made (at most 10 min)
-        ffmpeg = [c for c in _children(process.pid) if "ffmpeg" in Path(f"/proc/{c}/cmdline").read_bytes().decode(
-            errors="replace")] if process.poll() is None else []
-        if ffmpeg and any(p.name.startswith(TEMP_PREFIX) for p in temp.iterdir()) or process.poll() is not None:
+        m4b = [c for c in _children(process.pid) if "ffmpeg-m4b" in Path(f"/proc/{c}/cmdline").read_bytes()
+                  .decode(errors="replace")] if process.poll() is None else []
+        if m4b and any(p.name.startswith(TEMP_PREFIX) for p in temp.iterdir()) or process.poll() is not None:
             break
         time.sleep(0.1)
-    assert ffmpeg and process.poll() is None, "the export ended before it ran ffmpeg in a temp folder"
+    assert m4b and process.poll() is None, "the export ended before it ran ffmpeg in a temp folder"
     process.send_signal(signal.SIGKILL)
     process.wait()
     for _ in range(600):
-        if all(_gone(pid) for pid in ffmpeg):
+        if all(_gone(pid) for pid in m4b):
             break
         time.sleep(0.1)
-    assert all(_gone(pid) for pid in ffmpeg), "ffmpeg outlived the export"
+    assert all(_gone(pid) for pid in m4b), "ffmpeg outlived the export"
     left = [p.name for p in temp.iterdir() if not p.name.endswith("-locks")]  # (the locks' folder stays)
     assert left and all(name.startswith(f"{TEMP_PREFIX}{process.pid}-") for name in left)
     with pytest.MonkeyPatch.context() as patch:  # the next temp folder made removes the dead one's
