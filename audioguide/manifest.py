@@ -197,6 +197,14 @@ class Manifest:
                          transcript=stop.transcript, comment=engine_comment(stop.made.engine_version, stop.made.voice),
                          copyright=self.guide.copyright)
 
+    def description(self, code: str) -> str | None:
+        """The guide described in language `code`: its own description, else the guide's for the
+        source language only (never another language's words); None when there is none."""
+        own = self.languages[code].description
+        if own:
+            return own
+        return self.guide.description if code == self.guide.source_language else None
+
     def owned(self) -> dict[str, FileRecord]:
         """Every file the build made. Version 1 recorded those of tracks only."""
         if self.files is not None:

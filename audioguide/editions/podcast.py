@@ -112,19 +112,9 @@ def owner_warning(model: Manifest) -> None:
                     'podcast directories verify who owns a show; add contact_email = "podcasts@museum.example"')
 
 
-def description(model: Manifest, code: str, language: Language) -> str | None:
-    """The show described in the feed's language: its own description, else the guide's in the source
-    language; never another language's (None: describe_feeds warns and the title stands in)."""
-    if language.description:
-        return language.description
-    if code == model.guide.source_language and model.guide.description:
-        return model.guide.description
-    return None
-
-
 def describe_feeds(model: Manifest) -> dict[str, str]:
     """Each feed's description; one warning naming the guide.toml keys of those that have none."""
-    about = {code: description(model, code, language) for code, language in model.languages.items()}
+    about = {code: model.description(code) for code in model.languages}
     missing = [code for code, text in about.items() if text is None]
     if missing:
         keys = ["[guide] description" if code == model.guide.source_language else f"[languages.{code}] description"

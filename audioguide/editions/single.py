@@ -102,15 +102,6 @@ def narrator(model: Manifest, code: str) -> str | None:
     return ", ".join(voices) or None
 
 
-def description(model: Manifest, code: str) -> str | None:
-    """The language's book described in its language: its own description, else the guide's for the
-    source language only (a book in Azerbaijani is never described in English); None when there is none."""
-    own = model.languages[code].description
-    if own:
-        return own
-    return model.guide.description if code == model.guide.source_language else None
-
-
 def _cover(out: Path, model: Manifest) -> tuple[bytes, str] | None:
     """The cover's bytes, as the manifest records them, and its extension (.png or .jpg)."""
     name = model.guide.cover
@@ -153,7 +144,7 @@ def _book_frames(model: Manifest, code: str) -> list[Any]:
     frames.append(TPUB(encoding=3, text=model.guide.publisher))
     if model.guide.published:
         frames.append(TDRC(encoding=3, text=model.guide.published))
-    if text := description(model, code):
+    if text := model.description(code):
         frames.append(COMM(encoding=3, lang=iso, desc="", text=text))
     return frames
 
@@ -186,7 +177,7 @@ def _escaped(text: str) -> str:
 def ffmetadata(model: Manifest, code: str, joined: Joined) -> str:
     """The M4B's tags and chapters, as ffmpeg's ffmetadata file: chapter times in samples."""
     language = model.languages[code]
-    text = description(model, code) or ""
+    text = model.description(code) or ""
     tags = {"title": language.title, "album": language.title, "artist": model.guide.publisher,
             "album_artist": model.guide.publisher, "composer": narrator(model, code) or "", "genre": GENRE,
             "date": model.guide.published or "", "description": _short(text), "synopsis": text,
@@ -268,7 +259,7 @@ def _language(out: Path, model: Manifest, code: str, name: str) -> list[Planned]
 def export_single(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
     source = model.languages.get(model.guide.source_language)
     for code, name in names(model).items():
-        if model.guide.description and description(model, code) is None:
+        if model.guide.description and model.description(code) is None:
             log.warning("%s.m4b and %s.mp3 get no description: the guide's is in %s, not %s; give "
                         "[languages.%s] description in guide.toml", name, name,
                         source.name if source else model.guide.source_language, model.languages[code].name, code)
