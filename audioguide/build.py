@@ -17,7 +17,7 @@ import logging
 import os
 import re
 from collections.abc import Callable, Generator, Iterable, Mapping
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +88,7 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
             log.warning("%s %s: nothing in it is trusted (its tracks are made again, from the cache where they "
                         "can be, and no file it lists is removed)", display_path(out / MANIFEST), why)
         cache = _usable_cache(options.cache, root, out)
-        folders = [out, *(out / code for code in plan.tracks)]
+        folders = _package_folders(out, plan.tracks)
         if remove_leftovers(folders):
             log.info("removed the temp files of an interrupted build")
         try:
@@ -107,8 +107,17 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
             mark(out, files.written)
             return result
         except BaseException:  # interrupted, say: the workers are gone, and so are their temp files
-            remove_leftovers(folders + (cache_folders(cache) if cache is not None else []))
+            remove_leftovers(_package_folders(out, plan.tracks) + (cache_folders(cache) if cache is not None else []))
             raise
+
+
+def _package_folders(out: Path, languages: Iterable[str]) -> list[Path]:
+    """The folders a killed build may have left temp files in: the package's, its languages', and every
+    other folder in it that is a real folder (an output's, such as the player's), never through a link."""
+    found = {out, *(out / code for code in languages)}
+    with suppress(OSError):
+        found |= {Path(entry.path) for entry in os.scandir(out) if entry.is_dir(follow_symlinks=False)}
+    return sorted(found)
 
 
 def _usable_cache(cache: Path | None, root: Path, out: Path) -> Path | None:

@@ -203,15 +203,18 @@ def test_files_in_our_folder_that_we_did_not_make_are_left_alone(guide: Path, tm
     assert {name: (out / name).read_bytes() for name in theirs} == theirs
 
 
-def test_temp_files_of_a_running_build_are_left_and_a_dead_ones_removed(guide: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("folder", ["en", "player", "."])
+def test_temp_files_of_a_running_build_are_left_and_a_dead_ones_removed(guide: Path, tmp_path: Path,
+                                                                        folder: str) -> None:
+    """In every folder of the package: a language's, the player's (where a kill left one in CI), the top."""
     out = tmp_path / "out"
     assert build(guide, out).exit_code == 0
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     try:
-        running = out / "en" / f".audioguide-{alive.pid}-abc123.part"
-        killed = out / "en" / f".audioguide-{dead.pid}-def456.part"
+        running = out / folder / f".audioguide-{alive.pid}-abc123.part"
+        killed = out / folder / f".audioguide-{dead.pid}-def456.part"
         running.write_bytes(b"half a track")
         killed.write_bytes(b"half a track")
         result = build(guide, out, "-v")
