@@ -6,10 +6,30 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 Check = Callable[[Any], str | None]  # value -> problem, or None when fine
-Options = Mapping[str, tuple[Check, Any]]  # an engine's or output's option -> (check, default)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a table that a user or a package writes (guide.toml, a script's front matter, an
+    engine's, output's or edition's options, the manifest): how its value is checked, its default,
+    whether it must be given, and a line saying what it is (for messages and the documentation)."""
+
+    check: Check
+    default: Any = None
+    required: bool = False
+    about: str = ""
+
+
+Table = Mapping[str, Key]  # a table's keys, in the order they are documented
+Options = Table  # an engine's, output's or edition's options: [engines.<name>], [outputs.<name>], ...
+
+
+def required(check: Check, about: str = "") -> Key:
+    return Key(check, required=True, about=about)
 
 
 def nonempty_text(value: Any) -> str | None:

@@ -343,8 +343,8 @@ def test_voices_belong_to_their_language() -> None:
 
 
 def test_option_checks() -> None:
-    checks = {name: check for name, (check, _) in AzureEngine.options.items()}
-    defaults = {name: default for name, (_, default) in AzureEngine.options.items()}
+    checks = {name: key.check for name, key in AzureEngine.options.items()}
+    defaults = {name: key.default for name, key in AzureEngine.options.items()}
 
     assert defaults == {"timeout": 15.0, "retries": 3, "backoff": 1.0, "max_wait": 60.0, "rate": "default",
                         "pitch": "default"}

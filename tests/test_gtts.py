@@ -309,7 +309,7 @@ def test_retry_after_beyond_max_wait_is_unreachable(fake_google: FakeGoogle, sle
 
 def test_max_wait_is_an_option(fake_google: FakeGoogle, sleeps: Sleeps) -> None:
     fake_google.script = [(429, 5)]
-    check, default = GTTSEngine.options["max_wait"]
+    check, default = GTTSEngine.options["max_wait"].check, GTTSEngine.options["max_wait"].default
 
     with pytest.raises(EngineUnreachable) as caught:
         GTTSEngine(timeout=2, max_wait=4, sleep=sleeps).synthesize("Hello museum", "en:com")

@@ -16,8 +16,8 @@ from audioguide.build import Options, build
 from audioguide.errors import GuideInvalid
 from audioguide.outputs import OUTPUTS, Files, OutputFactory, Package
 from audioguide.plan import check
+from audioguide.schema import Key, nonempty_text
 from audioguide.schema import Options as OptionTable
-from audioguide.schema import nonempty_text
 from audioguide.verify import verify
 from tests.conftest import drop_language
 
@@ -26,7 +26,7 @@ class StopList:
     """A made-up output: one text file per language listing its stops, greeted by an option."""
 
     name: ClassVar[str] = "stoplist"
-    options: ClassVar[OptionTable] = {"greeting": (nonempty_text, "Hello")}
+    options: ClassVar[OptionTable] = {"greeting": Key(nonempty_text, "Hello")}
     names: ClassVar[re.Pattern[str]] = re.compile(r"stoplist/[a-z]{2,3}\.txt")
 
     def __init__(self, greeting: str) -> None:

@@ -26,5 +26,5 @@ ENGINES: dict[str, EngineFactory] = {
 
 
 def engine_options(engines: Mapping[str, Any] = ENGINES) -> dict[str, Options]:
-    """Each engine's guide.toml options: name -> option -> (check, default)."""
+    """Each engine's guide.toml options: name -> option -> its Key."""
     return {name: factory.options for name, factory in engines.items()}

@@ -30,7 +30,7 @@ import os
 import re
 import struct
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 from xml.sax.saxutils import escape, quoteattr
 
@@ -47,7 +47,7 @@ from audioguide.engines.online import (
 )
 from audioguide.errors import EngineError, EngineUnreachable
 from audioguide.phonemes import plain, spans
-from audioguide.schema import Check
+from audioguide.schema import Key, Options
 
 if TYPE_CHECKING:  # requests loads only for guides that use it
     import requests
@@ -98,10 +98,10 @@ class AzureEngine(OnlineEngine):
     verify_mp3 = True  # Azure's voices were never measured here (no network)
     stateful = False
     reads_phonemes = True  # a lexicon's IPA entries go as SSML <phoneme alphabet="ipa"> (phonemes.py)
-    options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
+    options: ClassVar[Options] = {
         **RETRY_OPTIONS,
-        "rate": (_rate, "default"),  # SSML <prosody rate>
-        "pitch": (_pitch, "default"),  # SSML <prosody pitch>
+        "rate": Key(_rate, "default", about="SSML <prosody rate>"),
+        "pitch": Key(_pitch, "default", about="SSML <prosody pitch>"),
     }
 
     def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
 
-from audioguide.schema import Check
+from audioguide.schema import Options
 
 
 @dataclass(frozen=True)
@@ -28,7 +27,7 @@ class Engine(Protocol):
     # through MP3 coding (audio.needs_verifying says where); True for any other. Changing it changes
     # what the cache holds: bump audio.master.MASTERING.
     verify_mp3: bool
-    options: ClassVar[Mapping[str, tuple[Check, Any]]]  # [engines.<name>] keys in guide.toml: (check, default)
+    options: ClassVar[Options]  # [engines.<name>] keys in guide.toml
     # True for an engine that carries state from one utterance to the next, so that the same text can
     # come out differently after other text (espeak-ng's pitch flutter). Each track is then spoken in a
     # child process that starts from the engine's state as loaded (workers._Speaker): builds stay

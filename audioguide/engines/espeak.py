@@ -13,7 +13,7 @@ import ctypes
 import re
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from audioguide.engines.base import Audio, EngineBase
 from audioguide.errors import EngineError
 from audioguide.phonemes import inside_marks
-from audioguide.schema import Check, did_you_mean, integer
+from audioguide.schema import Key, Options, did_you_mean, integer
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _CHARS_UTF8 = 1
@@ -231,10 +231,11 @@ class EspeakEngine(EngineBase):
     online = False
     verify_mp3 = False  # measured: see audio.needs_verifying and the README
     stateful = True  # its pitch flutter carries on from one utterance to the next (README: Reproducible builds)
-    options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
-        "rate": (integer(80, 450), 160),  # words per minute
-        "pitch": (integer(0, 99), 50),
-        "variant": (_variant, None),  # one of espeak-ng's variants (f1-f5, m1-m7, klatt ...); none: the plain voice
+    options: ClassVar[Options] = {
+        "rate": Key(integer(80, 450), 160, about="words per minute"),
+        "pitch": Key(integer(0, 99), 50),
+        "variant": Key(_variant, None, about="one of espeak-ng's variants (f1-f5, m1-m7, klatt ...); none: "
+                                              "the plain voice"),
     }
 
     def __init__(self, rate: int = 160, pitch: int = 50, variant: str | None = None) -> None:

@@ -29,9 +29,9 @@ and `translate status` use it to say whether Google answers now (a build finds o
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from audioguide import ffmpeg
 from audioguide.engines.base import Audio
@@ -46,7 +46,7 @@ from audioguide.engines.online import (
 )
 from audioguide.errors import AudioguideError, EngineError
 from audioguide.mp3.frames import BadFrames, id3v2_size, read_frames
-from audioguide.schema import Check, boolean, nonempty_text
+from audioguide.schema import Key, Options, boolean, nonempty_text
 
 if TYPE_CHECKING:  # gTTS and requests load only for guides that use them
     import requests
@@ -63,10 +63,10 @@ class GTTSEngine(OnlineEngine):
     exhausted_unreachable = False  # Google answering only with errors fails the track
     verify_mp3 = True  # Google's voices were never measured here (no network)
     stateful = False
-    options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
+    options: ClassVar[Options] = {
         **RETRY_OPTIONS,
-        "tld": (nonempty_text, "com"),  # Google host, which sets the accent: com, co.uk, com.au ...
-        "slow": (boolean, False),  # Google's slower reading
+        "tld": Key(nonempty_text, "com", about="Google host, which sets the accent: com, co.uk, com.au ..."),
+        "slow": Key(boolean, False, about="Google's slower reading"),
     }
 
     def __init__(self, timeout: float = 15.0, retries: int = 3, backoff: float = 1.0, max_wait: float = 60.0,

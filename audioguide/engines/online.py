@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from audioguide.engines.base import EngineBase
 from audioguide.errors import EngineError, EngineUnreachable
-from audioguide.schema import Check, integer, number
+from audioguide.schema import Key, integer, number
 
 if TYPE_CHECKING:
     import requests
@@ -31,12 +31,12 @@ READ_SIZE = 1 << 16
 MIN_SECONDS_PER_LETTER = 0.02
 MAX_SECONDS_PER_CHARACTER = 1.0
 MAX_SECONDS_EXTRA = 3.0
-# The options every online engine takes in guide.toml, with its own after them: (check, default).
-RETRY_OPTIONS: dict[str, tuple[Check, Any]] = {
-    "timeout": (number(1, 300), 15.0),  # seconds per request, in all: connecting and the whole answer
-    "retries": (integer(0, 10), 3),
-    "backoff": (number(0, 60), 1.0),  # seconds before the first retry; doubles each time
-    "max_wait": (number(0, 600), 60.0),  # the longest Retry-After honoured; a longer one: unreachable
+# The options every online engine takes in guide.toml, with its own after them: a Key each.
+RETRY_OPTIONS: dict[str, Key] = {
+    "timeout": Key(number(1, 300), 15.0, about="seconds per request, in all: connecting and the whole answer"),
+    "retries": Key(integer(0, 10), 3),
+    "backoff": Key(number(0, 60), 1.0, about="seconds before the first retry; doubles each time"),
+    "max_wait": Key(number(0, 600), 60.0, about="the longest Retry-After honoured; a longer one: unreachable"),
 }
 
 

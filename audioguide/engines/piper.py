@@ -34,7 +34,7 @@ from audioguide.engines.espeak import split_text
 from audioguide.errors import EngineError
 from audioguide.files import Unreadable, load_json
 from audioguide.phonemes import spans
-from audioguide.schema import Check, number
+from audioguide.schema import Key, Options, number
 
 PIECE_CHARACTERS = 600  # text per inference: about 40 s of speech
 WORKER_MEMORY = 700 << 20  # bytes one process needs with a medium voice loaded and speaking (measured: README)
@@ -176,9 +176,9 @@ class PiperEngine(EngineBase):
     reads_guide_files = True  # made with root=the guide folder: a voice may be a file in it
     reads_phonemes = True  # a lexicon's IPA entries are spoken as phonemes: Piper's [[ ]] (phonemes.py)
     worker_memory = WORKER_MEMORY
-    options: ClassVar[Mapping[str, tuple[Check, Any]]] = {
-        "length_scale": (number(0.5, 2.0), None),  # > 1 speaks slower; none: the voice's own (usually 1)
-        "speaker": (_speaker, None),  # for a voice with several speakers: name or number; none: its default
+    options: ClassVar[Options] = {
+        "length_scale": Key(number(0.5, 2.0), None, about="> 1 speaks slower; none: the voice's own (usually 1)"),
+        "speaker": Key(_speaker, None, about="for a voice with several speakers: name or number; none: its default"),
     }
 
     def __init__(self, length_scale: float | None = None, speaker: str | int | None = None,

@@ -4,11 +4,11 @@ not in ENGINES: a guide names recordings per stop (front matter `audio:`), never
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from audioguide.engines.base import Audio, EngineBase
 from audioguide.errors import EngineError
+from audioguide.schema import Options
 
 
 class Recorded(EngineBase):
@@ -16,7 +16,7 @@ class Recorded(EngineBase):
     online = False
     verify_mp3 = True  # a recording's dynamics are not espeak's: its MP3 is decoded and its true peak checked
     stateful = False
-    options: ClassVar[Mapping[str, Any]] = {}
+    options: ClassVar[Options] = {}
 
     def available(self) -> str | None:
         return None

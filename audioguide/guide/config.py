@@ -19,7 +19,9 @@ from audioguide.guide.narration import quoted
 from audioguide.mp3.frames import RATES, bitrates
 from audioguide.schema import (
     Check,
+    Key,
     Options,
+    Table,
     boolean,
     calendar_date,
     did_you_mean,
@@ -27,6 +29,7 @@ from audioguide.schema import (
     nonempty_text,
     number,
     one_of,
+    required,
     uuid_text,
     web_address,
 )
@@ -190,40 +193,40 @@ def _string_table(value: Any) -> str | None:
     return None
 
 
-GUIDE_KEYS: dict[str, tuple[Check, bool]] = {  # key -> (check, required)
-    "title": (nonempty_text, True),
-    "publisher": (nonempty_text, True),
-    "source_language": (nonempty_text, True),
-    "cover": (nonempty_text, False),
-    "copyright": (nonempty_text, False),
-    "base_url": (web_address, False),
-    "published": (calendar_date, False),  # when the guide was first published: the podcast's dates
-    "id": (uuid_text, False),  # the guide's identity for life (podcast GUIDs), written once by `init`
-    "contact_email": (email_address, False),  # who answers for it (a podcast's owner)
-    "contact_name": (nonempty_text, False),
-    "description": (nonempty_text, False),  # in the source language
+GUIDE_KEYS: dict[str, Key] = {
+    "title": required(nonempty_text),
+    "publisher": required(nonempty_text),
+    "source_language": required(nonempty_text),
+    "cover": Key(nonempty_text),
+    "copyright": Key(nonempty_text),
+    "base_url": Key(web_address),
+    "published": Key(calendar_date, about="when the guide was first published: the podcast's dates"),
+    "id": Key(uuid_text, about="the guide's identity for life (podcast GUIDs), written once by `init`"),
+    "contact_email": Key(email_address, about="who answers for it (a podcast's owner)"),
+    "contact_name": Key(nonempty_text),
+    "description": Key(nonempty_text, about="in the source language"),
 }
-LANGUAGE_KEYS: dict[str, tuple[Check, bool]] = {
-    "title": (nonempty_text, True),
-    "engines": (_string_list, False),
-    "voice": (_string_table, False),
-    "missing": (one_of("skip", "source"), False),
-    "description": (nonempty_text, False),  # the guide described in this language
+LANGUAGE_KEYS: dict[str, Key] = {
+    "title": required(nonempty_text),
+    "engines": Key(_string_list),
+    "voice": Key(_string_table),
+    "missing": Key(one_of("skip", "source")),
+    "description": Key(nonempty_text, about="the guide described in this language"),
 }
-AUDIO_KEYS: dict[str, tuple[Check, bool]] = {
-    "target_lufs": (number(-40, -5), False),
-    "true_peak": (number(-12, 0), False),
-    "sample_rate": (one_of(*SAMPLE_RATES), False),
-    "bitrate": (one_of(*sorted({b for rate in SAMPLE_RATES for b in bitrates(rate)})), False),
-    "encoder_quality": (one_of(*range(2, 8)), False),
-    "lead_in": (number(0, 30), False),
-    "paragraph_pause": (number(0, 30), False),
-    "tail": (number(0, 30), False),
-    "intro": (nonempty_text, False),
-    "outro": (nonempty_text, False),
-    "verify": (boolean, False),
+AUDIO_KEYS: dict[str, Key] = {
+    "target_lufs": Key(number(-40, -5)),
+    "true_peak": Key(number(-12, 0)),
+    "sample_rate": Key(one_of(*SAMPLE_RATES)),
+    "bitrate": Key(one_of(*sorted({b for rate in SAMPLE_RATES for b in bitrates(rate)}))),
+    "encoder_quality": Key(one_of(*range(2, 8))),
+    "lead_in": Key(number(0, 30)),
+    "paragraph_pause": Key(number(0, 30)),
+    "tail": Key(number(0, 30)),
+    "intro": Key(nonempty_text),
+    "outro": Key(nonempty_text),
+    "verify": Key(boolean),
 }
-TAGS_KEYS: dict[str, tuple[Check, bool]] = {"id3_version": (one_of(3, 4), False)}
+TAGS_KEYS: dict[str, Key] = {"id3_version": Key(one_of(3, 4))}
 TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines", "outputs")
 DEFAULT_ENGINES = ("espeak",)
 
@@ -253,7 +256,7 @@ class _Validator:
         self.problems.append(Problem(self.path, message, line))
 
     def table(
-        self, data: Any, name: tuple[str, ...], keys: Mapping[str, tuple[Check, bool]]
+        self, data: Any, name: tuple[str, ...], keys: Table
     ) -> dict[str, Any]:
         """Check one table against its keys; returns the valid values."""
         label = "[" + ".".join(name) + "]"
@@ -266,13 +269,13 @@ class _Validator:
                 allowed = f"allowed: {_allowed(keys)}" if keys else "it takes no keys"
                 self.problem(f"unknown key '{key}' in {label}{did_you_mean(key, keys)} ({allowed})", name, key)
                 continue
-            trouble = keys[key][0](value)
+            trouble = keys[key].check(value)
             if trouble:
                 self.problem(f"'{key}' in {label} {trouble}", name, key)
             else:
                 good[key] = value
-        for key, (_, required) in keys.items():
-            if required and key not in data:
+        for key, spec in keys.items():
+            if spec.required and key not in data:
                 self.problem(f"{label} needs '{key}'", name)
         return good
 
@@ -322,9 +325,8 @@ class _Validator:
             given = {}
         options = {}
         for name, spec in known.items():
-            keys = {key: (check, False) for key, (check, _) in spec.items()}
-            values = self.table(given.get(name, {}), (table, name), keys)
-            options[name] = {key: values.get(key, default) for key, (_, default) in spec.items()}
+            values = self.table(given.get(name, {}), (table, name), spec)
+            options[name] = {key: values.get(key, option.default) for key, option in spec.items()}
         for name in given:
             if name not in known:
                 self.problem(f"unknown {noun} '{name}'{did_you_mean(name, known)} ({table}: {_allowed(known)})",
@@ -479,10 +481,9 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
         m = re.search(r"\(at line (\d+), column \d+\)", str(e))
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
         at = int(m.group(1)) if m else None
-        checks = {key: check for keys in (GUIDE_KEYS, LANGUAGE_KEYS, AUDIO_KEYS, TAGS_KEYS)
-                  for key, (check, _) in keys.items()}
-        checks |= {key: check for spec in (*engine_options.values(), *output_options.values())
-                   for key, (check, _) in spec.items()}
+        checks = {key: spec.check for keys in (GUIDE_KEYS, LANGUAGE_KEYS, AUDIO_KEYS, TAGS_KEYS,
+                                               *engine_options.values(), *output_options.values())
+                  for key, spec in keys.items()}
         hint = _toml_hint(message, text.splitlines()[at - 1] if at and at <= text.count("\n") + 1 else "", checks)
         raise GuideInvalid([Problem(path, f"not valid TOML: {message}{hint}", at)]) from None
     except RecursionError:
@@ -519,11 +520,10 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
         engines = tuple(values.get("engines", DEFAULT_ENGINES))
         settings: dict[str, dict[str, Any]] = {}
         for name, given in sub.items():
-            keys = {key: (check, False) for key, (check, _) in engine_options[name].items()}
             if name not in engines:
                 v.problem(f"[languages.{code}.{name}] sets {name}, which [languages.{code}] engines does not list "
                           f"({_allowed(engines)}): add it there, or remove the table", ("languages", code, name))
-            settings[name] = v.table(given, ("languages", code, name), keys)
+            settings[name] = v.table(given, ("languages", code, name), engine_options[name])
         for name in engines:
             if name not in engine_options:
                 v.problem(f"unknown engine '{name}' for {code}{did_you_mean(name, engine_options)} (engines: "

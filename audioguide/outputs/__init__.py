@@ -27,7 +27,7 @@ OUTPUTS: dict[str, OutputFactory] = {"cover": Cover, "playlists": Playlists, "tr
 
 
 def output_options(outputs: Mapping[str, Any] = OUTPUTS) -> dict[str, Options]:
-    """Each output's guide.toml options: name -> option -> (check, default)."""
+    """Each output's guide.toml options: name -> option -> its Key."""
     return {name: factory.options for name, factory in outputs.items()}
 
 

@@ -61,7 +61,7 @@ class Files:
 
 class Output(Protocol):
     name: ClassVar[str]
-    options: ClassVar[Options]  # [outputs.<name>] keys in guide.toml: (check, default)
+    options: ClassVar[Options]  # [outputs.<name>] keys in guide.toml
     names: ClassVar[re.Pattern[str]]  # every file name it may write, relative to the output folder
 
     def write(self, package: Package, files: Files) -> None:
