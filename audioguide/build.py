@@ -291,13 +291,13 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
             elif track.file in made:
                 stops.append(ManifestStop(track.stop.number, track.stop.title, track.file, made[track.file],
                                           track.stop.path.relative_to(config.root).as_posix(),
-                                          track.stop.transcript, track.stop.language if track.fallback else None,
-                                          vtt_name(track.file)))
+                                          track.stop.transcript, vtt_name(track.file),
+                                          fallback=track.stop.language if track.fallback else None))
         if not stops:
             continue
         languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,
                                             f"{code}/{PLAYLIST}", tuple(language.engines), tuple(stops),
-                                            language.description)
+                                            description=language.description)
     audio = config.audio
     return Manifest(
         manifest.Guide(plan.guide.name, config.title, config.publisher, config.source_language, config.copyright,
