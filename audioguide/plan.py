@@ -29,7 +29,8 @@ from audioguide.errors import AudioguideError, EngineError, GuideInvalid, Proble
 from audioguide.guide.config import AudioConfig, EngineSettings, GuideConfig, config_line
 from audioguide.guide.languages import LANGUAGE_FOLDER
 from audioguide.guide.stops import Guide, ScriptsInvalid, Stop, load_guide
-from audioguide.mp3.tags import TrackTags, engine_comment
+from audioguide.manifest import stop_tags
+from audioguide.mp3.tags import TrackTags
 from audioguide.outputs import OUTPUTS, OutputFactory, output_options
 from audioguide.phonemes import for_engine
 
@@ -100,11 +101,11 @@ class Plan:
         config = self.guide.config
         stop = track.stop
         language = config.languages[stop.language]
-        return TrackTags(
-            title=stop.title, stop=stop.number, position=track.position, total=track.total,
-            album=language.title, publisher=config.publisher, language=language.language.iso639_2,
-            transcript=stop.transcript, comment=engine_comment(voice.engine.version(), voice.voice),
-            copyright=config.copyright, cover=cover, cover_mime=config.cover_mime or "image/png",
+        return stop_tags(
+            stop=stop.number, title=stop.title, transcript=stop.transcript, engine_version=voice.engine.version(),
+            voice=voice.voice, album=language.title, iso639_2=language.language.iso639_2,
+            publisher=config.publisher, copyright=config.copyright, position=track.position, total=track.total,
+            cover=cover, cover_mime=config.cover_mime or "image/png",
         )
 
 
