@@ -306,6 +306,19 @@ def _audio_problems(pcm: bytes, rate: int, settings: manifests.Audio, stop: Stop
         yield f"true peak {peak_db:.2f} dBTP, the manifest says {recorded:.2f}"
 
 
+def _entries(lines: list[str]) -> list[tuple[str, str | None]]:
+    """A playlist's entries after its first line: each path with the #EXTINF line before it, if any."""
+    entries: list[tuple[str, str | None]] = []
+    info: str | None = None
+    for line in lines:
+        if line.startswith("#EXTINF:"):
+            info = line
+        elif line and not line.startswith("#"):
+            entries.append((line, info))
+            info = None
+    return entries
+
+
 def _playlist(out: Path, manifest: Manifest, language: Language) -> Iterator[Problem]:
     """The playlist lists the language's stops in order, each as the build names it, and nothing else."""
     name = language.playlist
@@ -329,14 +342,7 @@ def _playlist(out: Path, manifest: Manifest, language: Language) -> Iterator[Pro
     for stop in language.stops:
         line = f"#EXTINF:{max(1, round(stop.made.duration))},{stop.stop}. {one_line(shown_title(manifest, stop))}"
         expected[posixpath.relpath(stop.file, folder or ".")] = (stop.stop, line)
-    entries: list[tuple[str, str | None]] = []  # (path, its #EXTINF line)
-    info: str | None = None
-    for line in lines[1:]:
-        if line.startswith("#EXTINF:"):
-            info = line
-        elif line and not line.startswith("#"):
-            entries.append((line, info))
-            info = None
+    entries = _entries(lines[1:])
     listed = [entry for entry, _ in entries]
     for entry, extinf in entries:
         if entry not in expected:
