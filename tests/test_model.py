@@ -4,17 +4,19 @@ knows its part of the audio key and how to render itself)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
 import struct
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mutagen.id3 import ID3, TIT2
 
-from audioguide import manifest
+from audioguide import manifest, records
 from audioguide.audio.timeline import Context, Silence, Sound, Speech, Timeline
 from audioguide.build import Options, build
 from audioguide.engines.base import Audio
@@ -68,6 +70,52 @@ def test_a_version_1_manifest_owns_its_tracks_only(built: Path, tmp_path: Path) 
     assert set(model.owned()) == set(model.tracks()) == {s["file"] for lang in data["languages"].values()
                                                          for s in lang["stops"]}
     assert all(s.made.encoder_input_true_peak_dbtp is None for s in model.tracks().values())
+
+
+@dataclasses.dataclass(frozen=True)
+class _ImagedStop(manifest.Stop):
+    """A stop with one more field, declared as a field is: its attribute and its row, nothing else."""
+
+    image: str | None = dataclasses.field(default=None, kw_only=True, metadata=records.row(
+        records.passes(manifest.is_package_path), since=manifest.VERSION))
+
+
+def test_a_field_is_one_row_read_checked_and_written(built: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding a field to a stop is one row: with the stops of every language held as _ImagedStop (as
+    if Stop had declared `image`), a manifest's images are read into the model, a bad or missing one is
+    refused with the usual message, an older manifest is read without them, and they are written back."""
+    table = records.table
+    stops = [(name, dataclasses.replace(how, record=_ImagedStop) if name == "stops" else how)
+             for name, how in table(manifest.Language)]
+    monkeypatch.setattr(records, "table", lambda record: tuple(stops) if record is manifest.Language else table(record))
+    data = json.loads((built / "manifest.json").read_text(encoding="utf-8"))
+    for language in data["languages"].values():
+        for stop in language["stops"]:
+            stop["image"] = f"images/{stop['stop']}.jpg"
+
+    def read(changed: dict[str, Any]) -> tuple[manifest.Manifest | None, str | None]:
+        (tmp_path / "manifest.json").write_text(json.dumps(changed), encoding="utf-8")
+        return manifest.read(tmp_path)
+
+    model, why = read(data)
+    assert why is None and model is not None
+    assert [(s.stop, s.image) for s in model.languages["en"].stops] == [
+        (s["stop"], f"images/{s['stop']}.jpg") for s in data["languages"]["en"]["stops"]]
+    again = tmp_path / "again"
+    again.mkdir()
+    manifest.write(again, model)
+    assert (again / "manifest.json").read_text(encoding="utf-8") == manifest.dumps(json.loads(json.dumps(data)))
+    for bad in ("../outside.jpg", 7, None):
+        changed = json.loads(json.dumps(data))
+        changed["languages"]["en"]["stops"][1]["image"] = bad
+        assert read(changed) == (None, "languages.en.stops[1].image is missing or not what audioguide writes")
+    del changed["languages"]["en"]["stops"][1]["image"]
+    assert read(changed) == (None, "languages.en.stops[1].image is missing or not what audioguide writes")
+    changed["manifest_version"] = manifest.VERSION - 1  # older than the field: read without it
+    model, why = read(changed)
+    assert why is None and model is not None
+    assert {s.image for language in model.languages.values() for s in language.stops} == {None}
 
 
 # --- tags ----------------------------------------------------------------------------------------
