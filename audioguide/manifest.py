@@ -292,6 +292,7 @@ def problem_with(data: Any) -> str | None:
     problem = records.problem(Manifest, data, "", version)
     if problem or version < 4:
         return problem
+    # What a stop's fields say together, which no one row can check: a cue a paragraph, or one (a recording).
     return next((f"languages.{code}.stops[{i}] has {len(s['cues'])} cues for a transcript of another length"
                  for code, language in data["languages"].items() for i, s in enumerate(language["stops"])
                  if len(s["cues"]) not in (1, len([p for p in s["transcript"].split("\n\n") if p]))), None)
