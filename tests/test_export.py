@@ -541,6 +541,30 @@ def test_a_new_zip_replaces_the_one_the_last_export_wrote(tmp_path: Path) -> Non
     assert code == 0 and "0 files written, 1 unchanged" in said
 
 
+def test_a_zip_not_written_by_export_is_replaced_only_with_clean(package: Path, tmp_path: Path) -> None:
+    """The archive is planned and written as every edition's files are (write_plan), streamed into a
+    temp file: someone's file of its name is compared with it, refused when it differs, and with
+    --clean replaced once the archive is made; a folder of its name is removed by --clean, if empty."""
+    made = tmp_path / "made"
+    assert invoke("export", str(package), "--edition", "zip", str(made))[0] == 0
+    for content in (b"someone's", (made / "g.zip").read_bytes()):
+        dest = tmp_path / f"dest{len(content)}"
+        write(dest / "g.zip", "").write_bytes(content)
+        code, said, err = invoke("export", str(package), "--edition", "zip", str(dest))
+        if content == b"someone's":
+            assert code == 1 and "files it writes, with other content (g.zip)" in err
+            assert (dest / "g.zip").read_bytes() == content
+            code, said, err = invoke("export", str(package), "--edition", "zip", str(dest), "--clean")
+            assert code == 0 and said.endswith(": 1 file written, 0 unchanged\n"), err
+        else:
+            assert code == 0 and said.endswith(": 0 files written, 1 unchanged\n"), err
+        assert (dest / "g.zip").read_bytes() == (made / "g.zip").read_bytes()
+        assert tree(dest) == [MARK, "g.zip"]
+    (tmp_path / "folder" / "g.zip").mkdir(parents=True)
+    code, said, err = invoke("export", str(package), "--edition", "zip", str(tmp_path / "folder"), "--clean")
+    assert code == 0 and (tmp_path / "folder" / "g.zip").read_bytes() == (made / "g.zip").read_bytes(), err
+
+
 # ---- device cards: a real FAT32 image mounted with fusefat (issue 21, item 9)
 
 

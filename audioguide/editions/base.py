@@ -287,7 +287,7 @@ class _Found:
     """What dest holds, sorted against an edition's plan."""
 
     present: set[str] = field(default_factory=set)  # files as this export writes them
-    deferred: set[str] = field(default_factory=set)  # streamed files an earlier export wrote: compared when made
+    deferred: set[str] = field(default_factory=set)  # streamed files to compare or replace once made
     foreign: list[str] = field(default_factory=list)  # what no export of the edition wrote
     differ: list[str] = field(default_factory=list)  # files it writes, with other content, not its own
     stale: list[str] = field(default_factory=list)  # what an earlier export of it wrote and this one does not
@@ -322,6 +322,8 @@ def _survey(dest: Path, plan: Plan, edition: Edition) -> _Found:
             found.present.add(name)
         elif not ours:
             found.differ.append(name)
+            if file.stream is not None and stat.S_ISREG(info.st_mode):  # with --clean, kept until replaced
+                found.deferred.add(name)
     return found
 
 
