@@ -18,7 +18,7 @@ class _Export(click.Command):
 
     _complete = False
 
-    @property  # type: ignore[override]
+    @property
     def params(self) -> list[click.Parameter]:
         if not self._complete:
             self._complete = True
