@@ -33,7 +33,7 @@ from audioguide.files import die_with_parent, is_temp, remove_leftovers, replaci
 from audioguide.guide.config import MAX_COVER_PIXELS
 from audioguide.guide.languages import native_name
 from audioguide.manifest import MANIFEST, Manifest, package_file
-from audioguide.ownership import as_marked, locked, place_problem, read_mark, write_mark
+from audioguide.ownership import as_marked, locked, read_mark, refuse_place, write_mark
 from audioguide.schema import web_address
 
 log = logging.getLogger("audioguide")
@@ -395,10 +395,7 @@ def _claim(out: Path, dest: Path) -> dict[str, list[int]]:
     if here == package or package in here.parents:
         raise AudioguideError("labels go beside the package, not into it (audioguide verifies that the package "
                               "holds only what it built): choose another folder with -o", dest)
-    why = place_problem(dest, package=out)
-    if why is not None:
-        raise AudioguideError(f"will not write labels into this folder: it {why}; choose another folder with -o",
-                              dest)
+    refuse_place(dest, "write labels", "choose another folder with -o", package=out)
     if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
         raise AudioguideError("is not a folder: choose another with -o", dest)
     if not dest.is_dir():

@@ -8,13 +8,15 @@ A destination is refused when it is the root of the file system, the home folder
 a command's own when it is new or empty (the command then marks it), or holds that command's mark:
 a JSON list of the files it wrote (each with the size, mtime and inode it left), validated before
 use, whose names are plain relative paths inside the folder. Anything else in it is refused, and
-a file it holds is replaced or removed only while it is as the mark saw it.
+a file it holds is replaced or removed only while it is as the mark saw it. On a device card, which
+is to hold only what plays, the mark is kept in the user's state folder instead (mark_file).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import stat
@@ -24,9 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from audioguide.errors import AudioguideError, listed
+from audioguide.errors import AudioguideError, display_path, listed
 from audioguide.files import Unreadable, is_temp, load_json, sha256, write_text
 from audioguide.manifest import MANIFEST, FileRecord, is_package_path
+
+log = logging.getLogger("audioguide")
 
 MARK = ".audioguide"  # in every output folder a build made: the folder is audioguide's
 LOCK = ".audioguide.lock"  # held while a build writes the folder
@@ -68,6 +72,15 @@ def place_problem(dest: Path, guide: Path | None = None, package: Path | None = 
         if _is_package(place) and not (own_package and place == target):
             return "is a package audioguide built" if place == target else f"is inside the package {place}"
     return None
+
+
+def refuse_place(dest: Path, doing: str, fix: str, guide: Path | None = None, package: Path | None = None,
+                 own_package: bool = False) -> None:
+    """Refuse (AudioguideError) a `dest` that is no place for a command to write into (place_problem):
+    `will not <doing> into this folder: it <why>; <fix>`."""
+    why = place_problem(dest, guide, package, own_package)
+    if why is not None:
+        raise AudioguideError(f"will not {doing} into this folder: it {why}; {fix}", dest)
 
 
 def file_problem(dest: Path, overwrite: bool, suffixes: tuple[str, ...]) -> str | None:
@@ -189,10 +202,8 @@ def claimed(out: Path, guide: Path, has_manifest: bool) -> Iterator[None]:
     it so that a second build into it fails at once instead of mixing its files with this one's."""
     from filelock import FileLock, Timeout
 
-    why = place_problem(out, guide=guide, own_package=True)
-    if why is not None:
-        raise AudioguideError(f"will not build into this folder: it {why}; give -o a folder of its own, "
-                              "such as output/<guide name>", out)
+    refuse_place(out, "build", "give -o a folder of its own, such as output/<guide name>", guide=guide,
+                 own_package=True)
     foreign = _foreign(out, has_manifest)
     if foreign:
         raise AudioguideError(f"will not build into this folder: it holds files audioguide did not make "
@@ -254,6 +265,52 @@ def read_mark(folder: Path, name: str, at: Path | None = None) -> tuple[dict[str
     if bad is not None:
         return {}, f"lists {bad[:60]!r}, which is not a file audioguide wrote inside the folder"
     return data, None
+
+
+def mark_file(dest: Path, name: str, device: bool = False) -> Path:
+    """Where the mark `name` of what a command wrote into dest is kept: in dest as `name`, but for a
+    device card, which is to hold nothing but what plays (a hidden file there is one more entry in
+    the card's directory, and is copied along with the rest): when the command writes for a device
+    (`device`: a keypad player's card), and for any dest on a FAT or exFAT file system or at the root
+    of one (mounts.on_card). There, it is kept in this user's state folder (outside_mark)."""
+    from audioguide.mounts import on_card
+
+    return outside_mark(dest) if device or on_card(dest) else dest / name
+
+
+def read_kept_mark(dest: Path, name: str, device: bool = False) -> tuple[dict[str, Any], str | None, Path]:
+    """The mark `name` of dest, wherever it is kept (mark_file), read as read_mark reads it, and where
+    it was read. One kept outside dest must name dest; one not there yet is looked for in dest,
+    where an earlier audioguide kept it (write_kept_mark moves it)."""
+    at = mark_file(dest, name, device)
+    if at.parent == dest:
+        return (*read_mark(dest, name), at)
+    data, why = read_mark(dest, name, at=at)
+    if not data and why is None:
+        return (*read_mark(dest, name), dest / name)
+    if data and data.get("dest") != str(dest.resolve()):
+        why = "is the mark of another folder"
+    return data, why, at
+
+
+def mark_in(dest: Path, name: str, device: bool = False) -> bool:
+    """Whether a regular file named `name` in dest is audioguide's own: the mark, or, where the mark is
+    kept outside dest, one an earlier audioguide left there that read_mark trusts (write_kept_mark
+    removes it). Anything else of that name is a file like any other."""
+    return mark_file(dest, name, device).parent == dest or bool(read_mark(dest, name)[0])
+
+
+def write_kept_mark(dest: Path, name: str, what: str, files: Iterable[str], device: bool = False,
+                    **more: Any) -> None:
+    """Write the mark `name` of dest where mark_file keeps it. One kept outside dest names dest; a mark
+    an earlier audioguide left in dest then goes, when it is one (a regular file read_mark trusts)."""
+    at = mark_file(dest, name, device)
+    outside = at.parent != dest
+    write_mark(dest, name, what, files, at=at, **more, **({"dest": str(dest.resolve())} if outside else {}))
+    legacy = dest / name
+    if outside and legacy.is_file() and not legacy.is_symlink() and read_mark(dest, name)[0]:
+        legacy.unlink()
+        log.info("removed %s (the mark is kept in %s now)", display_path(legacy), display_path(at.parent))
 
 
 def mark(out: Path, names: Iterable[str]) -> None:

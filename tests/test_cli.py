@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -40,6 +42,18 @@ def test_help_on_every_command(command: list[str]) -> None:
     assert out.startswith("Usage: ")
     if command in LEAVES:
         assert "--quiet" in out and "--verbose" in out and "--debug" in out
+
+
+@pytest.mark.parametrize("command", [["--help"], ["build", "--help"], ["export", "--help"]])
+def test_an_edition_is_imported_only_when_export_needs_it(command: list[str]) -> None:
+    """The editions' modules cost a command that uses none its start-up time: the export command
+    reads their options only when it parses its own command line or shows its help."""
+    listed = ("import sys, atexit; atexit.register(lambda: print(sorted(m for m in sys.modules if "
+              "m.startswith('audioguide.editions.')))); from audioguide.cli import main; main()")
+    done = subprocess.run([sys.executable, "-c", listed, *command], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    imported = done.stdout.splitlines()[-1]
+    assert (imported != "[]") == (command[0] == "export"), imported
 
 
 def test_every_command_is_in_the_readme() -> None:

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from audioguide import labels as labels_module
 from audioguide.build import Options, build
 from audioguide.cli import main
+from audioguide.editions import EDITIONS
 from audioguide.editions.base import MARK, mark_file
 from audioguide.files import TEMP_PREFIX, temp_folder
 from audioguide.ownership import locked
@@ -146,7 +147,7 @@ def test_a_tampered_manifest_cannot_send_a_file_outside_dest(copy: Path, tmp_pat
 
     edit_json(copy / "manifest.json", tamper)
     dest = tmp_path / "a" / "b" / "dest"
-    for edition in ("podcast", "numbered", "single", "zip"):
+    for edition in EDITIONS:
         code, _, err = invoke("export", str(copy), "--edition", edition, str(dest))
         assert code == 1 and one_line(err) and "manifest.json" in err, (edition, err)
     assert not escaped.exists() and not (tmp_path / "a").exists()

@@ -22,15 +22,17 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide import manifest
+from audioguide import mounts as mounts_module
 from audioguide.build import Options, build
 from audioguide.cli import main
-from audioguide.editions import EDITIONS
-from audioguide.editions import base as export_module
-from audioguide.editions.base import FAT, MARK, MOUNTINFO, fs_type, mark_file
+from audioguide.editions import EDITIONS, edition_class, edition_options, option_flag
+from audioguide.editions.base import MARK, Edition, mark_file
 from audioguide.editions.devices import CONTENTS
 from audioguide.files import umask
+from audioguide.mounts import FAT, MOUNTINFO, fs_type
 from audioguide.mp3.codec import decode_mp3
 from audioguide.mp3.frames import id3v2_size
+from audioguide.schema import Key, check_table
 from tests.conftest import GUIDE_TOML, IN_CI, PODCAST_READY, drop_language, make_guide, need, write
 
 ODD = "Odd: A/B"  # a title with characters a FAT name cannot hold: only the file number names the file
@@ -113,6 +115,50 @@ def created(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 def test_the_cli_offers_every_edition() -> None:
     choices = next(p for p in main.commands["export"].params if p.name == "edition").type.choices  # type: ignore[attr-defined]
     assert tuple(choices) == tuple(EDITIONS)
+
+
+# Each option of an edition, and the editions that take it
+TAKERS = {key: [name for name, options in edition_options().items() if key in options]
+          for options in edition_options().values() for key in options}
+
+
+@pytest.mark.parametrize("name", EDITIONS)
+def test_every_edition_is_a_class_whose_name_help_and_options_the_cli_offers(name: str) -> None:
+    kind = edition_class(name)
+    assert issubclass(kind, Edition) and kind.name == name and kind.about
+    flags = {flag for param in main.commands["export"].params for flag in param.opts}
+    for key, spec in kind.options.items():
+        assert isinstance(spec, Key) and spec.about and option_flag(key) in flags
+    code, out, _ = invoke("export", "--help")
+    assert code == 0 and f"{name}: {kind.about}" in " ".join(out.split())
+    for key, spec in kind.options.items():
+        assert f"{', '.join(TAKERS[key])}: {spec.about}" in " ".join(out.split())
+    assert not kind.ordered or kind.device  # what plays files in the order written is a device
+
+
+@pytest.mark.parametrize(("name", "key"), [(name, key) for name in EDITIONS for key in TAKERS
+                                           if name not in TAKERS[key]])
+def test_an_option_of_other_editions_is_refused(package: Path, tmp_path: Path, name: str, key: str) -> None:
+    code, _, err = invoke("export", str(package), "--edition", name, str(tmp_path / "d"), option_flag(key),
+                          "https://museum.example/guide/")
+    assert code == 1 and err == f"{option_flag(key)} is for the {' and '.join(TAKERS[key])} edition only\n"
+    assert not (tmp_path / "d").exists()
+
+
+def test_options_are_checked_in_the_words_of_guide_tomls_tables(tmp_path: Path) -> None:
+    """An edition's options go through schema.check_table, as [engines.*] and [outputs.*] tables do
+    in guide.toml: the same problems in the same words."""
+    from audioguide.engines import engine_options
+
+    table = {"rate": 1000, "pich": 1}
+    guide = make_guide(tmp_path / "g", GUIDE_TOML + "\n[engines.espeak]\nrate = 1000\npich = 1\n")
+    code, _, err = invoke("check", str(guide))
+    _, problems = check_table(table, engine_options()["espeak"], "[engines.espeak]")
+    assert code == 1 and len(problems) == 2
+    for _, message in problems:
+        assert f": {message}\n" in err
+    assert problems[0][1].startswith("'rate' in [engines.espeak] must be")
+    assert problems[1][1].startswith("unknown key 'pich' in [engines.espeak]: did you mean 'pitch'? (allowed: ")
 
 
 def test_dfplayer_writes_folders_first_then_each_file_in_playback_order(package: Path, tmp_path: Path,
@@ -377,7 +423,7 @@ def mounts(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *lines: str) -> None
         (tmp_path / line.split()[4].removeprefix(f"{tmp_path}/").replace("\\040", " ")).mkdir()
     table = tmp_path / "mountinfo"
     table.write_text(MOUNTINFO.read_text(encoding="utf-8") + "".join(f"{line}\n" for line in lines), encoding="utf-8")
-    monkeypatch.setattr(export_module, "MOUNTINFO", table)
+    monkeypatch.setattr(mounts_module, "MOUNTINFO", table)
 
 
 def test_a_card_on_fat_gets_no_warning_and_a_folder_on_it_does(package: Path, tmp_path: Path,
@@ -493,6 +539,30 @@ def test_a_new_zip_replaces_the_one_the_last_export_wrote(tmp_path: Path) -> Non
     assert "1 file written" in said and (dest / "g.zip").read_bytes() != first
     code, said, err = invoke("export", str(out), "--edition", "zip", str(dest))
     assert code == 0 and "0 files written, 1 unchanged" in said
+
+
+def test_a_zip_not_written_by_export_is_replaced_only_with_clean(package: Path, tmp_path: Path) -> None:
+    """The archive is planned and written as every edition's files are (write_plan), streamed into a
+    temp file: someone's file of its name is compared with it, refused when it differs, and with
+    --clean replaced once the archive is made; a folder of its name is removed by --clean, if empty."""
+    made = tmp_path / "made"
+    assert invoke("export", str(package), "--edition", "zip", str(made))[0] == 0
+    for content in (b"someone's", (made / "g.zip").read_bytes()):
+        dest = tmp_path / f"dest{len(content)}"
+        write(dest / "g.zip", "").write_bytes(content)
+        code, said, err = invoke("export", str(package), "--edition", "zip", str(dest))
+        if content == b"someone's":
+            assert code == 1 and "files it writes, with other content (g.zip)" in err
+            assert (dest / "g.zip").read_bytes() == content
+            code, said, err = invoke("export", str(package), "--edition", "zip", str(dest), "--clean")
+            assert code == 0 and said.endswith(": 1 file written, 0 unchanged\n"), err
+        else:
+            assert code == 0 and said.endswith(": 0 files written, 1 unchanged\n"), err
+        assert (dest / "g.zip").read_bytes() == (made / "g.zip").read_bytes()
+        assert tree(dest) == [MARK, "g.zip"]
+    (tmp_path / "folder" / "g.zip").mkdir(parents=True)
+    code, said, err = invoke("export", str(package), "--edition", "zip", str(tmp_path / "folder"), "--clean")
+    assert code == 0 and (tmp_path / "folder" / "g.zip").read_bytes() == (made / "g.zip").read_bytes(), err
 
 
 # ---- device cards: a real FAT32 image mounted with fusefat (issue 21, item 9)

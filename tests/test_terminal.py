@@ -11,33 +11,28 @@ from pathlib import Path
 
 import pytest
 
-from audioguide.cli import _clock, _Echo, plural
+from audioguide.commands.terminal import Echo, clock, plural
 from tests.conftest import REPO, write
 
 
 def test_a_warning_while_the_bar_is_drawn_goes_on_a_line_of_its_own(capsys: pytest.CaptureFixture[str]) -> None:
-    class Bar:
-        drawn = 0
-        _last_line: str | None = "tracks  [####----]  1/2"
+    class Bar:  # what Echo reads of click's progress bar
+        def format_progress_line(self) -> str:
+            return "tracks  [####----]  1/2"
 
-        def render_progress(self) -> None:
-            assert self._last_line is None  # so that click draws it again, though it has not changed
-            self.drawn += 1
-
-    bar = Bar()
-    _Echo.bar = bar
+    Echo.bar = Bar()
     try:
-        _Echo().emit(logging.LogRecord("audioguide", logging.WARNING, __file__, 1, "cache %s is full", ("c",), None))
+        Echo().emit(logging.LogRecord("audioguide", logging.WARNING, __file__, 1, "cache %s is full", ("c",), None))
     finally:
-        _Echo.bar = None
-    assert capsys.readouterr().err == "\r\x1b[Kwarning: cache c is full\n"  # the bar's line cleared first
-    assert bar.drawn == 1  # and the bar drawn again below the warning
-    _Echo().emit(logging.LogRecord("audioguide", logging.INFO, __file__, 1, "no bar", (), None))
+        Echo.bar = None
+    assert capsys.readouterr().err == ("\r\x1b[Kwarning: cache c is full\n"  # the bar's line cleared first
+                                       "\rtracks  [####----]  1/2")  # and the bar drawn again below the warning
+    Echo().emit(logging.LogRecord("audioguide", logging.INFO, __file__, 1, "no bar", (), None))
     assert capsys.readouterr().err == "no bar\n"
 
 
 def test_times_and_counts_read_as_words() -> None:
-    assert [_clock(s) for s in (0, 7.4, 59.6, 750, 3723)] == ["0:00", "0:07", "1:00", "12:30", "1:02:03"]
+    assert [clock(s) for s in (0, 7.4, 59.6, 750, 3723)] == ["0:00", "0:07", "1:00", "12:30", "1:02:03"]
     assert [plural(n, "track") for n in (0, 1, 2)] == ["0 tracks", "1 track", "2 tracks"]
     assert plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"
 

@@ -1,55 +1,93 @@
 """`audioguide export`: an edition of a built package for the devices and apps museums already use,
-or for a web host. Each edition is a function of the package (read through its manifest) that writes
-DEST under the rules in base.py; adding one is a module here and a line in EDITIONS.
-
-What may be touched: the package is read only through its manifest, and each file it lists is
-checked against its recorded sha256. DEST must be new, empty, or hold exactly what the edition
-writes there (a rerun of the same package leaves every file alone); anything else is refused unless
-`--clean` is given, which removes only regular files and empty folders inside DEST (never DEST, never
-through a symlink). DEST is never the package, inside it, a folder holding it, another package, a
-guide folder or inside one, `/` or the home folder (ownership.place_problem); a folder inside it
-that the edition writes into is never a symlink; one export at a time writes it (ownership.locked).
+or for a web host. Each edition is a class (base.py `Edition`: its name, its options, whether it is
+written onto a device card) that plans its files from the package, read through its manifest;
+base.write_plan writes them into DEST under the rules told there. Adding one is a module here and a
+line in EDITIONS.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from audioguide import manifest
-from audioguide.editions import archive, devices, podcast, single
-from audioguide.editions.base import Exported, refuse_place
 from audioguide.errors import AudioguideError
-from audioguide.manifest import MANIFEST, Manifest
-from audioguide.ownership import locked
 
-Edition = Callable[[Path, Manifest, Path, bool, "str | None"], Exported]  # (out, model, dest, clean, base_url)
+if TYPE_CHECKING:
+    from audioguide.editions.base import Edition, Exported
+    from audioguide.schema import Options
 
-EDITIONS: dict[str, Edition] = {
-    "dfplayer": devices.dfplayer,
-    "numbered": devices.numbered,
-    "single": single.export_single,
-    "podcast": podcast.export_podcast,
-    "zip": archive.export_zip,
+# Each edition by name, as "module:class": imported when an edition is used, so that the commands
+# that use none (and `audioguide --help`) do not import them all. In the order `export --help` lists them.
+EDITIONS: dict[str, str] = {
+    "dfplayer": "audioguide.editions.devices:DFPlayer",
+    "numbered": "audioguide.editions.devices:Numbered",
+    "single": "audioguide.editions.single:Single",
+    "podcast": "audioguide.editions.podcast:Podcast",
+    "zip": "audioguide.editions.archive:Zip",
 }
 
 
-def export(out: Path, edition: str, dest: Path, clean: bool = False, base_url: str | None = None,
-           moved_to: str | None = None) -> Exported:
-    """Write `edition` of the package in `out` into `dest` (`base_url`: where the podcast edition is published;
-    `moved_to`: where its feeds have moved, for itunes:new-feed-url)."""
-    if edition not in EDITIONS:
-        raise AudioguideError(f"no edition {edition!r}: choose one of {', '.join(EDITIONS)}")
-    if moved_to is not None and edition != "podcast":
-        raise AudioguideError("--moved-to is for the podcast edition only")
+def edition_class(name: str) -> type[Edition]:
+    """The edition registered as `name`."""
+    if name not in EDITIONS:
+        raise AudioguideError(f"no edition {name!r}: choose one of {', '.join(EDITIONS)}")
+    module, _, attribute = EDITIONS[name].partition(":")
+    found: type[Edition] = getattr(importlib.import_module(module), attribute)
+    return found
+
+
+def edition_classes() -> dict[str, type[Edition]]:
+    """Every edition, by name."""
+    return {name: edition_class(name) for name in EDITIONS}
+
+
+def edition_options() -> dict[str, Options]:
+    """Each edition's options: name -> option -> its Key."""
+    return {name: kind.options for name, kind in edition_classes().items()}
+
+
+def option_flag(key: str) -> str:
+    """An edition's option as `export` takes it: base_url is --base-url."""
+    return "--" + key.replace("_", "-")
+
+
+def _check_options(name: str, given: Mapping[str, Any]) -> None:
+    """Refuse an option the edition does not take, or a value its Key's check refuses (as guide.toml's
+    [outputs.*] options are checked, the option named as given: `--base-url 'ftp://x'`)."""
+    from audioguide.schema import check_table
+
+    for key in given:
+        takers = [other for other, options in edition_options().items() if key in options]
+        if name not in takers and takers:
+            raise AudioguideError(f"{option_flag(key)} is for the {' and '.join(takers)} "
+                                  f"edition{'s' if len(takers) > 1 else ''} only")
+    _, problems = check_table(given, edition_class(name).options, f"the {name} edition",
+                              named=lambda key, value: f"{option_flag(key)} {value!r}")
+    if problems:
+        raise AudioguideError(problems[0][1])
+
+
+def export(out: Path, edition: str, dest: Path, clean: bool = False,
+           options: Mapping[str, Any] | None = None) -> Exported:
+    """Write `edition` of the package in `out` into `dest`, made with `options` (those given: a None
+    value is an option not given), such as the podcast edition's base_url."""
+    from audioguide import manifest
+    from audioguide.editions.base import write_plan
+    from audioguide.manifest import MANIFEST
+    from audioguide.ownership import locked, refuse_place
+
+    kind = edition_class(edition)
+    given = {key: value for key, value in (options or {}).items() if value is not None}
+    _check_options(edition, given)
     model, why = manifest.read(out)
     if model is None:
         raise AudioguideError(f"not a package audioguide built, or one with a problem: {MANIFEST} "
                               f"{why or 'is missing'}; build it again", out)
-    refuse_place(out, dest)
+    refuse_place(dest, "export", "give a folder of its own", package=out)
     if dest.exists() and not dest.is_dir():
         raise AudioguideError("is not a folder: give export a folder", dest)
     with locked(dest):
-        if edition == "podcast":
-            return podcast.export_podcast(out, model, dest, clean, base_url, moved_to)
-        return EDITIONS[edition](out, model, dest, clean, base_url)
+        made = kind(**given)
+        return write_plan(dest, made.plan(out, model), made, clean)

@@ -4,29 +4,16 @@ reproducible archive, for a web host."""
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import stat
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from audioguide.editions.base import (
-    MARK,
-    Exported,
-    clean_out,
-    edition_key,
-    entries,
-    log,
-    mark_in,
-    package_file,
-    read_mark,
-    refuse,
-    remove_stale,
-    write_mark,
-)
-from audioguide.errors import AudioguideError, display_path
-from audioguide.files import is_temp, read_limited, remove_leftovers, replacing
+from audioguide.editions.base import Edition, Plan, Planned, edition_key, package_file
+from audioguide.errors import AudioguideError
+from audioguide.files import read_limited
 from audioguide.manifest import MANIFEST, MAX_BYTES, Manifest
-from audioguide.ownership import as_marked
 
 STORED = (".mp3", ".png", ".jpg", ".jpeg", ".webp", ".gif")  # compressed already
 FIRST_DAY, LAST_DAY = datetime.date(1980, 1, 1), datetime.date(2107, 12, 31)  # the days a zip can say
@@ -61,10 +48,6 @@ def zip_name(model: Manifest) -> str:
     return f"{slugify(model.guide.name) or 'audioguide'}.zip"
 
 
-class _Unchanged(Exception):
-    """The archive made is the one in place already."""
-
-
 def write_zip(out: Path, model: Manifest, target: Path) -> None:
     """Every file the manifest lists and the manifest, in one archive: sorted names, each entry's time
     from its content (entry_time), permissions 0644, the same compression each time, so that the same
@@ -85,48 +68,13 @@ def write_zip(out: Path, model: Manifest, target: Path) -> None:
             archive.writestr(info, data, compresslevel=None if stored else 9)
 
 
-def export_zip(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
-    """The archive, streamed to a temp file (a package of any size in bounded memory), then renamed into
-    place; the mark (base.py) lets the next export replace it, or an older one under another name."""
-    name, key = zip_name(model), edition_key(out, "zip")
-    result = Exported(dest, "zip")
-    target = dest / name
-    marked_key, seen, _ = read_mark(dest, "zip")
-    own_mark = mark_in(dest, "zip")
-    found = [(n, info) for n, info in entries(dest)
-             if not ((n == MARK and own_mark) or is_temp(PurePosixPath(n).name))] if dest.is_dir() else []
-    ours = {n for n, info in found if as_marked(info, seen.get(n))}
-    foreign = sorted(n for n, _ in found if n != name and n not in ours)
-    if foreign and not clean:
-        refuse(dest, foreign, [], "zip")
-    dest.mkdir(parents=True, exist_ok=True)
-    remove_leftovers([dest])
-    try:
-        if name in ours and marked_key == key:
-            raise _Unchanged
-        with replacing(target) as tmp:
-            write_zip(out, model, tmp)
-            if target.exists():
-                if _same_file(tmp, target):
-                    raise _Unchanged
-                if not clean and name not in ours:
-                    refuse(dest, [], [name], "zip")
-    except _Unchanged:
-        result.unchanged = 1
-    else:
-        result.written.append(name)
-        log.info("wrote %s", display_path(target))
-    result.removed = remove_stale(dest, sorted(ours - {name}), [])
-    if foreign:
-        result.removed += clean_out(dest, {name, MARK} if own_mark else {name})
-    write_mark(dest, "zip", key, [name], [])
-    return result
+class Zip(Edition):
+    name = "zip"
+    about = "the whole package in one archive"
 
-
-def _same_file(a: Path, b: Path) -> bool:
-    import filecmp
-
-    try:
-        return stat.S_ISREG(b.lstat().st_mode) and filecmp.cmp(a, b, shallow=False)
-    except OSError:
-        return False
+    def plan(self, out: Path, model: Manifest) -> Plan:
+        """The archive, streamed to a temp file (a package of any size in bounded memory), then renamed
+        into place; the mark (base.py) lets the next export replace it, or an older one under another name."""
+        published_day(out, model)  # a date the archive can say, or the error, before anything is written
+        return Plan([], [Planned(zip_name(model), stream=functools.partial(write_zip, out, model))],
+                    edition_key(out, self.name))

@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-from audioguide.editions.base import Exported, Planned, edition_key, package_file, write_plan
+from audioguide.editions.base import Edition, Plan, Planned, edition_key, package_file
 from audioguide.errors import AudioguideError
 from audioguide.manifest import Language, Manifest
-from audioguide.schema import web_address
+from audioguide.schema import Key, web_address
 
 log = logging.getLogger("audioguide")
 
@@ -299,9 +299,22 @@ def plan_podcast(out: Path, model: Manifest, base: str, moved_to: str | None = N
     return list(model.languages), files
 
 
-def export_podcast(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None,
-                   moved_to: str | None = None) -> Exported:
-    base = base_address(base_url, model)
-    moved = base_address(moved_to, model, "--moved-to") if moved_to is not None else None
-    folders, files = plan_podcast(out, model, base, moved)
-    return write_plan(dest, folders, files, "podcast", clean, edition_key(out, "podcast", base, moved))
+class Podcast(Edition):
+    name = "podcast"
+    about = "a feed per language"
+    options = {
+        "base_url": Key(web_address, about="the address DEST will be published at. Default: the guide's [guide] "
+                                           "base_url."),
+        "moved_to": Key(web_address, about="the address the feeds have moved to (where the same edition is now "
+                                           "published); each feed tells apps its new address there "
+                                           "(itunes:new-feed-url)."),
+    }
+
+    def __init__(self, base_url: str | None = None, moved_to: str | None = None) -> None:
+        self.base_url, self.moved_to = base_url, moved_to
+
+    def plan(self, out: Path, model: Manifest) -> Plan:
+        base = base_address(self.base_url, model)
+        moved = base_address(self.moved_to, model, "--moved-to") if self.moved_to is not None else None
+        folders, files = plan_podcast(out, model, base, moved)
+        return Plan(folders, files, edition_key(out, self.name, base, moved))

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audioguide.editions.base import Exported, Planned, edition_key, package_file, track_audio, write_plan
+from audioguide.editions.base import Edition, Plan, Planned, edition_key, package_file, track_audio
 from audioguide.errors import AudioguideError
 from audioguide.manifest import MANIFEST, Manifest, Stop
 
@@ -236,9 +236,9 @@ def _with_atoms(data: bytes, voices: str | None, publisher: str) -> bytes:
     return buffer.getvalue()
 
 
-def plan(out: Path, model: Manifest) -> list[Planned]:
+def planned(out: Path, model: Manifest) -> list[Planned]:
     """The edition's files in the order they are written: per language, the MP3, then the M4B."""
-    return [planned for code, name in names(model).items() for planned in _language(out, model, code, name)]
+    return [file for code, name in names(model).items() for file in _language(out, model, code, name)]
 
 
 def _language(out: Path, model: Manifest, code: str, name: str) -> list[Planned]:
@@ -256,11 +256,15 @@ def _language(out: Path, model: Manifest, code: str, name: str) -> list[Planned]
     return [Planned(f"{name}.mp3", lambda: mp3(out, model, code, joined())), Planned(f"{name}.m4b", book)]
 
 
-def export_single(out: Path, model: Manifest, dest: Path, clean: bool, base_url: str | None) -> Exported:
-    source = model.languages.get(model.guide.source_language)
-    for code, name in names(model).items():
-        if model.guide.description and model.description(code) is None:
-            log.warning("%s.m4b and %s.mp3 get no description: the guide's is in %s, not %s; give "
-                        "[languages.%s] description in guide.toml", name, name,
-                        source.name if source else model.guide.source_language, model.languages[code].name, code)
-    return write_plan(dest, [], plan(out, model), "single", clean, edition_key(out, "single"))
+class Single(Edition):
+    name = "single"
+    about = "per language, one MP3 and one M4B with a chapter per stop"
+
+    def plan(self, out: Path, model: Manifest) -> Plan:
+        source = model.languages.get(model.guide.source_language)
+        for code, name in names(model).items():
+            if model.guide.description and model.description(code) is None:
+                log.warning("%s.m4b and %s.mp3 get no description: the guide's is in %s, not %s; give "
+                            "[languages.%s] description in guide.toml", name, name,
+                            source.name if source else model.guide.source_language, model.languages[code].name, code)
+        return Plan([], planned(out, model), edition_key(out, self.name))
