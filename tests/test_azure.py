@@ -20,10 +20,8 @@ from audioguide.engines.azure import NOT_SET, PIECE_CHARACTERS, PROBE_TEXT, SAMP
 from audioguide.engines.base import Audio, Probing
 from audioguide.errors import EngineError, EngineUnreachable, GuideInvalid
 from audioguide.plan import check
-from tests.conftest import NOW, Clock, Sleeps, decoded_seconds, make_guide, sleeps
-from tests.fake_azure import KEY, SSML, FakeAzure, fake_azure, seconds_for, use_azure
-
-__all__ = ["fake_azure", "sleeps"]  # the fixtures, imported so pytest finds them
+from tests.fake_azure import KEY, SSML, FakeAzure, seconds_for, use_azure
+from tests.helpers import NOW, Clock, Sleeps, decoded_seconds, make_guide
 
 TEXT = "Hello museum"
 

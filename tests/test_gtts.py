@@ -24,10 +24,8 @@ from audioguide.engines.gtts import PROBE_TEXT, SAMPLE_RATE, GTTSEngine, mp3_sec
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.mp3 import codec as media
 from audioguide.plan import PROBE_SECONDS, probe_engines
-from tests.conftest import NOW, Clock, Sleeps, closed_port, sleeps
-from tests.fake_google import SINE_RATE, FakeGoogle, fake_google, silent_proxy, sine_mp3, use_proxy
-
-__all__ = ["fake_google", "sleeps"]  # the fixtures, imported so pytest finds them
+from tests.fake_google import SINE_RATE, FakeGoogle, silent_proxy, sine_mp3, use_proxy
+from tests.helpers import NOW, Clock, Sleeps, closed_port
 
 
 def engine(sleeps: Sleeps, timeout: float = 2, retries: int = 2,
