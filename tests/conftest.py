@@ -29,10 +29,13 @@ def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
 def _never_the_users_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Fixtures wider than a test (a module's one build) run before _own_cache: they get a cache of
     the session's, so that no test reads or fills the user's (where audio made by an older
-    audioguide could stand in for what this one makes)."""
+    audioguide could stand in for what this one makes). Hypothesis keeps what it caches (its tables
+    of Unicode) in the session's folders too, not in .hypothesis/ in the repository (it reads the
+    variable when it first needs the folder, in the first test that draws text)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIOGUIDE_CACHE", str(tmp_path_factory.mktemp("session-cache")))
         patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("session-state")))
+        patch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path_factory.mktemp("hypothesis")))
         yield
 
 
