@@ -20,7 +20,6 @@ import pytest
 from audioguide.engines.azure import AzureEngine
 from audioguide.engines.base import Audio
 from audioguide.engines.gtts import GTTSEngine
-from audioguide.engines.online import OnlineEngine
 from audioguide.errors import EngineError, EngineUnreachable
 from tests.fake_azure import FakeAzure, seconds_for
 from tests.fake_google import FakeGoogle
@@ -47,11 +46,13 @@ class Online:
         return self.kind.service
 
     def engine(self, sleeps: Sleeps, timeout: float = 2, retries: int = 2,
-               clock: Callable[[], float] = time.monotonic, **options: float) -> OnlineEngine:
-        return self.kind(timeout=timeout, retries=retries, backoff=0.01, sleep=sleeps, clock=clock,
-                         **options)  # type: ignore[arg-type]
+               clock: Callable[[], float] = time.monotonic, max_wait: float | None = None) -> GTTSEngine | AzureEngine:
+        """The engine with a 0.01 s backoff, and the engine's own max_wait unless one is given."""
+        if max_wait is None:
+            return self.kind(timeout=timeout, retries=retries, backoff=0.01, sleep=sleeps, clock=clock)
+        return self.kind(timeout=timeout, retries=retries, backoff=0.01, max_wait=max_wait, sleep=sleeps, clock=clock)
 
-    def speak(self, engine: OnlineEngine) -> Audio:
+    def speak(self, engine: GTTSEngine | AzureEngine) -> Audio:
         return engine.synthesize(TEXT, self.voice)
 
     def requests(self) -> list[tuple[str, str]]:
@@ -296,10 +297,9 @@ def test_retry_after_beyond_max_wait_is_unreachable(online: Online, sleeps: Slee
                                                     max_wait: int | None, fixed_day: None) -> None:
     value = email.utils.formatdate(NOW + 3600, usegmt=True) if retry_after == "date" else retry_after
     online.fake.script = [(429, value)]
-    options = {} if max_wait is None else {"max_wait": max_wait}
 
     with pytest.raises(EngineUnreachable) as caught:
-        online.speak(online.engine(sleeps, **options))
+        online.speak(online.engine(sleeps, max_wait=max_wait))
 
     message = caught.value.problem.message
     assert message.startswith(f"{online.service} throttles us: HTTP 429 asks to wait 3"), message
