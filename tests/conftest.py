@@ -1,56 +1,41 @@
-"""Shared fixtures. No test reaches the internet: gTTS is pointed at a closed local port unless a
-test sets up the fake Google endpoint (tests/fake_google.py)."""
+"""Shared fixtures (what they use, and every other shared helper, is in tests/helpers.py). No test
+reaches the internet: gTTS is pointed at a closed local port unless a test sets up the fake Google
+endpoint (tests/fake_google.py)."""
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import socket
-import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "scripts" / "khojaly-museum"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from audioguide.cli import main
+from tests.fake_azure import FakeAzure, use_azure
+from tests.fake_google import FakeGoogle, use_proxy
+from tests.helpers import GUIDE_TOML, NOW, REPO, SAMPLE, Built, Sleeps, make_guide, need, no_internet, write
 
-
-TARGET = -18.0  # audioguide's default loudness target, LUFS (guide/config.py: AudioConfig)
-
-
-def sample_english_piper() -> bool:
-    """Whether the sample guide's English is Piper's here (the extra audioguide[piper] installed; CI has it)."""
-    from audioguide.engines.piper import PiperEngine, installed_voices
-
-    return PiperEngine().available() is None and "en_US-joe-medium" in installed_voices()
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# What tests/test_player.py imports from here, until it imports tests.helpers as every other module does
+__all__ = ["GUIDE_TOML", "REPO", "make_guide", "need", "write"]
 
 
 @pytest.fixture(autouse=True)
 def _no_internet(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("NO_PROXY", "no_proxy", "https_proxy", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    proxy = f"http://127.0.0.1:{closed_port()}"
-    monkeypatch.setenv("HTTPS_PROXY", proxy)
-    monkeypatch.setenv("HTTP_PROXY", proxy)
+    no_internet(monkeypatch)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _never_the_users_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Fixtures wider than a test (a module's one build) run before _own_cache: they get a cache of
     the session's, so that no test reads or fills the user's (where audio made by an older
-    audioguide could stand in for what this one makes)."""
+    audioguide could stand in for what this one makes). Hypothesis keeps what it caches (its tables
+    of Unicode) in the session's folders too, not in .hypothesis/ in the repository (it reads the
+    variable when it first needs the folder, in the first test that draws text)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("AUDIOGUIDE_CACHE", str(tmp_path_factory.mktemp("session-cache")))
         patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("session-state")))
+        patch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path_factory.mktemp("hypothesis")))
         yield
 
 
@@ -70,86 +55,37 @@ def _own_state(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     return state
 
 
-def need(program: str) -> str:
-    """A real client program: skipped locally when missing, a failure in CI (CI=true)."""
-    path = shutil.which(program)
-    if path is None:
-        message = f"{program} is not installed (.ci/run installs it with apt-get)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+def _build(guide: Path, out: Path) -> Built:
+    """`audioguide build GUIDE -o OUT` with no other option, in-process; it must succeed."""
+    result = CliRunner(mix_stderr=False).invoke(main, ["build", str(guide), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    return Built(out, result.stderr)
 
 
-def ffmpeg() -> str:
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def ebur128(path: Path) -> tuple[float, float]:
-    """(integrated loudness LUFS, true peak dBTP) as ffmpeg's ebur128 filter measures them."""
-    done = subprocess.run([ffmpeg(), "-nostats", "-hide_banner", "-i", str(path), "-filter_complex",
-                           "ebur128=peak=true", "-f", "null", "-"], capture_output=True, text=True, errors="replace",
-                          check=True)
-    summary = done.stderr[done.stderr.rindex("Summary:"):]
-    lufs = float(summary.split("I:")[1].split("LUFS")[0])
-    peak = float(summary.split("Peak:")[1].split("dBFS")[0])
-    return lufs, peak
+@pytest.fixture(scope="session")
+def small_package(_never_the_users_cache: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small test guide (helpers.make_guide) at test-guide/, built once for the session into out/
+    beside it with the command's defaults, offline. Only for tests that read it: a test that changes
+    the package copies it (shutil.copytree) or builds its own."""
+    root = make_guide(tmp_path_factory.mktemp("small") / "test-guide")
+    with pytest.MonkeyPatch.context() as patch:
+        no_internet(patch)
+        return _build(root, root.parent / "out").out
 
 
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-GUIDE_TOML = """\
-[guide]
-title = "Test Museum"
-publisher = "Test Museum Foundation"
-source_language = "en"
-cover = "media/cover.png"
-
-[languages.en]
-title = "Test Museum: Audio Guide"
-engines = ["espeak"]
-
-[languages.az]
-title = "Test Muzeyi: Audio bələdçi"
-engines = ["espeak"]
-
-[languages.ru]
-title = "Тестовый музей: аудиогид"
-engines = ["espeak"]
-
-[lexicon.en]
-Khojaly = "Khojalee"
-"""
-
-STOPS = {
-    "en/01-welcome.md": "---\nstop: 1\ntitle: Welcome\n---\nWelcome to *Khojaly* hall.\n\n"
-                        "<!-- translators: keep it short -->\nType a number. [pause 500ms] Listen.\n",
-    "en/02-belongings.md": "---\nstop: 2\ntitle: \"Personal belongings: a hall\"\n---\nShoes and letters.\n",
-    "az/01-xos.md": "---\nstop: 1\ntitle: Xoş gəlmisiniz\n---\nXocalı zalına xoş gəlmisiniz.\n",
-    "az/02-esyalar.md": "---\nstop: 2\ntitle: Şəxsi əşyalar\n---\nAyaqqabılar və məktublar.\n",
-    "ru/01-welcome.md": "---\nstop: 1\ntitle: Добро пожаловать\n---\nДобро пожаловать в зал.\n",
-    "ru/02-veshchi.md": "---\nstop: 2\ntitle: Личные вещи\n---\nОбувь и письма.\n",
-}
-
-# What the podcast edition needs of a guide ([guide] published and id, which `init` writes): add it after
-# source_language (GUIDE_TOML has none of it, so that the line numbers other tests expect stay)
-PODCAST_READY = 'source_language = "en"\npublished = 2026-12-01\nid = "5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f"'
-
-
-def make_guide(root: Path, toml: str = GUIDE_TOML) -> Path:
-    """The small valid guide in three languages (STOPS, the sample's cover) at root."""
-    write(root / "guide.toml", toml)
-    for name, text in STOPS.items():
-        write(root / name, text)
-    (root / "media").mkdir()
-    shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
-    return root
+@pytest.fixture(scope="session")
+def sample_package(_never_the_users_cache: None) -> Iterator[Built]:
+    """The sample guide (scripts/khojaly-museum) built once for the session, offline, with the command's
+    defaults and a cache of its own that starts empty (what the build says counts every track as built).
+    In a folder of its own that other users can reach (a pytest tmp_path is 0700): test_clients runs VLC
+    as nobody, which reads the files as the build left them. Only for tests that read it."""
+    with tempfile.TemporaryDirectory(prefix="audioguide-sample-") as tmp, pytest.MonkeyPatch.context() as patch:
+        root = Path(tmp)
+        root.chmod(0o755)
+        (root / "cache").mkdir()
+        patch.setenv("AUDIOGUIDE_CACHE", str(root / "cache"))
+        no_internet(patch)
+        yield _build(SAMPLE, root / "khojaly-museum")
 
 
 @pytest.fixture
@@ -158,49 +94,9 @@ def guide(tmp_path: Path) -> Path:
     return make_guide(tmp_path / "test-guide")
 
 
-def drop_language(root: Path, code: str) -> None:
-    """Remove a language from a guide made from GUIDE_TOML: its folder and its table."""
-    shutil.rmtree(root / code)
-    toml = root / "guide.toml"
-    toml.write_text(re.sub(rf"\[languages\.{code}\]\n.*?\n\n", "", toml.read_text(encoding="utf-8"), flags=re.S),
-                    encoding="utf-8")
-
-
-def decoded_seconds(path: Path) -> float:
-    """How long an MP3 plays, decoded by ffmpeg to PCM."""
-    pcm = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-f", "s16le", "-ac", "1", "-ar", "22050", "-"],
-                         capture_output=True, check=True).stdout
-    return len(pcm) / 2 / 22050
-
-
-class Sleeps(list[float]):
-    """Records an online engine's backoff sleeps instead of sleeping."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
 @pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
-
-
-class Clock:
-    """A clock for deadlines that moves on `step` seconds each time it is read, however long the machine
-    takes in between: a deadline set on it passes after a known number of readings, at any load.
-    `readings`: what it gave, in order. Steps that are sums of powers of two (0.25) add up exactly."""
-
-    def __init__(self, step: float) -> None:
-        self.step = step
-        self.readings: list[float] = []
-
-    def __call__(self) -> float:
-        now = len(self.readings) * self.step
-        self.readings.append(now)
-        return now
-
-
-NOW = 1_800_000_000.0  # a fixed time of day for Retry-After dates (2027-01-15)
 
 
 @pytest.fixture
@@ -209,3 +105,25 @@ def fixed_day(monkeypatch: pytest.MonkeyPatch) -> None:
     from audioguide.engines import online
 
     monkeypatch.setattr(online, "wall_clock", lambda: NOW)
+
+
+@pytest.fixture
+def fake_google(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
+    """A started FakeGoogle answering "ok", with HTTPS_PROXY pointing at it."""
+    fake = FakeGoogle().start()
+    use_proxy(monkeypatch, fake.proxy_url)
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_azure(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzure]:
+    """A started FakeAzure answering "ok", with the engine's environment pointing at it."""
+    fake = FakeAzure().start()
+    use_azure(monkeypatch, fake.url)
+    try:
+        yield fake
+    finally:
+        fake.stop()

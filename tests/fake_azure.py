@@ -1,6 +1,6 @@
 """A local stand-in for Azure Speech's REST endpoint (POST /cognitiveservices/v1), on 127.0.0.1 over plain http.
 
-The `fake_azure` fixture starts it and points the azure engine at it: AZURE_SPEECH_KEY = KEY,
+The `fake_azure` fixture (tests/conftest.py) starts it and points the azure engine at it: AZURE_SPEECH_KEY = KEY,
 AZURE_SPEECH_ENDPOINT = its URL, and NO_PROXY = 127.0.0.1 (tests/conftest.py sends everything else
 to a closed local proxy). Each request is recorded in `FakeAzure.requests` (headers, body, the text
 parsed back from its SSML) and answered by the next entry of `script` (the last one repeats), or by
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import struct
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,14 +150,3 @@ def use_azure(monkeypatch: pytest.MonkeyPatch, endpoint: str | None, key: str | 
             monkeypatch.setenv(name, value)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     monkeypatch.setenv("no_proxy", "127.0.0.1")
-
-
-@pytest.fixture
-def fake_azure(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzure]:
-    """A started FakeAzure answering "ok", with the engine's environment pointing at it."""
-    fake = FakeAzure().start()
-    use_azure(monkeypatch, fake.url)
-    try:
-        yield fake
-    finally:
-        fake.stop()

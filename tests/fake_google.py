@@ -236,14 +236,3 @@ def use_proxy(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
         monkeypatch.setenv(name, url)
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy", "REQUEST_METHOD"):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def fake_google(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeGoogle]:
-    """A started FakeGoogle answering "ok", with HTTPS_PROXY pointing at it."""
-    fake = FakeGoogle().start()
-    use_proxy(monkeypatch, fake.proxy_url)
-    try:
-        yield fake
-    finally:
-        fake.stop()

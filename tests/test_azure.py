@@ -1,4 +1,5 @@
-"""The azure engine against a local fake of Azure Speech's REST endpoint (fake_azure.py).
+"""The azure engine against a local fake of Azure Speech's REST endpoint (fake_azure.py). How it retries,
+backs off and honours Retry-After, as gTTS does: tests/test_online_retries.py.
 
 Nothing here touches the internet: the engine is pointed at the fake on 127.0.0.1 by
 AZURE_SPEECH_ENDPOINT, and every other address goes to the closed proxy of tests/conftest.py.
@@ -6,7 +7,6 @@ AZURE_SPEECH_ENDPOINT, and every other address goes to the closed proxy of tests
 
 from __future__ import annotations
 
-import email.utils
 import json
 import re
 from pathlib import Path
@@ -20,10 +20,8 @@ from audioguide.engines.azure import NOT_SET, PIECE_CHARACTERS, PROBE_TEXT, SAMP
 from audioguide.engines.base import Audio, Probing
 from audioguide.errors import EngineError, EngineUnreachable, GuideInvalid
 from audioguide.plan import check
-from tests.conftest import NOW, Clock, Sleeps, decoded_seconds, make_guide, sleeps
-from tests.fake_azure import KEY, SSML, FakeAzure, fake_azure, seconds_for, use_azure
-
-__all__ = ["fake_azure", "sleeps"]  # the fixtures, imported so pytest finds them
+from tests.fake_azure import KEY, SSML, FakeAzure, seconds_for, use_azure
+from tests.helpers import Sleeps, decoded_seconds, make_guide
 
 TEXT = "Hello museum"
 
@@ -169,128 +167,6 @@ def test_the_region_names_azures_host_which_the_tests_never_reach(monkeypatch: p
     assert caught.value.problem.message == "cannot reach Azure Speech: unable to connect to proxy"  # no timeout
     no_key_in(caught.value)
     assert sleeps == []  # not retried
-
-
-# --- retries --------------------------------------------------------------------------------------------
-
-
-def test_429_then_success_honours_retry_after(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [(429, 5), "ok"]
-
-    audio = engine(sleeps).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert audio.duration == pytest.approx(seconds_for(TEXT), abs=0.001)
-    assert sleeps == [5.0]  # not the 0.01 s backoff
-    assert len(fake_azure.requests) == 2
-
-
-def test_retry_after_as_an_http_date_is_honoured(fake_azure: FakeAzure, sleeps: Sleeps,
-                                                 fixed_day: None) -> None:
-    fake_azure.script = [(429, email.utils.formatdate(NOW + 20, usegmt=True)), "ok"]
-
-    engine(sleeps).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert sleeps == [20.0]  # the date less the (fixed) time of day
-
-
-def test_429_without_retry_after_backs_off(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [429, 429, "ok"]
-
-    engine(sleeps).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert sleeps == [0.01, 0.02]
-
-
-@pytest.mark.parametrize("retry_after", ["3600", "date"])
-def test_retry_after_beyond_max_wait_is_unreachable(fake_azure: FakeAzure, sleeps: Sleeps, retry_after: str,
-                                                    fixed_day: None) -> None:
-    value = email.utils.formatdate(NOW + 3600, usegmt=True) if retry_after == "date" else retry_after
-    fake_azure.script = [(429, value)]
-
-    with pytest.raises(EngineUnreachable) as caught:
-        engine(sleeps, max_wait=30).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    message = caught.value.problem.message
-    assert message.startswith("Azure Speech throttles us: HTTP 429 asks to wait 3"), message
-    assert message.endswith("s, more than max_wait (30 s)"), message
-    assert sleeps == []
-    assert len(fake_azure.requests) == 1
-
-
-def test_500_then_success(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [500, "ok"]
-
-    audio = engine(sleeps).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert audio.duration == pytest.approx(seconds_for(TEXT), abs=0.001)
-    assert sleeps == [0.01]
-    assert len(fake_azure.requests) == 2
-
-
-def test_500_every_time_is_unreachable_after_every_attempt(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [500]
-
-    with pytest.raises(EngineUnreachable) as caught:
-        engine(sleeps, retries=2).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert caught.value.problem.message == "Azure Speech gave up after 3 attempts (last: HTTP 500)"
-    assert len(fake_azure.requests) == 3
-    assert sleeps == [0.01, 0.02]  # exponential backoff
-
-
-def test_a_timeout_is_retried(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [("hang", 3600), "ok"]
-
-    audio = engine(sleeps, timeout=1.5).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert audio.duration == pytest.approx(seconds_for(TEXT), abs=0.001)
-    assert len(fake_azure.requests) == 2  # it did not wait for the hung answer (an "ok" after an hour)
-
-
-def test_no_answer_twice_in_a_row_is_unreachable(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [("hang", 3600)]
-
-    with pytest.raises(EngineUnreachable) as caught:
-        engine(sleeps, timeout=1, retries=3).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert caught.value.problem.message == ("cannot reach Azure Speech: 2 attempts in a row got no answer "
-                                            "(last: no answer within 1 s)")  # each ended by the timeout
-    assert len(fake_azure.requests) == 2  # not the 4 that retries = 3 allows
-    assert sleeps == [0.01]
-
-
-def test_an_answer_trickled_past_the_deadline_is_unreachable(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [("trickle", 0.001)]  # each byte in time for any read timeout, the whole far too late
-    clock = Clock(0.5)  # the deadlines' clock: 0.5 s later at each reading, whatever the machine does
-
-    with pytest.raises(EngineUnreachable) as caught:
-        engine(sleeps, timeout=2, retries=3, clock=clock).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    message = caught.value.problem.message
-    assert message.startswith("cannot reach Azure Speech: 2 attempts in a row got no answer "
-                              "(last: answer incomplete after 2 s: "), message
-    one_attempt = [0.0, 0.5, 1.0, 1.5, 2.0]  # sent, four reads, the deadline
-    assert clock.readings == one_attempt + [t + 2.5 for t in one_attempt]  # two deadlines of 2 s, nothing more
-    assert len(fake_azure.requests) == 2
-
-
-def test_a_hang_up_is_retried(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = ["hangup", "ok"]
-
-    engine(sleeps).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert len(fake_azure.requests) == 2
-
-
-def test_a_400_fails_the_track_without_retrying(fake_azure: FakeAzure, sleeps: Sleeps) -> None:
-    fake_azure.script = [400]
-
-    with pytest.raises(EngineError) as caught:
-        engine(sleeps).synthesize(TEXT, "az-AZ-BanuNeural")
-
-    assert not isinstance(caught.value, EngineUnreachable)
-    assert caught.value.problem.message == "Azure Speech refused the request: HTTP 400 (Bad Request)"
-    assert len(fake_azure.requests) == 1
 
 
 # --- every answer is checked ------------------------------------------------------------------------------

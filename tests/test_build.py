@@ -15,15 +15,15 @@ from mutagen.id3 import ID3
 from mutagen.mp3 import MP3
 
 from audioguide.cli import main
-from tests.conftest import (
+from tests.helpers import (
     GUIDE_TOML,
     SAMPLE,
     TARGET,
+    Built,
     decoded_seconds,
     drop_language,
     ebur128,
     ffmpeg,
-    make_guide,
     need,
     sample_english_piper,
 )
@@ -42,11 +42,10 @@ def build(guide: Path, out: Path, *extra: str) -> Any:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[str, Any]]:
-    root = make_guide(tmp_path_factory.mktemp("guide") / "test-guide")
-    out = root.parent / "out"
-    build(root, out)
-    return root, out, json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+def built(small_package: Path) -> tuple[Path, Path, dict[str, Any]]:
+    """The small guide, the session's one build of it and its manifest."""
+    return small_package.parent / "test-guide", small_package, json.loads(
+        (small_package / "manifest.json").read_text(encoding="utf-8"))
 
 
 def stops(manifest: dict[str, Any]) -> list[dict[str, Any]]:
@@ -243,10 +242,9 @@ def test_verify_decodes_every_track(guide: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.client
-def test_the_sample_guide_builds_and_plays(tmp_path: Path) -> None:
-    out = tmp_path / "sample"
-    result = build(SAMPLE, out)
-    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+def test_the_sample_guide_builds_and_plays(sample_package: Built) -> None:
+    out, stderr = sample_package
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1 and "gtts: cannot reach Google TTS" in warnings[0]
     english = "" if sample_english_piper() else "en uses espeak, "  # Piper, offline, needs no fallback
     assert warnings[0].endswith(f"({english}ru uses espeak, tr uses espeak)")
@@ -266,4 +264,4 @@ def test_the_sample_guide_builds_and_plays(tmp_path: Path) -> None:
             else:  # espeak's: what LAME was given is measured (README: "How the audio is made")
                 assert stop["encoder_input_true_peak_dbtp"] <= -2.5 + 0.01
     summary = r"32 tracks in 4 languages: 32 built, 0 re-tagged from the cache, 0 unchanged; \d+ min \d+ s of audio"
-    assert re.search(summary, result.stderr)
+    assert re.search(summary, stderr)

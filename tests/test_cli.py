@@ -12,10 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import main
-from tests.conftest import SAMPLE, sample_english_piper
-from tests.fake_google import FakeGoogle, fake_google
-
-__all__ = ["fake_google"]  # the fixture, imported so pytest finds it
+from tests.fake_google import FakeGoogle
+from tests.helpers import SAMPLE, sample_english_piper
 
 
 def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> list[list[str]]:

@@ -19,8 +19,7 @@ import os
 import pwd
 import re
 import subprocess
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +27,8 @@ from typing import Any, TypeVar
 
 import eyed3
 import pytest
-from click.testing import CliRunner
 
-from audioguide.cli import main
-from tests.conftest import SAMPLE, need
-from tests.test_encode import info_frame
+from tests.helpers import Built, info_frame, need
 
 pytestmark = pytest.mark.client
 
@@ -71,16 +67,11 @@ class Track:
 
 
 @pytest.fixture(scope="module")
-def package() -> Iterator[tuple[Path, dict[str, Any]]]:
-    """The sample guide, built once (offline: espeak). In a folder of its own that other users can
-    reach (a pytest tmp_path is 0700): VLC runs as nobody, and reads the files as the build left them."""
-    with tempfile.TemporaryDirectory(prefix="audioguide-clients-") as tmp:
-        root = Path(tmp)
-        root.chmod(0o755)
-        out = root / "khojaly-museum"
-        result = CliRunner(mix_stderr=False).invoke(main, ["build", str(SAMPLE), "-o", str(out)])
-        assert result.exit_code == 0, result.stderr
-        yield out, json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+def package(sample_package: Built) -> tuple[Path, dict[str, Any]]:
+    """The sample guide, the session's one build of it (offline: espeak), in a folder other users can
+    reach: VLC runs as nobody, and reads the files as the build left them."""
+    out = sample_package.out
+    return out, json.loads((out / "manifest.json").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")

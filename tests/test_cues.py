@@ -15,7 +15,7 @@ import pytest
 from audioguide.build import Options, build
 from audioguide.mp3.codec import decode_mp3
 from audioguide.outputs.transcripts import timestamp
-from tests.conftest import make_guide, write
+from tests.helpers import make_guide, write
 
 NARRATION = ("---\nstop: 3\ntitle: Three paragraphs\n---\nThe first paragraph is spoken here. It has two sentences.\n\n"
              "[pause 2s]\n\nThe second one [pause 1s] has a pause inside.\n\n"

@@ -27,7 +27,7 @@ from audioguide.editions import EDITIONS
 from audioguide.editions.base import MARK, mark_file
 from audioguide.files import TEMP_PREFIX, temp_folder
 from audioguide.ownership import locked
-from tests.conftest import GUIDE_TOML, PODCAST_READY, REPO, ffmpeg, make_guide, write
+from tests.helpers import GUIDE_TOML, PODCAST_READY, REPO, ffmpeg, make_guide, write
 
 HANG = 120  # seconds: a command still running then is hung (each of these ends in well under one)
 

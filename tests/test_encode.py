@@ -13,14 +13,12 @@ from mutagen.mp3 import MP3, BitrateMode
 
 from audioguide.mp3 import codec as media
 from audioguide.mp3.frames import id3v2_size
-from tests.conftest import ffmpeg, need
+from tests.helpers import crc16, ffmpeg, info_frame, need
 
 # (sample rate, bitrate): MPEG-2 and MPEG-1, and bitrates whose frames are too small for the tag
 CASES = [(22050, 64), (16000, 8), (24000, 160), (44100, 128), (48000, 32)]
 # the Info frame's bitrate: the stream's, else the smallest whose frame holds the tag (as ffmpeg's)
 INFO_KBPS = {(22050, 64): 64, (16000, 8): 40, (24000, 160): 160, (44100, 128): 128, (48000, 32): 64}
-KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
-        False: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)}
 
 
 def tone(rate: int, seconds: float) -> bytes:
@@ -84,35 +82,6 @@ def test_every_quality_makes_a_valid_file(tmp_path: Path) -> None:
         assert len(media.decode_mp3(data)[0]) == len(pcm)
         sizes.add(len(data))
     assert len(sizes) == 1  # CBR: the quality changes the sound, never the size
-
-
-def crc16(data: bytes) -> int:
-    """CRC-16/ARC, bit by bit: the LAME tag's checksum, written out again here to check media's."""
-    crc = 0
-    for byte in data:
-        for bit in range(8):
-            crc = (crc >> 1) ^ (0xA001 if (crc ^ byte >> bit) & 1 else 0)
-    return crc
-
-
-def info_frame(data: bytes) -> dict[str, int]:
-    """The fields of a mono MP3's Info frame and LAME tag (http://gabriel.mp3-tech.org/mp3infotag.html)."""
-    data = data[id3v2_size(data):]
-    header = int.from_bytes(data[:4], "big")
-    mpeg1 = header >> 19 & 3 == 3
-    rate = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000)}[header >> 19 & 3][header >> 10 & 3]
-    size = (144 if mpeg1 else 72) * KBPS[mpeg1][header >> 12 & 15] * 1000 // rate
-    xing = 4 + (17 if mpeg1 else 9)
-    lame = xing + 120
-    assert data[xing:xing + 4] == b"Info" and data[xing + 4:xing + 8] == bytes([0, 0, 0, 15])
-    number = lambda at, n: int.from_bytes(data[at:at + n], "big")  # noqa: E731
-    return {"header": header, "size": size, "kbps": KBPS[mpeg1][header >> 12 & 15], "padding_bit": header >> 9 & 1,
-            "frames": number(xing + 8, 4), "bytes": number(xing + 12, 4), "quality": number(xing + 116, 4),
-            "revision_and_method": data[lame + 9], "abr": data[lame + 20], "delay": number(lame + 21, 3) >> 12,
-            "padding": number(lame + 21, 3) & 0xFFF, "music_length": number(lame + 28, 4),
-            "music_crc": number(lame + 32, 2), "tag_crc": number(lame + 34, 2),
-            "tag_crc_expected": crc16(data[:lame + 34]), "music_crc_expected": crc16(data[size:]),
-            "first_audio_header": number(size, 4), "encoder": int(data[lame:lame + 9] == b"LAME3.100")}
 
 
 @pytest.mark.parametrize(("rate", "kbps"), CASES)

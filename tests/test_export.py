@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from audioguide import manifest
 from audioguide import mounts as mounts_module
@@ -33,14 +32,7 @@ from audioguide.mounts import FAT, MOUNTINFO, fs_type
 from audioguide.mp3.codec import decode_mp3
 from audioguide.mp3.frames import id3v2_size
 from audioguide.schema import Key, check_table
-from tests.conftest import GUIDE_TOML, IN_CI, PODCAST_READY, drop_language, make_guide, need, write
-
-ODD = "Odd: A/B"  # a title with characters a FAT name cannot hold: only the file number names the file
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner(mix_stderr=False).invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from tests.helpers import GUIDE_TOML, IN_CI, ODD, PODCAST_READY, drop_language, invoke, make_guide, model, need, write
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +57,6 @@ def big_numbers(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("built") / "big"
     build(guide, out, Options(jobs=1))
     return out
-
-
-def model(out: Path) -> manifest.Manifest:
-    found, why = manifest.read(out)
-    assert found is not None, why
-    return found
 
 
 def tree(dest: Path) -> list[str]:

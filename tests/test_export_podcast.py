@@ -24,7 +24,7 @@ from click.testing import CliRunner
 
 from audioguide.cli import main
 from audioguide.editions.podcast import ITUNES, PODCAST
-from tests.conftest import IN_CI, PODCAST_READY, REPO, decoded_seconds, make_guide
+from tests.helpers import IN_CI, PODCAST_READY, REPO, decoded_seconds, make_guide
 
 BASE = "https://museum.example/tour/"
 GUIDE_ID = uuid.UUID("5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f")  # conftest's PODCAST_READY

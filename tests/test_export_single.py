@@ -24,9 +24,7 @@ from audioguide.ffmpeg import encode_m4b
 from audioguide.mp3.codec import decode_mp3, encode_mp3, encoder_quality
 from audioguide.mp3.frames import id3v2_size, read_frames
 from audioguide.mp3.tags import Chapter, TrackTags, chapters_tag
-from tests import test_export
-from tests.conftest import GUIDE_TOML, ebur128, ffmpeg, make_guide, need, write
-from tests.test_export import invoke, model
+from tests.helpers import GUIDE_TOML, ODD, ebur128, ffmpeg, invoke, make_guide, model, need, write
 
 FILES = ["g-az.m4b", "g-az.mp3", "g-en.m4b", "g-en.mp3", "g-ru.m4b", "g-ru.mp3"]
 PUBLISHED = "2025-05-01"
@@ -42,7 +40,7 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                   f'description = "{DESCRIBED["en"]}"').replace(
         "[languages.az]\n", f'[languages.az]\ndescription = "{DESCRIBED["az"]}"\n')
     guide = make_guide(tmp_path_factory.mktemp("guide") / "g", toml)
-    write(guide / "en" / "03-odd.md", f"---\nstop: 3\ntitle: '{test_export.ODD}'\n---\nA and B.\n")
+    write(guide / "en" / "03-odd.md", f"---\nstop: 3\ntitle: '{ODD}'\n---\nA and B.\n")
     out = tmp_path_factory.mktemp("built") / "museum"
     build(guide, out, Options(jobs=1))
     return out

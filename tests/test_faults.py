@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import decoded_seconds
+from tests.helpers import decoded_seconds
 
 KILLS = 10  # SIGKILLs in the kill loop (the issue asks for at least 10)
 

@@ -34,7 +34,7 @@ from audioguide.cli import main
 from audioguide.errors import GuideInvalid
 from audioguide.guide.narration import MAX_SILENCE, MAX_SPOKEN_CHARACTERS
 from audioguide.guide.stops import MAX_STOP, MAX_TITLE_CHARACTERS, read_stop
-from tests.conftest import SAMPLE, decoded_seconds, drop_language, ffmpeg, write
+from tests.helpers import SAMPLE, decoded_seconds, drop_language, ffmpeg, write
 
 settings.register_profile(
     "hostile",

@@ -26,7 +26,7 @@ from audioguide import labels as labels_module
 from audioguide.build import Options, build
 from audioguide.cli import main
 from audioguide.editions.base import MARK, mark_file
-from tests.conftest import GUIDE_TOML, make_guide
+from tests.helpers import GUIDE_TOML, make_guide
 
 CASE_SECONDS = 60  # a hang fails the case (SIGALRM) instead of stalling the suite; a case takes far less
 CASES = 150

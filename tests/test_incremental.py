@@ -20,7 +20,7 @@ from audioguide.cache import CACHE_FORMAT, MARKER
 from audioguide.engines.espeak import EspeakEngine
 from audioguide.errors import AudioguideError
 from audioguide.mp3 import codec as media
-from tests.conftest import decoded_seconds
+from tests.helpers import decoded_seconds
 
 
 class Calls:

@@ -10,14 +10,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from audioguide import labels as labels_module
 from audioguide.build import Options, build
-from audioguide.cli import main
 from audioguide.labels import LABEL_QR_MM, LABELS_MARK, NAMES, POSTER_QR_MM, deep_link, player_url
 from audioguide.verify import check_package
-from tests.conftest import GUIDE_TOML, make_guide, need, write
+from tests.helpers import GUIDE_TOML, invoke, make_guide, need, write
 
 BASE = "https://museum.example/guide"  # in guide.toml, without the final slash: the labels add it
 PLAYER = BASE + "/"
@@ -69,11 +67,6 @@ def printed(hosted: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def no_chromium(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(labels_module, "find_chromium", lambda: None)
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner(mix_stderr=False).invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 class _Sheet(HTMLParser):

@@ -18,7 +18,6 @@ from mutagen.id3 import ID3, TIT2
 
 from audioguide import manifest, records
 from audioguide.audio.timeline import Context, Silence, Sound, Speech, Timeline
-from audioguide.build import Options, build
 from audioguide.engines.base import Audio
 from audioguide.guide.config import AudioConfig
 from audioguide.mp3.codec import encode_mp3
@@ -27,13 +26,8 @@ from audioguide.plan import Voice, audio_key, audio_settings
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from tests.conftest import make_guide
-
-    root = make_guide(tmp_path_factory.mktemp("guide") / "g")
-    out = tmp_path_factory.mktemp("out") / "out"
-    build(root, out, Options(jobs=1))
-    return out
+def built(small_package: Path) -> Path:
+    return small_package
 
 
 # --- the manifest --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from audioguide.plan import check
 from audioguide.schema import Key, nonempty_text
 from audioguide.schema import Options as OptionTable
 from audioguide.verify import verify
-from tests.conftest import drop_language
+from tests.helpers import drop_language
 
 
 class StopList:

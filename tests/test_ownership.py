@@ -100,7 +100,7 @@ def test_a_damaged_cached_mp3_of_the_same_size_is_made_again(guide: Path, tmp_pa
         for stop in language["stops"]:
             data = (out / stop["file"]).read_bytes()
             assert hashlib.sha256(data).hexdigest() == stop["sha256"]
-    from tests.conftest import decoded_seconds
+    from tests.helpers import decoded_seconds
 
     for path in out.rglob("*.mp3"):
         assert decoded_seconds(path) > 0.5

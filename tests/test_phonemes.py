@@ -15,10 +15,8 @@ from audioguide.engines.espeak import split_text
 from audioguide.engines.piper import _piper_text
 from audioguide.guide.narration import apply_lexicon
 from audioguide.phonemes import END, START, mark, plain, spans
-from tests.conftest import make_guide
-from tests.fake_azure import SSML, FakeAzure, fake_azure
-
-__all__ = ["fake_azure"]  # the fixture, imported so pytest finds it
+from tests.fake_azure import SSML, FakeAzure
+from tests.helpers import make_guide
 
 IPA = "xoˈd͡ʒɑli"
 ENTRY = f'Khojaly = {{ ipa = "{IPA}", say = "Khojalee" }}'

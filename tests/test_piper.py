@@ -18,7 +18,7 @@ from mutagen.id3 import ID3
 from audioguide.cli import main
 from audioguide.engines.piper import PiperEngine, installed_voices
 from audioguide.plan import check
-from tests.conftest import IN_CI, SAMPLE, TARGET, decoded_seconds, drop_language, ebur128, make_guide
+from tests.helpers import IN_CI, SAMPLE, TARGET, decoded_seconds, drop_language, ebur128, make_guide
 
 VOICE = "en_US-joe-medium"
 PIPER = 'engines = ["piper"]\n'

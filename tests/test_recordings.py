@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from audioguide.cli import main
 from audioguide.engines.espeak import EspeakEngine
-from tests.conftest import TARGET, decoded_seconds, ebur128, ffmpeg, make_guide
+from tests.helpers import TARGET, decoded_seconds, ebur128, ffmpeg, make_guide
 
 TEXT = "Shoes and letters. This recording of the second stop is read by a person, slowly and with care."
 FORMATS = {"wav": ["-c:a", "pcm_s16le"], "flac": ["-c:a", "flac"], "mp3": ["-c:a", "libmp3lame", "-b:a", "96k"],

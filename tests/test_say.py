@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from audioguide.cli import main
 from audioguide.mp3.codec import decode_mp3
-from tests.conftest import TARGET, ebur128
+from tests.helpers import TARGET, ebur128
 
 
 def run(*args: str) -> Any:

@@ -31,19 +31,15 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from audioguide import serve as serve_module
-from audioguide.build import Options, build
 from audioguide.cli import main
 from audioguide.serve import lan_address, serving
-from tests.conftest import make_guide
 
 SECRET = b"not the package's: a secret"
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("out") / "out"
-    build(make_guide(tmp_path_factory.mktemp("guide") / "g"), out, Options(jobs=1))
-    return out
+def package(small_package: Path) -> Path:
+    return small_package
 
 
 @pytest.fixture(scope="module")

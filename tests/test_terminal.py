@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from audioguide.commands.terminal import Echo, clock, plural
-from tests.conftest import REPO, write
+from tests.helpers import REPO, write
 
 
 def test_a_warning_while_the_bar_is_drawn_goes_on_a_line_of_its_own(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,19 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from audioguide.cli import main
 from audioguide.translate.workflow import add_language
-from tests.conftest import need
-from tests.fake_google import FakeGoogle, fake_google
-
-__all__ = ["fake_google"]  # the fixture, imported so pytest finds it
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner(mix_stderr=False).invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
+from tests.fake_google import FakeGoogle
+from tests.helpers import invoke, need
 
 
 def states(guide: Path, language: str) -> dict[str, str]:

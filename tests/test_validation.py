@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from audioguide.cli import main
-from tests.conftest import SAMPLE, ffmpeg, write
+from tests.helpers import SAMPLE, ffmpeg, write
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -16,7 +16,7 @@ from mutagen.id3 import ID3, TIT2
 
 from audioguide.cli import main
 from audioguide.mp3.frames import id3v2_size
-from tests.conftest import GUIDE_TOML, SAMPLE, ffmpeg, make_guide
+from tests.helpers import GUIDE_TOML, Built, ffmpeg, make_guide
 
 WELCOME = "en/001-welcome.mp3"
 
@@ -38,12 +38,9 @@ def build(guide: Path, out: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The conftest guide built once: never damaged (tests that damage take a copy)."""
-    root = make_guide(tmp_path_factory.mktemp("guide") / "test-guide")
-    out = root.parent / "out"
-    build(root, out)
-    return out
+def built(small_package: Path) -> Path:
+    """The small guide, the session's one build of it: never damaged (tests that damage take a copy)."""
+    return small_package
 
 
 @pytest.fixture
@@ -220,10 +217,9 @@ def test_a_build_with_stand_in_tracks_verifies(tmp_path: Path) -> None:
     assert result.stdout == f"{out}: ok (5 tracks, 3 playlists, 22 files checked)\n"
 
 
-def test_the_sample_build_verifies(tmp_path: Path) -> None:
+def test_the_sample_build_verifies(sample_package: Built) -> None:
     """What CI runs: the sample guide built and verified, its audio measured."""
-    out = tmp_path / "sample"
-    build(SAMPLE, out)
+    out = sample_package.out
     result = run(out, "--audio")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"{out}: ok (32 tracks, 4 playlists, 77 files checked; audio measured)\n"
