@@ -92,7 +92,7 @@ def environment(tree: Path, work: Path) -> dict[str, str]:
             "HTTPS_PROXY": proxy, "HTTP_PROXY": proxy}
 
 
-def run(tree: Path, args: list[str], work: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+def run(tree: Path, args: list[str | Path], work: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
     """Run `python -m audioguide ARGS` on TREE: its wall-clock seconds, and what it said. Raises if it fails."""
     command = [sys.executable, "-m", "audioguide", *map(str, args)]
     start = time.monotonic()
@@ -229,7 +229,7 @@ def zip_digests(path: Path, name: str, skip_player: bool) -> dict[str, str]:
 
 def digests(folder: Path, skip_player: bool) -> dict[str, str]:
     """Every file in FOLDER (a POSIX path in it -> what is compared of it), but the lock."""
-    found = {}
+    found: dict[str, str] = {}
     for path in sorted(folder.rglob("*")):
         name = path.relative_to(folder).as_posix()
         if not path.is_file() or name == LOCK or (skip_player and is_player(name)):
@@ -316,7 +316,7 @@ def export_all(tree: Path, label: str, package: Path, offered: list[str], made: 
     for edition in offered:
         for variant, options in EXPORTS.get(edition, {edition: []}).items():
             dest = package.parent / "export" / variant.replace(" ", "")
-            command = ["export", package, dest, "--edition", edition, *options, "-v"]
+            command: list[str | Path] = ["export", package, dest, "--edition", edition, *options, "-v"]
             seconds, first = run(tree, command, work)
             _, second = run(tree, command, work)
             found = digests(dest, skip_player) | marks_outside(work / "state", dest, skip_player)
