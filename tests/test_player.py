@@ -313,6 +313,23 @@ def test_the_build_writes_a_strings_file_per_language_and_warns_of_arabic(built:
         "(add ar to every string in audioguide/outputs/player/strings.toml)"]
 
 
+def test_a_string_in_english_is_marked_as_english(visit: Callable[..., Visit], package: Path,
+                                                  tmp_path: Path) -> None:
+    """Where a language's strings file has English standing in for a string, the page shows it marked
+    as English; the language's own strings are not marked (from file://, a copy of the package)."""
+    copy = shutil.copytree(package, tmp_path / "out")
+    strings = copy / "player" / "strings-az.js"
+    prefix = '(self.AUDIOGUIDE_STRINGS ||= {})["az"] = '
+    table = json.loads(strings.read_text(encoding="utf-8").removeprefix(prefix).removesuffix(";\n"))
+    table["strings"]["keypad"], table["english"] = webplayer.catalog()["keypad"]["en"], ["keypad"]
+    strings.write_text(prefix + json.dumps(table, ensure_ascii=False) + ";\n", encoding="utf-8")
+    page = visit((copy / "index.html").as_uri() + "#/az").page
+    assert page.evaluate("document.documentElement.lang") == "az"
+    keypad_title, stops_title = page.locator("#keypad-title"), page.locator("#stops-title")
+    assert (keypad_title.text_content(), keypad_title.get_attribute("lang")) == ("Type a stop number", "en")
+    assert (stops_title.text_content(), stops_title.get_attribute("lang")) == ("Bələdçinin məzmunu", None)
+
+
 def test_the_keypad_plays_a_stop(visit: Callable[..., Visit]) -> None:
     page = visit("/index.html").page
     assert audio(page, "paused") is True  # nothing plays before the visitor asks
