@@ -268,7 +268,8 @@ def test_every_string_is_translated() -> None:
 
 def test_the_page_uses_every_string_and_loads_every_script() -> None:
     """Every key of the catalog is used by the page (in index.html or a script), and index.html loads
-    the data, then each script webplayer.py copies, in its order: each declares its own name."""
+    the data, then each script webplayer.py copies, in its order: each declares its own name, and
+    none but the store a variable."""
     folder = Path(webplayer.__file__).parent / "player"
     page = {name: (folder / name).read_text(encoding="utf-8") for name in ["index.html", *webplayer.ASSETS]}
     text = "\n".join(page.values())
@@ -278,6 +279,8 @@ def test_the_page_uses_every_string_and_loads_every_script() -> None:
         webplayer.DATA, *(f"player/{name}.js" for name in webplayer.SCRIPTS)]
     for name in webplayer.SCRIPTS:
         assert re.findall(r"^const (\w+) = ", page[f"{name}.js"], flags=re.M) == [name]
+        if name != "store":  # the state is the store's alone: no other script has a variable of its own
+            assert re.findall(r"^  (?:let|var) ", page[f"{name}.js"], flags=re.M) == [], name
 
 
 def test_a_missing_string_is_english_and_warns() -> None:

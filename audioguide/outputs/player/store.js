@@ -1,10 +1,12 @@
 /* audioguide's phone player, its state: the one place that holds what the page shows and what the
-   visitor chose. The other scripts keep nothing of their own; they read and change this.
+   visitor chose. The other scripts hold no state of their own (constants and elements only); they
+   read and change this.
 
-   The player's scripts are classic scripts, not ES modules: a page opened from file:// may not load
-   modules in Chromium, and the player plays from file:// (a folder or a USB stick). Each script
-   declares one name, the script's own (`store`, `ui`, `keypad` ...), which the others use when
-   their functions run; index.html loads them in order, and app.js, the last, starts the page. */
+   The player's scripts are classic scripts, not ES modules: Chromium loads no module into a page
+   opened from file://, and the player plays from file:// (a folder, a USB stick). Each script
+   declares one name, its own (`store`, `ui`, `keypad` ...). index.html loads them in order: a script
+   may take what it needs from an earlier one as it loads (`const { $, make } = ui;`), and calls a
+   later one only from its functions, which run once app.js, the last, has started the page. */
 "use strict";
 
 const store = (() => {
