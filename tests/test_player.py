@@ -2,19 +2,20 @@
 the transcript follows the audio (over http from the .vtt tracks, from file:// from data.js), the
 language is remembered, deep links, the keyboard alone, a hostile title stays text, axe-core finds
 nothing, no request leaves the package's origin, and the page fits a phone and a desktop
-(screenshots in output/test-artifacts/player/). Over http://127.0.0.1 (a secure context) the service
+(screenshots in each test's temporary folder). Over http://127.0.0.1 (a secure context) the service
 worker keeps the chosen language: the page loads and plays offline, byte ranges included, the
 visitor can remove what it keeps, another language replaces the kept one only once it is
 complete (never offline), and a new build replaces the old caches; from file:// and over
-plain http on a network there is no worker, and no error."""
+plain http on a network there is no worker, and no error. The package is served by `audioguide
+serve`'s own server (audioguide/serve.py), byte ranges and all, as a curator tries it. The interface
+strings come from one catalog, a file per language the guide has; the worker keeps exactly the
+player's files the manifest lists."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import http.server
-import io
 import json
+import logging
 import math
 import re
 import shutil
@@ -23,14 +24,15 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlsplit
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
 
 import pytest
 
 from audioguide.build import Options, build
+from audioguide.outputs import webplayer
 from audioguide.serve import serving
-from tests.conftest import GUIDE_TOML, REPO, make_guide, need, write
+from tests.conftest import GUIDE_TOML, make_guide, need, write
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
@@ -41,55 +43,54 @@ HOSTILE_STOP = (f'---\nstop: 3\ntitle: "{HOSTILE}"\n---\nThe first paragraph of 
                 "The third paragraph, the last one.\n")
 ARABIC = "---\nstop: 1\ntitle: أهلاً وسهلاً\n---\nأهلاً بكم في القاعة.\n\nاكتبوا رقماً واستمعوا.\n"
 ARABIC_TOML = '[languages.ar]\ntitle = "متحف الاختبار: دليل صوتي"\nengines = ["espeak"]\nmissing = "source"\n\n'
-ARTIFACTS = REPO / "output" / "test-artifacts" / "player"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
                  "--host-resolver-rules=MAP museum.test 127.0.0.1"]  # a museum's Wi-Fi: http, not secure
 LAN = "museum.test"
 SAVED = "document.getElementById('offline').dataset.state === 'saved'"
 
 
-class StaticHandler(http.server.SimpleHTTPRequestHandler):
-    """A quiet static server that answers byte ranges, as a museum's web server does: without them a
-    browser cannot seek in the audio (http.server's own handler ignores Range)."""
+class Warnings(logging.Handler):
+    """The warnings a build logs."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base class's name)
-        pass
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.lines: list[str] = []
 
-    def send_head(self) -> Any:
-        wanted = re.fullmatch(r"bytes=(\d*)-(\d*)", self.headers.get("Range", ""))
-        path = Path(self.translate_path(self.path))
-        if wanted is None or not path.is_file():
-            return super().send_head()
-        body = path.read_bytes()
-        first, last = wanted.groups()
-        start = int(first) if first else max(0, len(body) - int(last or 0))
-        end = min(int(last), len(body) - 1) if first and last else len(body) - 1
-        if start >= len(body):
-            self.send_error(416)
-            return None
-        self.send_response(206)
-        self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Range", f"bytes {start}-{end}/{len(body)}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Accept-Ranges", "bytes")
-        self.end_headers()
-        return io.BytesIO(body[start:end + 1])
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str]]:
     """The conftest guide plus an English-only stop 3 with a hostile title, built once; Azerbaijani plays
     the English track in its place, Russian leaves it out. And Arabic (right to left), with stop 1 only:
-    English plays in place of the others."""
+    English plays in place of the others. The package, and the warnings its build logged."""
     toml = GUIDE_TOML.replace("[languages.az]\n", '[languages.az]\nmissing = "source"\n')
     toml = toml.replace("[lexicon.en]", ARABIC_TOML + "[lexicon.en]")
     root = make_guide(tmp_path_factory.mktemp("player") / "test-guide", toml)
     write(root / "en" / "03-hostile.md", HOSTILE_STOP)
     write(root / "ar" / "01-ahlan.md", ARABIC)
     out = root.parent / "out"
-    build(root, out, Options(jobs=1))
+    warnings, log = Warnings(), logging.getLogger("audioguide")
+    log.addHandler(warnings)
+    try:
+        build(root, out, Options(jobs=1))
+    finally:
+        log.removeHandler(warnings)
     assert (out / "index.html").is_file() and (out / "player" / "data.js").is_file()
-    return out
+    return out, warnings.lines
+
+
+@pytest.fixture(scope="module")
+def package(built: tuple[Path, list[str]]) -> Path:
+    return built[0]
+
+
+@pytest.fixture
+def artifacts(tmp_path: Path) -> Path:
+    """Where a test leaves its screenshots and measurements: its own temporary folder."""
+    print(f"artifacts: {tmp_path}")
+    return tmp_path
 
 
 def read_data(package: Path) -> dict[str, Any]:
@@ -106,17 +107,19 @@ def data(package: Path) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def serving_package(package: Path, handler: type[StaticHandler] = StaticHandler) -> Iterator[str]:
-    """The package on 127.0.0.1, on a port of its own: yields its address."""
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(package)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+def serving_package(package: Path, hold: Callable[[str], None] | None = None) -> Iterator[str]:
+    """The package served by `audioguide serve`'s server on 127.0.0.1, on a port of its own: yields its
+    address. `hold(name)`, when given, runs before each file is answered (to hold one back)."""
+    with serving(package, "127.0.0.1", 0) as httpd:
+        if hold is not None:
+            answer = httpd.open
+
+            def holding(name: str) -> BinaryIO | None:
+                hold(name)
+                return answer(name)
+
+            httpd.open = holding  # this server's alone
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
 
 
 @pytest.fixture(scope="module")
@@ -231,7 +234,9 @@ def test_the_package_holds_the_player(package: Path, data: dict[str, Any]) -> No
     assert html.index("player/style.css") < html.index("player/data.js") < html.index("player/app.js")
     assert "Content-Security-Policy" in html and "script-src 'self'" in html
     assert "<script>" not in html and " style=" not in html and "http" not in html.replace("http-equiv", "")
-    for script in ("player/app.js", "sw.js"):
+    scripts = sorted(p.relative_to(package).as_posix() for p in [package / "sw.js", *(package / "player").glob("*.js")])
+    assert len(scripts) == 1 + len(webplayer.SCRIPTS) + 1 + 1 + 3  # the worker, the page's, data, worker's, strings
+    for script in scripts:
         text = (package / script).read_text(encoding="utf-8")
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "importScripts"):
             assert sink not in text, (script, sink)
@@ -245,20 +250,87 @@ def test_the_package_holds_the_player(package: Path, data: dict[str, Any]) -> No
 
 
 def test_every_string_is_translated() -> None:
-    """The interface's strings: English, Azerbaijani, Russian and Turkish, each with every key and the
-    same placeholders as English (the others need not name the language they are in)."""
-    app = (REPO / "audioguide" / "outputs" / "player" / "app.js").read_text(encoding="utf-8")
-    table = app[app.index("var STRINGS = {"):app.index("var SPEEDS")]
-    languages = dict(re.findall(r"\n {4}(\w+): \{\n(.*?)\n {4}\}", table, flags=re.S))
+    """The interface's strings (one catalog, outputs/player/strings.toml): English, Azerbaijani, Russian
+    and Turkish, each with every key and the same placeholders as English (the others need not name
+    the language they are in)."""
+    catalog = webplayer.catalog()
+    languages = {code for texts in catalog.values() for code in texts}
     assert sorted(languages) == ["az", "en", "ru", "tr"]
-    strings = {code: dict(re.findall(r'^ {6}"?(\w+)"?: "(.*)",?$', text, flags=re.M))
-               for code, text in languages.items()}
+    strings = {code: {key: texts[code] for key, texts in catalog.items() if code in texts} for code in languages}
     for code, entries in strings.items():
         assert entries.keys() == strings["en"].keys(), code
         for key, text in entries.items():
             assert text.strip(), (code, key)
             mine, english = (set(re.findall(r"\{\w+\}", x)) for x in (text, strings["en"][key]))
             assert mine == english or (key == "unknown" and mine == {"{n}"}), (code, key)  # "in English"
+    assert webplayer.strings_files(["en", "az", "ru", "tr", "tr-CY"], catalog)[1] == []  # nothing to warn of
+
+
+def test_the_page_uses_every_string_and_loads_every_script() -> None:
+    """Every key of the catalog is used by the page (in index.html or a script), and index.html loads
+    the data, then each script webplayer.py copies, in its order: each declares its own name, and
+    none but the store a variable."""
+    folder = Path(webplayer.__file__).parent / "player"
+    page = {name: (folder / name).read_text(encoding="utf-8") for name in ["index.html", *webplayer.ASSETS]}
+    text = "\n".join(page.values())
+    unused = [key for key in webplayer.catalog() if f'"{key}"' not in text and f"'{key}'" not in text]
+    assert unused == []
+    assert re.findall(r'<script src="([^"]+)" defer></script>', page["index.html"]) == [
+        webplayer.DATA, *(f"player/{name}.js" for name in webplayer.SCRIPTS)]
+    for name in webplayer.SCRIPTS:
+        assert re.findall(r"^const (\w+) = ", page[f"{name}.js"], flags=re.M) == [name]
+        if name != "store":  # the state is the store's alone: no other script has a variable of its own
+            assert re.findall(r"^  (?:let|var) ", page[f"{name}.js"], flags=re.M) == [], name
+
+
+def test_a_missing_string_is_english_and_warns() -> None:
+    """A string the catalog lacks in a language is English in that language's file, listed as English
+    (the page marks it so); a language the catalog has not at all shows the English file. The build
+    warns of both, naming the catalog."""
+    catalog = webplayer.catalog()
+    del catalog["offlineRemove"]["tr"], catalog["pause"]["tr"]
+    files, warnings = webplayer.strings_files(["tr", "ar", "en"], catalog)
+    assert sorted(files) == ["player/strings-en.js", "player/strings-tr.js"]
+    text = files["player/strings-tr.js"].decode()
+    prefix = '(self.AUDIOGUIDE_STRINGS ||= {})["tr"] = '
+    assert text.startswith(prefix) and text.endswith(";\n")
+    table = json.loads(text[len(prefix):-2])
+    assert table["lang"] == "tr" and table["english"] == ["pause", "offlineRemove"]
+    assert table["strings"]["pause"] == "Pause" and table["strings"]["play"] == "Dinle"
+    assert warnings == [
+        "tr: the phone player has no Turkish for pause, offlineRemove and shows English in their place "
+        "(add tr to them in audioguide/outputs/player/strings.toml)",
+        "ar: the phone player has no Arabic for its buttons and messages and shows the English ones "
+        "(add ar to every string in audioguide/outputs/player/strings.toml)"]
+
+
+def test_the_build_writes_a_strings_file_per_language_and_warns_of_arabic(built: tuple[Path, list[str]],
+                                                                          data: dict[str, Any]) -> None:
+    package, warnings = built
+    assert sorted(p.name for p in (package / "player").glob("strings-*.js")) == [
+        "strings-az.js", "strings-en.js", "strings-ru.js"]
+    assert [(x["code"], x["ui"]) for x in data["languages"]] == [("en", "en"), ("az", "az"), ("ru", "ru"),
+                                                                 ("ar", "en")]
+    assert [w for w in warnings if "phone player" in w] == [
+        "ar: the phone player has no Arabic for its buttons and messages and shows the English ones "
+        "(add ar to every string in audioguide/outputs/player/strings.toml)"]
+
+
+def test_a_string_in_english_is_marked_as_english(visit: Callable[..., Visit], package: Path,
+                                                  tmp_path: Path) -> None:
+    """Where a language's strings file has English standing in for a string, the page shows it marked
+    as English; the language's own strings are not marked (from file://, a copy of the package)."""
+    copy = shutil.copytree(package, tmp_path / "out")
+    strings = copy / "player" / "strings-az.js"
+    prefix = '(self.AUDIOGUIDE_STRINGS ||= {})["az"] = '
+    table = json.loads(strings.read_text(encoding="utf-8").removeprefix(prefix).removesuffix(";\n"))
+    table["strings"]["keypad"], table["english"] = webplayer.catalog()["keypad"]["en"], ["keypad"]
+    strings.write_text(prefix + json.dumps(table, ensure_ascii=False) + ";\n", encoding="utf-8")
+    page = visit((copy / "index.html").as_uri() + "#/az").page
+    assert page.evaluate("document.documentElement.lang") == "az"
+    keypad_title, stops_title = page.locator("#keypad-title"), page.locator("#stops-title")
+    assert (keypad_title.text_content(), keypad_title.get_attribute("lang")) == ("Type a stop number", "en")
+    assert (stops_title.text_content(), stops_title.get_attribute("lang")) == ("Bələdçinin məzmunu", None)
 
 
 def test_the_keypad_plays_a_stop(visit: Callable[..., Visit]) -> None:
@@ -404,21 +476,20 @@ def test_a_hostile_title_stays_text(visit: Callable[..., Visit]) -> None:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_nothing(visit: Callable[..., Visit], data: dict[str, Any], scheme: str) -> None:
+def test_axe_finds_nothing(visit: Callable[..., Visit], data: dict[str, Any], scheme: str, artifacts: Path) -> None:
     page = visit("/index.html", color_scheme=scheme).page
     until(page, SAVED, timeout=60000)  # the offline panel, English kept
     axe_clean(page, f"main view, {scheme}")
     panel = page.locator("#offline")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.mouse.move(0, 0)
-    panel.screenshot(path=str(ARTIFACTS / f"offline-{scheme}-saved.png"))
+    panel.screenshot(path=str(artifacts / f"offline-{scheme}-saved.png"))
     total = len({f for s in data["languages"][0]["stops"] for f in (s["file"], s["vtt"])})
     page.evaluate("""total => navigator.serviceWorker.dispatchEvent(new MessageEvent('message', {data: {
         type: 'offline', build: window.AUDIOGUIDE.build, code: 'en', state: 'saving', done: 2, total}}))""", total)
     assert page.locator("#offline-status").text_content() == f"Saving English for offline use: 2 of {total}"
     assert page.locator("#offline-progress").is_visible()
     axe_clean(page, f"the offline panel saving, {scheme}")
-    panel.screenshot(path=str(ARTIFACTS / f"offline-{scheme}-saving.png"))
+    panel.screenshot(path=str(artifacts / f"offline-{scheme}-saving.png"))
     keypad(page, "3")
     page.locator("#go").click()
     wait_playing(page)
@@ -433,7 +504,7 @@ def test_axe_finds_nothing(visit: Callable[..., Visit], data: dict[str, Any], sc
     axe_clean(page, f"the last language, {scheme}")
 
 
-def test_right_to_left(visit: Callable[..., Visit], data: dict[str, Any]) -> None:
+def test_right_to_left(visit: Callable[..., Visit], data: dict[str, Any], artifacts: Path) -> None:
     page = visit("/index.html#/ar/1", viewport={"width": 390, "height": 844}).page
     assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["ar", "rtl"]
     assert page.locator("#now-title").text_content() == "أهلاً وسهلاً"
@@ -450,9 +521,8 @@ def test_right_to_left(visit: Callable[..., Visit], data: dict[str, Any]) -> Non
     page.locator("#toggle").click()
     wait_playing(page)
     axe_clean(page, "right to left")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.mouse.move(0, 0)
-    page.screenshot(path=str(ARTIFACTS / "390-rtl-playing.png"), full_page=True)
+    page.screenshot(path=str(artifacts / "390-rtl-playing.png"), full_page=True)
 
 
 def test_no_request_leaves_the_origin(visit: Callable[..., Visit], server: str) -> None:
@@ -469,12 +539,12 @@ def test_no_request_leaves_the_origin(visit: Callable[..., Visit], server: str) 
 
 
 @pytest.mark.parametrize("width,height", [(390, 844), (1280, 800)])
-def test_screenshots(visit: Callable[..., Visit], data: dict[str, Any], width: int, height: int) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+def test_screenshots(visit: Callable[..., Visit], data: dict[str, Any], width: int, height: int,
+                     artifacts: Path) -> None:
     for scheme in ("light", "dark"):
         page = visit("/index.html", viewport={"width": width, "height": height}, color_scheme=scheme).page
         until(page, SAVED, timeout=60000)
-        page.screenshot(path=str(ARTIFACTS / f"{width}-{scheme}-home.png"))
+        page.screenshot(path=str(artifacts / f"{width}-{scheme}-home.png"))
         keypad(page, "3")
         page.locator("#go").click()
         wait_playing(page)
@@ -482,9 +552,9 @@ def test_screenshots(visit: Callable[..., Visit], data: dict[str, Any], width: i
         until(page, "document.querySelectorAll('#cues p')[1].classList.contains('current')")
         page.mouse.move(0, 0)
         page.evaluate("window.scrollTo(0, 0)")
-        page.screenshot(path=str(ARTIFACTS / f"{width}-{scheme}-playing.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"{width}-{scheme}-playing.png"), full_page=True)
         page.evaluate("document.documentElement.style.fontSize = '200%'")
-        page.screenshot(path=str(ARTIFACTS / f"{width}-{scheme}-zoom.png"), full_page=True)
+        page.screenshot(path=str(artifacts / f"{width}-{scheme}-zoom.png"), full_page=True)
         assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
         assert page.locator("#keypad [data-digit='5']").bounding_box()["height"] >= 44
 
@@ -513,11 +583,19 @@ def cache_names(page: Any) -> list[str]:
     return sorted(names)
 
 
+def shell_files(package: Path, data: dict[str, Any]) -> list[str]:
+    """What the worker keeps of every build: the page as ./ (""), every file of the player that the
+    manifest lists but the worker itself, and the cover."""
+    listed = json.loads((package / "manifest.json").read_text(encoding="utf-8"))["files"]
+    player = [name for name in listed if webplayer.WebPlayer.names.fullmatch(name) and name != "sw.js"]
+    assert {"index.html", "player/app.js", "player/data.js", "player/sw-files.js", "player/icon-192.png"} < set(player)
+    return sorted(["", *player, data["guide"]["cover"]])
+
+
 def stored_size(package: Path, data: dict[str, Any], code: str | None) -> str:
     """What the panel says the guide takes: its app shell (the page twice, as ./ and index.html) and
     a language's tracks and transcripts, in kB as the page rounds them."""
-    shell = ["index.html", "index.html", "player/app.js", "player/style.css", "player/data.js",
-             "manifest.webmanifest", "player/icon-192.png", "player/icon-512.png", data["guide"]["cover"]]
+    shell = [name or "index.html" for name in shell_files(package, data)]
     tracks = {f for x in data["languages"] if x["code"] == code for s in x["stops"] for f in (s["file"], s["vtt"])}
     total = sum((package / name).stat().st_size for name in [*shell, *tracks])
     assert total < 1_000_000
@@ -539,7 +617,7 @@ def go_offline(seen: Visit) -> None:
 
 
 def test_a_kept_language_plays_offline(visit: Callable[..., Visit], package: Path, data: dict[str, Any],
-                                       server: str) -> None:
+                                       server: str, artifacts: Path) -> None:
     seen = visit("/index.html", viewport={"width": 390, "height": 844})
     page = seen.page
     until(page, SAVED, timeout=60000)
@@ -585,7 +663,7 @@ def test_a_kept_language_plays_offline(visit: Callable[..., Visit], package: Pat
     assert page.locator("#offline-used").text_content() == stored_size(package, data, None)
     assert page.evaluate("localStorage.getItem('audioguide.offline')") == "off"
     page.mouse.move(0, 0)
-    page.locator("#offline").screenshot(path=str(ARTIFACTS / "offline-light-removed.png"))
+    page.locator("#offline").screenshot(path=str(artifacts / "offline-light-removed.png"))
     page.goto(f"{server}/index.html")  # removed stays removed: nothing is kept until the visitor asks
     until(page, "document.getElementById('offline').dataset.state === 'none'")
     page.context.set_offline(False)
@@ -604,6 +682,25 @@ def track_files(data: dict[str, Any], code: str) -> list[str]:
     """A language's tracks and transcripts, in the order the worker stores them."""
     language = next(x for x in data["languages"] if x["code"] == code)
     return list(dict.fromkeys(f for s in language["stops"] for f in (s["file"], s["vtt"])))
+
+
+def test_the_worker_keeps_exactly_the_players_files(visit: Callable[..., Visit], package: Path,
+                                                   data: dict[str, Any], server: str) -> None:
+    """The shell the worker keeps is every file of the player the manifest lists (but the worker), the
+    page as ./ and the cover: the list it imports (player/sw-files.js), written by the build, and a
+    kept language is its tracks and transcripts."""
+    page = visit("/index.html").page
+    until(page, SAVED, timeout=60000)
+    keys = """name => caches.open(name).then(c => c.keys()).then(k => k.map(r => r.url))"""
+    shell = page.evaluate(keys, f"audioguide-{data['build']}-shell@{server}/")
+    assert sorted(url.removeprefix(server + "/") for url in shell) == shell_files(package, data)
+    english = page.evaluate(keys, f"audioguide-{data['build']}-tracks-en@{server}/")
+    assert [url.removeprefix(server + "/") for url in english] == track_files(data, "en")
+    text = (package / webplayer.WORKER_FILES).read_text(encoding="utf-8")
+    assert text.startswith("export default {") and text.endswith("};\n")
+    files = json.loads(text.removeprefix("export default ").removesuffix(";\n"))
+    assert sorted(files["page"] + files["images"]) == shell_files(package, data)
+    assert files["build"] == data["build"] and files["languages"]["az"] == track_files(data, "az")
 
 
 def play_stop(page: Any, number: str) -> None:
@@ -647,17 +744,14 @@ def test_a_new_language_replaces_the_kept_one_once_complete(visit: Callable[...,
     files = track_files(data, "ru")
     asked, release = threading.Event(), threading.Event()
 
-    class Holding(StaticHandler):
+    def hold(name: str) -> None:
         """Holds back Russian's last file until released (15 s at most)."""
-
-        def send_head(self) -> Any:
-            if unquote(urlsplit(self.path).path) == "/" + files[-1]:
-                asked.set()
-                release.wait(15)
-            return super().send_head()
+        if name == files[-1]:
+            asked.set()
+            release.wait(15)
 
     build_ = data["build"]
-    with serving_package(package, Holding) as base:
+    with serving_package(package, hold) as base:
         try:
             seen = visit(base + "/index.html")
             page = seen.page
@@ -679,9 +773,10 @@ def test_a_new_language_replaces_the_kept_one_once_complete(visit: Callable[...,
             release.set()
 
 
-def test_play_to_audio_on_a_warm_offline_cache(visit: Callable[..., Visit]) -> None:
+def test_play_to_audio_on_a_warm_offline_cache(visit: Callable[..., Visit], artifacts: Path) -> None:
     """The time from pressing Play to the audio's clock moving (and to the `playing` event), on a
-    phone-sized page served by the worker offline: the median of 10, in test-artifacts."""
+    phone-sized page served by the worker offline: the median of 10, printed and left in the test's
+    temporary folder."""
     seen = visit("/index.html", viewport={"width": 390, "height": 844})
     page = seen.page
     until(page, SAVED, timeout=60000)
@@ -708,8 +803,7 @@ def test_play_to_audio_on_a_warm_offline_cache(visit: Callable[..., Visit]) -> N
             playing.append(page.evaluate("window.measured.playing"))
     result = {"audible_ms": round(statistics.median(audible), 1), "playing_ms": round(statistics.median(playing), 1),
               "runs": [round(x, 1) for x in audible]}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "offline-play-timing.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    (artifacts / "offline-play-timing.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print("play to audio, warm offline cache:", result)  # a measurement, not asserted: it depends on the machine's load
 
 

@@ -1,35 +1,110 @@
 """The phone player: a static web page at the package's root (`index.html`, and `player/` with its
-script, style and data) that plays the guide from the package's own files, offline, from file:// or
-any static web server. The page and its script are fixed assets (outputs/player/); the guide reaches
-it only as data (`player/data.js`), which the script puts on the page as text.
+scripts, style and data) that plays the guide from the package's own files, offline, from file:// or
+any static web server. The page and its scripts are fixed assets (outputs/player/); the guide reaches
+it only as data (`player/data.js`), which the scripts put on the page as text. Its buttons and
+messages come from one catalog of interface strings (outputs/player/strings.toml), from which each
+build writes a file per language the guide shows them in (`player/strings-<lang>.js`).
+
+The page's scripts are classic scripts, not ES modules: Chromium loads no module into a page opened
+from file://, and the player plays from file:// (a folder copied off the build, a USB stick).
 
 Served over https (or from localhost), it is also an installable web app: a web app manifest
 (`manifest.webmanifest`), icons made from the guide's cover, and a service worker (`sw.js`, at the
-root so that it may keep every file of the package) that keeps the chosen language for offline use."""
+root so that it may keep every file of the package; an ES module) that keeps the chosen language for
+offline use. What the worker keeps it imports from `player/sw-files.js`, written here with the rest."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import tomllib
+from collections.abc import Iterable, Mapping
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any, ClassVar
 
-from audioguide.guide.languages import native_name
+from audioguide.errors import listed
+from audioguide.guide.languages import native_name, parse_language
 from audioguide.manifest import FileRecord, Manifest
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
 
-ASSETS = {"index.html": "index.html", "app.js": "player/app.js", "style.css": "player/style.css", "sw.js": "sw.js"}
+log = logging.getLogger("audioguide")
+
+SCRIPTS = ("store", "ui", "header", "stops", "transcript", "playback", "keypad", "offline", "app")  # index.html's order
+ASSETS = {"index.html": "index.html", "style.css": "player/style.css", "sw.js": "sw.js",
+          **{f"{name}.js": f"player/{name}.js" for name in SCRIPTS}}
 DATA = "player/data.js"
+WORKER_FILES = "player/sw-files.js"  # what the service worker keeps: it imports this
+STRINGS = "player/strings-{}.js"  # the interface's strings in one language
+CATALOG = "strings.toml"  # every interface string in every language, beside the assets
+CATALOG_PATH = "audioguide/outputs/player/strings.toml"  # as messages name it
+SOURCE = "en"  # the catalog's language: every string has it, and it stands in for any other's missing one
 WEB_MANIFEST = "manifest.webmanifest"
 ICONS = {192: "player/icon-192.png", 512: "player/icon-512.png"}
 THEME = "#141826"  # the page's header (style.css --head-bg): the colour around an installed app's icon and title
 BACKGROUND = "#f5f1e8"  # the page's background (style.css --bg)
 
+Catalog = dict[str, dict[str, str]]  # string's key -> language -> text
 
-def player_data(manifest: Manifest) -> dict[str, Any]:
-    """What the page shows and plays, from the manifest (paths relative to the package's root)."""
+
+def _assets() -> Traversable:
+    return resources.files("audioguide.outputs").joinpath("player")
+
+
+def catalog() -> Catalog:
+    """The interface's strings, every one in every language audioguide has it in."""
+    strings: Catalog = tomllib.loads(_assets().joinpath(CATALOG).read_text(encoding="utf-8"))
+    return strings
+
+
+def _primary(code: str) -> str:
+    return code.lower().split("-")[0]
+
+
+def interface_language(code: str, strings: Catalog) -> str:
+    """The language a guide's language shows the interface in: its own (by its primary subtag: pt-BR
+    shows pt) when the catalog has it, else English."""
+    primary = _primary(code)
+    return primary if any(primary in texts for texts in strings.values()) else SOURCE
+
+
+def strings_files(codes: Iterable[str], strings: Catalog) -> tuple[dict[str, bytes], list[str]]:
+    """`player/strings-<lang>.js` for each language these guide languages show the interface in, every
+    string in it (English where the catalog has none in that language, and listed as English so that
+    the page marks it as such); and a warning for each language a visitor will not get whole."""
+    files: dict[str, bytes] = {}
+    warnings: list[str] = []
+    for code in codes:
+        lang = interface_language(code, strings)
+        if lang == SOURCE and _primary(code) != SOURCE:
+            warnings.append(f"{code}: the phone player has no {_name(code)} for its buttons and messages and shows "
+                            f"the English ones (add {_primary(code)} to every string in {CATALOG_PATH})")
+        name = STRINGS.format(lang)
+        if name in files:
+            continue
+        english = [key for key, texts in strings.items() if lang not in texts]
+        if english:
+            warnings.append(f"{code}: the phone player has no {_name(lang)} for {listed(english)} and shows English "
+                            f"in {'their' if len(english) > 1 else 'its'} place (add {lang} to "
+                            f"{'them' if len(english) > 1 else 'it'} in {CATALOG_PATH})")
+        table = {"lang": lang, "strings": {key: texts.get(lang, texts[SOURCE]) for key, texts in strings.items()},
+                 "english": english}
+        text = json.dumps(table, ensure_ascii=False, separators=(",", ":"))
+        files[name] = f"(self.AUDIOGUIDE_STRINGS ||= {{}})[{json.dumps(lang)}] = {text};\n".encode()
+    return files, warnings
+
+
+def _name(code: str) -> str:
+    language = parse_language(code)
+    return language.name if language is not None else code
+
+
+def player_data(manifest: Manifest, fixed: Mapping[str, bytes], strings: Catalog) -> dict[str, Any]:
+    """What the page shows and plays, from the manifest (paths relative to the package's root); `fixed`
+    are the player's files that are not made from the guide (its page, scripts, style, strings)."""
     languages = []
     for code, language in manifest.languages.items():
         native, direction = native_name(code)
@@ -39,7 +114,7 @@ def player_data(manifest: Manifest) -> dict[str, Any]:
                                                                            strict=True)]}
                  for s in language.stops]
         languages.append({"code": code, "name": language.name, "native": native, "dir": direction,
-                          "title": language.title, "stops": stops})
+                          "title": language.title, "ui": interface_language(code, strings), "stops": stops})
     guide = manifest.guide
     data: dict[str, Any] = {"version": 1, "build": "",
                             "guide": {"title": guide.title, "publisher": guide.publisher, "cover": guide.cover},
@@ -49,11 +124,22 @@ def player_data(manifest: Manifest) -> dict[str, Any]:
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode())
     for stop in manifest.tracks().values():
         digest.update(stop.made.sha256.encode())
-    assets = resources.files("audioguide.outputs").joinpath("player")
-    for source in ASSETS:
-        digest.update(hashlib.sha256(assets.joinpath(source).read_bytes()).digest())
+    for name in sorted(fixed):
+        digest.update(hashlib.sha256(fixed[name]).digest())
     data["build"] = digest.hexdigest()[:16]
     return data
+
+
+def worker_files(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
+    """What the service worker keeps (`player/sw-files.js`): the build's token; the page (the package's
+    root, that is index.html) and every file of the player but the worker itself and the icons, taken
+    from the network first; the icons and the cover; each language's tracks and transcripts, in order."""
+    images = [*ICONS.values(), *([data["guide"]["cover"]] if data["guide"]["cover"] else [])]
+    page = ["", *sorted(name for name in names if name != "sw.js" and name not in images)]
+    languages = {language["code"]: list(dict.fromkeys(file for stop in language["stops"]
+                                                      for file in (stop["file"], stop["vtt"]) if file))
+                 for language in data["languages"]}
+    return {"build": data["build"], "page": page, "images": images, "languages": languages}
 
 
 def icon(cover: bytes | None, size: int) -> bytes:
@@ -87,24 +173,35 @@ def web_manifest(manifest: Manifest) -> dict[str, Any]:
                       for size, name in ICONS.items()]}
 
 
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 class WebPlayer:
     name: ClassVar[str] = "player"
     options: ClassVar[Options] = {}
+    # broader than what this version writes, so that a later build removes a file an older one wrote
     names: ClassVar[re.Pattern[str]] = re.compile(
-        r"index\.html|sw\.js|manifest\.webmanifest|player/(app\.js|style\.css|data\.js|icon-(192|512)\.png)")
+        r"index\.html|sw\.js|manifest\.webmanifest|player/[a-z0-9-]+\.(js|css|png)")
 
     def write(self, package: Package, files: Files) -> None:
-        folder = resources.files("audioguide.outputs").joinpath("player")
-        assets = {name: folder.joinpath(source).read_bytes() for source, name in ASSETS.items()}
+        folder = _assets()
+        strings = catalog()
+        made, warnings = strings_files(package.manifest.languages, strings)
+        for warning in warnings:
+            log.warning("%s", warning)
+        fixed = {**{name: folder.joinpath(source).read_bytes() for source, name in ASSETS.items()}, **made}
         previous = package.previous
         if previous is not None and all(previous.owned().get(name) == FileRecord.of(content)
-                                        for name, content in assets.items()) and files.keep(self.names, previous):
+                                        for name, content in fixed.items()) and files.keep(self.names, previous):
             return  # the guide and the player's files are as the last build had them: so are the icons and data
-        for name, content in assets.items():
+        for name, content in fixed.items():
             files.write(name, content)
         for size, name in ICONS.items():
             files.write(name, icon(package.cover, size))
         files.write(WEB_MANIFEST, (json.dumps(web_manifest(package.manifest), ensure_ascii=False, indent=2)
                                    + "\n").encode())
-        data = json.dumps(player_data(package.manifest), ensure_ascii=False, separators=(",", ":"))
-        files.write(DATA, f"window.AUDIOGUIDE = {data};\n".encode())
+        data = player_data(package.manifest, fixed, strings)
+        files.write(DATA, f"window.AUDIOGUIDE = {_json(data)};\n".encode())
+        names = [*fixed, *ICONS.values(), WEB_MANIFEST, DATA, WORKER_FILES]
+        files.write(WORKER_FILES, f"export default {_json(worker_files(data, names))};\n".encode())

@@ -1,19 +1,22 @@
-/* audioguide's service worker: served from the package's root (its scope is the whole package) and
-   registered by player/app.js as `sw.js?build=<token>`, the token of player/data.js, so that every
-   new build installs a new worker.
+/* audioguide's service worker, an ES module: served from the package's root (its scope is the whole
+   package) and registered by player/offline.js as `sw.js?build=<token>`, the token of
+   player/data.js, so that every new build installs a new worker. What it keeps it reads from
+   player/sw-files.js, which the build writes with the player (webplayer.py): the build's token, the
+   page's files, the images, and each language's tracks and transcripts.
 
-   - install: keeps the app shell (the page, its script, style and data, the web app manifest, the
+   - install: keeps the app shell (the page and every file of the player, the web app manifest, the
      icons, the cover) in a cache named for the build;
    - activate: deletes this package's caches of every other build;
    - a "keep" message from the page keeps one language: its tracks and transcripts, in a cache named
      for the build and the language, reporting progress to the page. The language kept before is
      deleted only once every file of the new one is stored: a choice made offline, or a download that
      fails halfway, leaves it kept and playing. "remove" deletes them; "status" reports what is stored;
-   - fetch: only GET requests to this package. The page, its script, style and data come from the
+   - fetch: only GET requests to this package. The page and the player's files come from the
      network when it answers (so that a new build is seen at once) and from the cache without one;
      what is stored comes from the cache, byte ranges included (an audio element asks for ranges,
      and seeking needs them answered); anything else goes to the network. */
-"use strict";
+
+import files from "./player/sw-files.js";
 
 const BUILD = new URL(self.location.href).searchParams.get("build") || "dev";
 const SCOPE = self.registration.scope; // the package's root, with its final "/"
@@ -22,10 +25,6 @@ const SUFFIX = "@" + SCOPE; // this package's caches: another guide may share th
 const OURS = PREFIX + BUILD + "-";
 const SHELL = OURS + "shell" + SUFFIX;
 const TRACKS = OURS + "tracks-";
-const DATA = "player/data.js";
-// the page and what it loads: from the network first, so that a new build shows at once
-const FRESH = ["", "index.html", "player/app.js", "player/style.css", DATA, "manifest.webmanifest"];
-const ICONS = ["player/icon-192.png", "player/icon-512.png"];
 const NETWORK_MS = 3500; // how long the page waits for a slow network before the stored copy
 
 let job = null; // the language being kept: {code, done, total, cancelled, promise}
@@ -48,45 +47,20 @@ function superseded() {
   return !!active && active.scriptURL !== self.location.href;
 }
 
-/* The guide: player/data.js, `window.AUDIOGUIDE = {...};` */
-
-function parseData(text) {
-  const start = text.indexOf("{");
-  const end = text.lastIndexOf("}");
-  return JSON.parse(text.slice(start, end + 1));
-}
-
-async function guide() {
-  const cache = await caches.open(SHELL);
-  const response = await cache.match(address(DATA));
-  if (!response) throw new Error("the guide's data is not stored");
-  return parseData(await response.text());
-}
-
-function trackFiles(language) {
-  const files = [];
-  (language.stops || []).forEach((stop) => {
-    [stop.file, stop.vtt].forEach((file) => {
-      if (file && !files.includes(file)) files.push(file);
-    });
-  });
-  return files;
+// A language's tracks and transcripts, in the order they are stored; null for a language the guide has not.
+function trackFiles(code) {
+  return Object.hasOwn(files.languages, code) ? files.languages[code] : null;
 }
 
 /* Install and activate */
 
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
-    const response = await fetch(new Request(address(DATA), { cache: "no-cache" }));
-    if (!response.ok) throw new Error("player/data.js: HTTP " + response.status);
-    const data = parseData(await response.clone().text());
     // a page older than the package on the server: the newer page will register its own worker
-    if (data.build !== BUILD) throw new Error("player/data.js is build " + data.build + ", not " + BUILD);
+    if (files.build !== BUILD) throw new Error("player/sw-files.js is build " + files.build + ", not " + BUILD);
     const cache = await caches.open(SHELL);
-    await cache.put(address(DATA), response);
-    const files = FRESH.filter((file) => file !== DATA).concat(ICONS);
-    if (data.guide && data.guide.cover) files.push(data.guide.cover);
-    await cache.addAll(files.map((file) => new Request(address(file), { cache: "no-cache" })));
+    await cache.addAll([...files.page, ...files.images].map((file) => new Request(address(file),
+                                                                                   { cache: "no-cache" })));
     await self.skipWaiting();
   })());
 });
@@ -111,7 +85,7 @@ self.addEventListener("fetch", (event) => {
   if (path === "sw.js") return;
   if (request.mode === "navigate") {
     event.respondWith(networkFirst(request, address("index.html")));
-  } else if (FRESH.includes(path) && !url.search) {
+  } else if (files.page.includes(path) && !url.search) {
     event.respondWith(networkFirst(request, null));
   } else {
     event.respondWith(cacheFirst(request));
@@ -236,17 +210,12 @@ async function report(code, state, done, total) {
 
 // How much of a language is stored: "saved" (all of it), "failed" (some), "none".
 async function inventory(code) {
-  let data;
-  try { data = await guide(); } catch (e) { return { state: "none", done: 0, total: 0 }; }
-  const language = (data.languages || []).find((l) => l.code === code);
-  if (!language || !(await caches.has(tracksCache(code)))) {
-    return { state: "none", done: 0, total: language ? trackFiles(language).length : 0 };
-  }
+  const list = trackFiles(code);
+  if (!list || !(await caches.has(tracksCache(code)))) return { state: "none", done: 0, total: list ? list.length : 0 };
   const cache = await caches.open(tracksCache(code));
-  const files = trackFiles(language);
   let done = 0;
-  for (const file of files) if (await cache.match(address(file))) done += 1;
-  return { state: done === files.length ? "saved" : done ? "failed" : "none", done: done, total: files.length };
+  for (const file of list) if (await cache.match(address(file))) done += 1;
+  return { state: done === list.length ? "saved" : done ? "failed" : "none", done, total: list.length };
 }
 
 // One language at a time: keeping one drops the others of this build, once it is complete (not
@@ -258,15 +227,13 @@ function keep(code) {
   const mine = { code: code, done: 0, total: 0, cancelled: false };
   job = mine;
   mine.promise = (async () => {
-    const data = await guide();
-    const language = (data.languages || []).find((l) => l.code === code);
-    if (!language) throw new Error("no language " + code);
+    const list = trackFiles(code);
+    if (!list) throw new Error("no language " + code);
     const cache = await caches.open(tracksCache(code));
-    const files = trackFiles(language);
     const missing = [];
-    for (const file of files) if (!(await cache.match(address(file)))) missing.push(file);
-    mine.total = files.length;
-    mine.done = files.length - missing.length;
+    for (const file of list) if (!(await cache.match(address(file)))) missing.push(file);
+    mine.total = list.length;
+    mine.done = list.length - missing.length;
     const sizes = missing.length ? await usage() : null;
     if (missing.length) await tell({ code: code, state: "saving", done: mine.done, total: mine.total, ...sizes });
     for (const file of missing) {
