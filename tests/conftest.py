@@ -14,10 +14,7 @@ from click.testing import CliRunner
 from audioguide.cli import main
 from tests.fake_azure import FakeAzure, use_azure
 from tests.fake_google import FakeGoogle, use_proxy
-from tests.helpers import GUIDE_TOML, NOW, REPO, SAMPLE, Built, Sleeps, make_guide, need, no_internet, write
-
-# What tests/test_player.py imports from here, until it imports tests.helpers as every other module does
-__all__ = ["GUIDE_TOML", "REPO", "make_guide", "need", "write"]
+from tests.helpers import NOW, SAMPLE, Built, Sleeps, make_guide, no_internet
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ import pytest
 from audioguide.build import Options, build
 from audioguide.outputs import webplayer
 from audioguide.serve import serving
-from tests.conftest import GUIDE_TOML, make_guide, need, write
+from tests.helpers import GUIDE_TOML, make_guide, need, write
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
