@@ -23,12 +23,12 @@ from audioguide.guide.config import (
     EngineSettings,
     GuideConfig,
     config_line,
-    declared_languages,
     load_config,
 )
 from audioguide.guide.languages import parse_language
 from audioguide.guide.narration import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
 from audioguide.guide.recordings import Recording, check_recording, unlikely_length
+from audioguide.guide.toml import declared_languages
 from audioguide.schema import Options, did_you_mean
 
 FRONT_MATTER_KEYS = ("stop", "title", "source", "audio")
