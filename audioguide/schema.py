@@ -1,13 +1,14 @@
-"""The checks that guide.toml's values go through: the guide's own tables, and the option tables
-of engines ([engines.<name>]) and outputs ([outputs.<name>]), which declare theirs with these.
-A check takes a value and returns the problem with it, or None when it is fine."""
+"""The shape every table a user or a package writes is declared in, the reader of such a table, and
+the checks their values go through: guide.toml's own tables, the option tables of engines
+([engines.<name>]) and outputs ([outputs.<name>]), and a script's front matter declare their keys with
+these. A check takes a value and returns the problem with it, or None when it is fine."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 Check = Callable[[Any], str | None]  # value -> problem, or None when fine
 
@@ -56,6 +57,103 @@ def required(check: Check, about: str = "") -> Key:
     return Key(check, required=True, about=about)
 
 
+def with_defaults(values: Mapping[str, Any], keys: Table) -> dict[str, Any]:
+    """Every key of the table: its value where it was given, else its default."""
+    return {key: values.get(key, spec.default) for key, spec in keys.items()}
+
+
+def allowed(keys: Iterable[Any]) -> str:
+    return ", ".join(str(k) for k in keys)
+
+
+# --- reading a table ------------------------------------------------------------------------------
+
+class Entry(NamedTuple):
+    """One key as a table was written: its name (None when it is not a name, as a YAML key may be a
+    list), its value, and where the key stands, as the reader places its messages (guide.toml's by the
+    key's name, a script's by line); `value_at` where the value stands, when not where the key is."""
+
+    key: str | None
+    value: Any
+    at: Any
+    value_at: Any = None
+
+
+class Words:
+    """How a reader words a table's problems. These are guide.toml's ("'tail' in [audio] must be ...");
+    a script's front matter words its own (guide/front_matter.py)."""
+
+    keys_first = False  # False: each value is checked as it comes; True: in the table's order, after the keys
+
+    def __init__(self, label: str) -> None:
+        self.label = label  # "[audio]"
+
+    def unnamed(self) -> str:  # tomllib gives only names, and refuses a key given twice: for other readers
+        return f"the keys of {self.label} must be names"
+
+    def twice(self, key: str, first_at: Any) -> str:
+        return f"'{key}' is given twice in {self.label}: keep one"
+
+    def unknown(self, key: str, keys: Table) -> str:
+        listing = f"allowed: {allowed(keys)}" if keys else "it takes no keys"
+        return f"unknown key '{key}' in {self.label}{did_you_mean(key, keys)} ({listing})"
+
+    def invalid(self, key: str, problem: str) -> str:
+        return f"'{key}' in {self.label} {problem}"
+
+    def missing(self, key: str, spec: Key) -> str:
+        return f"{self.label} needs '{key}'"
+
+
+@dataclass
+class Read:
+    """A table, read: the keys given (valid or not), the values that passed their checks, and the problems,
+    each with where it stands (an entry's `at`, or its `value_at` for its value's; None: the table's)."""
+
+    given: dict[str, Entry] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: list[tuple[str, Any]] = field(default_factory=list)
+
+    def check(self, entry: Entry, spec: Key, words: Words) -> None:
+        assert entry.key is not None
+        problem = spec.check(entry.value)
+        if problem:
+            self.problems.append((words.invalid(entry.key, problem), entry.at if entry.value_at is None
+                                  else entry.value_at))
+        else:
+            self.values[entry.key] = entry.value
+
+
+def read_table(entries: Iterable[Entry], keys: Table, words: Words) -> Read:
+    """Check a table's entries against its keys: a key that is not a name, is given twice (the first
+    counts) or is not one of `keys`, each value against its key's check, and the required keys there.
+    The problems come in the order of the entries, the missing keys' last; with `words.keys_first`,
+    the keys' own problems first, then each key's in the table's order."""
+    read = Read()
+    seen: dict[str, Any] = {}  # every name given -> where it first stands
+    for entry in entries:
+        if entry.key is None:
+            problem = words.unnamed()
+        elif entry.key in seen:
+            problem = words.twice(entry.key, seen[entry.key])
+        elif entry.key not in keys:
+            seen[entry.key] = entry.at
+            problem = words.unknown(entry.key, keys)
+        else:
+            seen[entry.key] = entry.at
+            read.given[entry.key] = entry
+            if not words.keys_first:
+                read.check(entry, keys[entry.key], words)
+            continue
+        read.problems.append((problem, entry.at))
+    for key, spec in keys.items():
+        if key in read.given and words.keys_first:
+            read.check(read.given[key], spec, words)
+        elif key not in read.given and spec.required:
+            read.problems.append((words.missing(key, spec), None))
+    return read
+
+
 def nonempty_text(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "must be a non-empty string"
@@ -84,6 +182,18 @@ def integer(low: int, high: int) -> Check:
 
 def boolean(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
+
+
+def name_list(value: Any) -> str | None:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        return 'must be a non-empty list of names, such as ["espeak"]'
+    return None
+
+
+def name_table(value: Any) -> str | None:
+    if not isinstance(value, dict) or not all(isinstance(v, str) and v for v in value.values()):
+        return 'must be a table of names to strings, such as { espeak = "en-gb" }'
+    return None
 
 
 def one_of(*choices: Any) -> Check:
