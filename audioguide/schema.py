@@ -29,30 +29,6 @@ Table = Mapping[str, Key]  # a table's keys, in the order they are documented
 Options = Table  # an engine's, output's or edition's options: [engines.<name>], [outputs.<name>], ...
 
 
-def check_table(data: Mapping[str, Any], keys: Table, label: str,
-                named: Callable[[str, Any], str] | None = None) -> tuple[dict[str, Any], list[tuple[str | None, str]]]:
-    """Check a table's values against its keys: the valid values, and each problem with the key it is
-    about (None: the table as a whole), worded as guide.toml's are: `unknown key 'x' in <label>: did
-    you mean 'y'? (allowed: ...)`, `'x' in <label> must be ...`, `<label> needs 'x'`. `named`: how a
-    problem with a value names it (given the key and the value), where not `'x' in <label>`: an
-    edition's options are named as `export` takes them (`--base-url 'ftp://museum/'`)."""
-    good: dict[str, Any] = {}
-    problems: list[tuple[str | None, str]] = []
-    for key, value in data.items():
-        if key not in keys:
-            allowed = f"allowed: {', '.join(str(k) for k in keys)}" if keys else "it takes no keys"
-            problems.append((key, f"unknown key '{key}' in {label}{did_you_mean(key, keys)} ({allowed})"))
-            continue
-        trouble = keys[key].check(value)
-        if trouble:
-            where = named(key, value) if named else f"'{key}' in {label}"
-            problems.append((key, f"{where} {trouble}"))
-        else:
-            good[key] = value
-    problems += [(None, f"{label} needs '{key}'") for key, spec in keys.items() if spec.required and key not in data]
-    return good, problems
-
-
 def required(check: Check, about: str = "") -> Key:
     return Key(check, required=True, about=about)
 

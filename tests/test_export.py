@@ -31,7 +31,7 @@ from audioguide.files import umask
 from audioguide.mounts import FAT, MOUNTINFO, fs_type
 from audioguide.mp3.codec import decode_mp3
 from audioguide.mp3.frames import id3v2_size
-from audioguide.schema import Key, check_table
+from audioguide.schema import Entry, Key, Words, read_table
 from tests.helpers import GUIDE_TOML, IN_CI, ODD, PODCAST_READY, drop_language, invoke, make_guide, model, need, write
 
 
@@ -132,19 +132,21 @@ def test_an_option_of_other_editions_is_refused(package: Path, tmp_path: Path, n
 
 
 def test_options_are_checked_in_the_words_of_guide_tomls_tables(tmp_path: Path) -> None:
-    """An edition's options go through schema.check_table, as [engines.*] and [outputs.*] tables do
+    """An edition's options go through schema.read_table, as [engines.*] and [outputs.*] tables do
     in guide.toml: the same problems in the same words."""
     from audioguide.engines import engine_options
 
     table = {"rate": 1000, "pich": 1}
     guide = make_guide(tmp_path / "g", GUIDE_TOML + "\n[engines.espeak]\nrate = 1000\npich = 1\n")
     code, _, err = invoke("check", str(guide))
-    _, problems = check_table(table, engine_options()["espeak"], "[engines.espeak]")
+    read = read_table([Entry(key, value, key) for key, value in table.items()], engine_options()["espeak"],
+                      Words("[engines.espeak]"))
+    problems = [message for message, _ in read.problems]
     assert code == 1 and len(problems) == 2
-    for _, message in problems:
+    for message in problems:
         assert f": {message}\n" in err
-    assert problems[0][1].startswith("'rate' in [engines.espeak] must be")
-    assert problems[1][1].startswith("unknown key 'pich' in [engines.espeak]: did you mean 'pitch'? (allowed: ")
+    assert problems[0].startswith("'rate' in [engines.espeak] must be")
+    assert problems[1].startswith("unknown key 'pich' in [engines.espeak]: did you mean 'pitch'? (allowed: ")
 
 
 def test_dfplayer_writes_folders_first_then_each_file_in_playback_order(package: Path, tmp_path: Path,

@@ -54,19 +54,23 @@ def option_flag(key: str) -> str:
 
 
 def _check_options(name: str, given: Mapping[str, Any]) -> None:
-    """Refuse an option the edition does not take, or a value its Key's check refuses (as guide.toml's
-    [outputs.*] options are checked, the option named as given: `--base-url 'ftp://x'`)."""
-    from audioguide.schema import check_table
+    """Refuse an option the edition does not take, or a value its Key's check refuses (read as guide.toml's
+    [outputs.*] options are, by schema.read_table, the option named as given: `--base-url 'ftp://x'`)."""
+    from audioguide.schema import Entry, Words, read_table
+
+    class Flags(Words):
+        def invalid(self, key: str, problem: str) -> str:
+            return f"{option_flag(key)} {given[key]!r} {problem}"
 
     for key in given:
         takers = [other for other, options in edition_options().items() if key in options]
         if name not in takers and takers:
             raise AudioguideError(f"{option_flag(key)} is for the {' and '.join(takers)} "
                                   f"edition{'s' if len(takers) > 1 else ''} only")
-    _, problems = check_table(given, edition_class(name).options, f"the {name} edition",
-                              named=lambda key, value: f"{option_flag(key)} {value!r}")
-    if problems:
-        raise AudioguideError(problems[0][1])
+    read = read_table([Entry(key, value, key) for key, value in given.items()], edition_class(name).options,
+                      Flags(f"the {name} edition"))
+    if read.problems:
+        raise AudioguideError(read.problems[0][0])
 
 
 def export(out: Path, edition: str, dest: Path, clean: bool = False,
