@@ -197,8 +197,9 @@ def mark_digest(data: bytes, skip_player: bool) -> str:
     files = mark.get("files", {})
     mark["files"] = {name: stamp[0] if isinstance(stamp, list) else stamp for name, stamp in files.items()
                      if not (skip_player and is_player(name))}
-    if skip_player:
+    if skip_player:  # the key hashes manifest.json; an archive's size counts the player it holds
         mark.pop("key", None)
+        mark["files"] = {name: None if name.endswith(".zip") else size for name, size in mark["files"].items()}
     return "mark " + hashlib.sha256(json.dumps(mark, sort_keys=True).encode()).hexdigest()
 
 
@@ -220,7 +221,9 @@ def zip_digests(path: Path, name: str, skip_player: bool) -> dict[str, str]:
     with zipfile.ZipFile(path) as archive:
         entries = [info for info in archive.infolist() if not (skip_player and is_player(info.filename))]
         for info in entries:
-            kept = (info.date_time, info.compress_type, info.external_attr, info.create_system, info.extra.hex())
+            # an entry's time is taken from its content, so manifest.json's changes with the player's records
+            when = None if skip_player and info.filename == "manifest.json" else info.date_time
+            kept = (when, info.compress_type, info.external_attr, info.create_system, info.extra.hex())
             content = content_digest(info.filename, archive.read(info), skip_player)
             found[f"{name}!/{info.filename}"] = f"{content} {kept}"
     found[f"{name}!(entries in order)"] = "\n".join(info.filename for info in entries)
