@@ -15,7 +15,8 @@ from click.testing import CliRunner
 from audioguide import labels as labels_module
 from audioguide.build import Options, build
 from audioguide.cli import main
-from audioguide.labels import LABEL_QR_MM, LABELS_MARK, NAMES, POSTER_QR_MM, deep_link, player_url
+from audioguide.label_sheets import LABEL_QR_MM, POSTER_QR_MM, deep_link, player_url
+from audioguide.labels import LABELS_MARK, NAMES
 from audioguide.verify import check_package
 from tests.conftest import GUIDE_TOML, make_guide, need, write
 
