@@ -134,8 +134,8 @@ def serial(speaking: bool) -> Iterator[Worker]:
     """This process set up to render tracks itself, for the length of the block: the Worker to hand
     to each track. `speaking`: some track may need a stateful engine (and so a speaker)."""
     _one_thread()
+    keep_freed_memory()  # before the speaker is forked: its children allocate as the worker does
     speaker = _speakers(1, speaking)[0]
-    keep_freed_memory()
     speakers = [speaker] if speaker is not None else []
     try:
         yield Worker(speaker)
@@ -156,8 +156,8 @@ def pool(count: int, online: Iterable[str], speaking: bool, task: Callable[[T, W
     from multiprocessing.connection import wait
 
     _one_thread()
+    keep_freed_memory()  # before the speakers are forked: their children allocate as the workers do
     speakers = _speakers(count, speaking)
-    keep_freed_memory()
     from audioguide.audio import assemble, limit, master, measure  # noqa: F401  loaded once, shared by the workers
 
     dead = DeadEngines(online)
@@ -259,7 +259,13 @@ class _Speaker:
 
         # Shared with the speaker's children, who write the speech here: only the pages written are
         # ever backed by memory. A track's speech that does not fit comes through the pipe instead.
-        self.shared = mmap.mmap(-1, _SHARED_BYTES)
+        # Where there is a memory file (Linux), a child writes into it with pwrite: a forked child has
+        # none of its parent's shared pages mapped, and writing through a mapping faults every page
+        # in again (about 800 for a minute of speech), for every track.
+        self.fd = os.memfd_create("audioguide-speech") if hasattr(os, "memfd_create") else -1
+        if self.fd >= 0:
+            os.ftruncate(self.fd, _SHARED_BYTES)
+        self.shared = mmap.mmap(self.fd, _SHARED_BYTES)
         self.connection, theirs = Pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the speaker: never returns
@@ -270,7 +276,7 @@ class _Speaker:
                 die_with_parent()
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                _serve(theirs, self.shared)
+                _serve(theirs, self.shared, self.fd)
             except BaseException:  # noqa: BLE001  nothing may escape a forked process
                 status = 1
             finally:
@@ -295,26 +301,28 @@ class _Speaker:
                 self.connection.send(None)
         self.connection.close()
         self.shared.close()
+        if self.fd >= 0:
+            os.close(self.fd)
         _reap([self.pid], kill)
 
 
 _STOP = 3  # a speaker's child's exit status: no more tracks
 
 
-def _serve(connection: Any, shared: Any) -> None:
+def _serve(connection: Any, shared: Any, fd: int) -> None:
     """The speaker's loop: a child for each track, forked before its request comes, which reads it,
     writes the speech into `shared` and answers through the same connection with where each piece
     is (or the piece itself, where it does not fit). Ends when a child finds no more tracks."""
     while True:
         pid = os.fork()
         if pid == 0:
-            os._exit(_speak_one(connection, shared))
+            os._exit(_speak_one(connection, shared, fd))
         _, status = os.waitpid(pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:  # no more tracks, or the child was killed
             return
 
 
-def _speak_one(connection: Any, shared: Any) -> int:
+def _speak_one(connection: Any, shared: Any, fd: int) -> int:
     """A speaker's child: one track spoken; its exit status."""
     try:
         die_with_parent()
@@ -329,7 +337,10 @@ def _speak_one(connection: Any, shared: Any) -> int:
                 audio = engine.synthesize(for_engine(engine, text), voice)
                 end = position + len(audio.pcm)
                 if end <= len(shared):
-                    shared[position:end] = audio.pcm
+                    if fd >= 0:
+                        _write_at(fd, audio.pcm, position)
+                    else:
+                        shared[position:end] = audio.pcm
                     places.append((position, end, audio.sample_rate))
                 else:
                     places.append((audio, None, None))
@@ -344,6 +355,13 @@ def _speak_one(connection: Any, shared: Any) -> int:
         return 0
     except BaseException:  # noqa: BLE001  nothing may escape a forked process (EOF: the worker is gone)
         return _STOP
+
+
+def _write_at(fd: int, data: bytes, position: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, position)
+        view, position = view[written:], position + written
 
 
 _SHARED_BYTES = 256 << 20  # 50 minutes of speech at 44 100 Hz: more than a stop may hold
