@@ -262,9 +262,7 @@ class _Speaker:
         # Where there is a memory file (Linux), a child writes into it with pwrite: a forked child has
         # none of its parent's shared pages mapped, and writing through a mapping faults every page
         # in again (about 800 for a minute of speech), for every track.
-        self.fd = os.memfd_create("audioguide-speech") if hasattr(os, "memfd_create") else -1
-        if self.fd >= 0:
-            os.ftruncate(self.fd, _SHARED_BYTES)
+        self.fd = _memory_file(_SHARED_BYTES)
         self.shared = mmap.mmap(self.fd, _SHARED_BYTES)
         self.connection, theirs = Pipe()
         self.pid = os.fork()
@@ -355,6 +353,20 @@ def _speak_one(connection: Any, shared: Any, fd: int) -> int:
         return 0
     except BaseException:  # noqa: BLE001  nothing may escape a forked process (EOF: the worker is gone)
         return _STOP
+
+
+def _memory_file(size: int) -> int:
+    """A file of `size` bytes in memory (Linux's memfd), or -1 where there is none: no memfd, or a
+    limit on the size of files (RLIMIT_FSIZE) under `size`."""
+    if not hasattr(os, "memfd_create"):
+        return -1
+    fd = os.memfd_create("audioguide-speech")
+    try:
+        os.ftruncate(fd, size)
+    except OSError:
+        os.close(fd)
+        return -1
+    return fd
 
 
 def _write_at(fd: int, data: bytes, position: int) -> None:
