@@ -252,7 +252,7 @@ def _run(jobs: list[Job], count: int, plan: Plan) -> Generator[Outcome, None, No
 
     # a speaker only where a stateful engine may speak (workers.py): where none does, no process is forked for it
     speaking = any(c.voice.engine.stateful for job in jobs for c in job.candidates)
-    if count <= 1:
+    if count <= 1 or not hasattr(os, "fork"):  # no fork (Windows): no worker processes either
         with workers.serial(speaking) as worker:
             for job in jobs:
                 yield render(job, worker)
