@@ -140,13 +140,32 @@ def _make_tracks(plan: Plan, out: Path, options: Options, cache: Path | None, pr
     """Every selected track of the plan, reused, re-tagged from the cache or rendered; and the
     previous manifest's entries of the tracks a --lang or --stop build leaves alone, where they are
     still there as the last build made them."""
+    result = BuildResult(out, plan)
+    kept: dict[str, ManifestStop] = {}
+    jobs = _jobs(plan, out, options, cache, cover, old, result, kept)
+    total = len(result.outcomes) + len(jobs)
+    warned: set[str] = set()
+    with closing(_run(jobs, options.jobs, plan)) as outcomes:  # closed at once if interrupted: no pool lingers
+        for done, outcome in enumerate(outcomes, len(result.outcomes) + 1):
+            _warn(plan, outcome, warned)
+            result.outcomes.append(outcome)
+            if progress:
+                progress(outcome, done, total)
+    failures = [o.error for o in result.outcomes if o.error is not None]
+    if failures:
+        raise BuildError(failures)
+    return result, kept
+
+
+def _jobs(plan: Plan, out: Path, options: Options, cache: Path | None, cover: bytes | None, old: Manifest | None,
+          result: BuildResult, kept: dict[str, ManifestStop]) -> list[Job]:
+    """The tracks to make, each as a Job. A track still as the last build made it is reused (its
+    outcome added to `result`); one a --lang or --stop build leaves alone keeps its entry (in `kept`)."""
     config = plan.guide.config
     # --force makes the selected tracks again; the rest of a --lang or --stop build's package stays
     previous = old.tracks() if old is not None and old.version == manifest.VERSION else {}
     seen = marked(out)
     settings = audio_settings(config.audio)
-    result = BuildResult(out, plan)
-    kept: dict[str, ManifestStop] = {}
     jobs: list[Job] = []
     for code, tracks in plan.tracks.items():
         for track in tracks:
@@ -171,31 +190,27 @@ def _make_tracks(plan: Plan, out: Path, options: Options, cache: Path | None, pr
                 continue
             jobs.append(Job(track.file, out / track.file, track.stop.path, track.stop.number, code, timeline,
                             tuple(candidates), config.audio, config.id3_version, cache, not options.force))
+    return jobs
 
-    total = len(result.outcomes) + len(jobs)
-    warned: set[str] = set()
-    with closing(_run(jobs, options.jobs, plan)) as outcomes:  # closed at once if interrupted: no pool lingers
-        for done, outcome in enumerate(outcomes, len(result.outcomes) + 1):
-            for name, reason in outcome.unreachable.items():
-                if name not in warned:
-                    warned.add(name)
-                    log.warning("%s: %s; every track that needs it falls back to the next engine in its "
-                                "language's list (%s)", name, reason, _fallbacks(plan, warned))
-            for warning in outcome.warnings:
-                if warning not in warned:
-                    warned.add(warning)
-                    log.warning("%s", warning)
-            peak = outcome.made.true_peak_dbtp if outcome.made is not None else None
-            if peak is not None and peak > config.audio.true_peak:
-                log.warning("%s: true peak %.2f dBTP is over the ceiling of %.1f", outcome.file, peak,
-                            config.audio.true_peak)
-            result.outcomes.append(outcome)
-            if progress:
-                progress(outcome, done, total)
-    failures = [o.error for o in result.outcomes if o.error is not None]
-    if failures:
-        raise BuildError(failures)
-    return result, kept
+
+def _warn(plan: Plan, outcome: Outcome, warned: set[str]) -> None:
+    """What a track's making found that the user should know, each said once a build (`warned`):
+    an engine found unreachable, the cache unwritable, a true peak over the ceiling."""
+    for name, reason in outcome.unreachable.items():
+        if name not in warned:
+            warned.add(name)
+            log.warning("%s: %s; every track that needs it falls back to the next engine in its "
+                        "language's list (%s)", name, reason, _fallbacks(plan, warned))
+    for warning in outcome.warnings:
+        if warning not in warned:
+            warned.add(warning)
+            log.warning("%s", warning)
+    peak = outcome.made.true_peak_dbtp if outcome.made is not None else None
+    ceiling = plan.guide.config.audio.true_peak
+    if peak is not None and peak > ceiling:
+        log.warning("%s: true peak %.2f dBTP is over the ceiling of %.1f", outcome.file, peak, ceiling)
+
+
 def _fallbacks(plan: Plan, dead: set[str]) -> str:
     """`en uses espeak, ru uses espeak`: what each language affected by dead engines falls back to."""
     said = []
@@ -225,7 +240,7 @@ def _selected(track: Track, options: Options) -> bool:
 
 def _run(jobs: list[Job], count: int, plan: Plan) -> Generator[Outcome, None, None]:
     """Render the jobs: in this process when one worker is asked for (the plain serial path), else
-    in a pool of processes. Interrupted, the pool's workers are terminated before this returns."""
+    in worker processes. Interrupted (or closed), the workers are stopped before this returns."""
     if not jobs:
         return
     from audioguide import workers  # here, not at the top: a build with nothing to make needs no processes
@@ -235,13 +250,15 @@ def _run(jobs: list[Job], count: int, plan: Plan) -> Generator[Outcome, None, No
         count = workers.fitting(os.cpu_count() or 1, need)
     count = min(count, len(jobs))
 
-    if count <= 1:
-        with workers.serial():
-            yield from map(render, jobs)
+    # a speaker only where a stateful engine may speak (workers.py): where none does, no process is forked for it
+    speaking = any(c.voice.engine.stateful for job in jobs for c in job.candidates)
+    if count <= 1 or not hasattr(os, "fork"):  # no fork (Windows): no worker processes either
+        with workers.serial(speaking) as worker:
+            for job in jobs:
+                yield render(job, worker)
         return
     online = tuple(sorted({v.engine.name for chain in plan.voices.values() for v in chain if v.engine.online}))
-    with workers.pool(count, online) as pool:
-        yield from pool.imap_unordered(render, _longest_first(jobs))
+    yield from workers.pool(count, online, speaking, render, _longest_first(jobs))
 
 
 def _longest_first(jobs: Iterable[Job]) -> list[Job]:

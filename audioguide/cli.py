@@ -112,8 +112,9 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
 @common
 def check(guide_dir: Path) -> None:
     """Validate the scripts and guide.toml in GUIDE_DIR without synthesising anything."""
-    from audioguide.plan import PROBE_SECONDS, describe, gap_warnings, unreachable_warnings
     from audioguide.plan import check as run
+    from audioguide.plan import describe, gap_warnings, unreachable_warnings
+    from audioguide.survey import PROBE_SECONDS
     from audioguide.translate.workflow import stale_warnings
 
     plan = run(guide_dir, probe=PROBE_SECONDS)
@@ -132,7 +133,8 @@ def check(guide_dir: Path) -> None:
 def engines(guide_dir: Path | None) -> None:
     """List the speech engines, whether each can run here (online ones are asked once), and their
     languages; with GUIDE_DIR, which engine and voice each of its languages will use, and why."""
-    from audioguide.plan import PROBE_SECONDS, check, describe, survey, unreachable_warnings
+    from audioguide.plan import check, describe, unreachable_warnings
+    from audioguide.survey import PROBE_SECONDS, survey
 
     if guide_dir is not None:
         plan = check(guide_dir, probe=PROBE_SECONDS)

@@ -9,9 +9,7 @@ import dataclasses
 import hashlib
 import json
 import re
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +21,7 @@ from audioguide.audio.master import MASTERING
 from audioguide.audio.timeline import Recorded, Sound, Timeline, narration
 from audioguide.cache import CACHE_FORMAT
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
-from audioguide.engines.base import Keyed, Probing
+from audioguide.engines.base import Keyed
 from audioguide.engines.recording import RECORDED
 from audioguide.errors import AudioguideError, EngineError, GuideInvalid, Problem
 from audioguide.guide.config import AudioConfig, EngineSettings, GuideConfig, config_line
@@ -33,13 +31,12 @@ from audioguide.manifest import stop_tags
 from audioguide.mp3.tags import TrackTags
 from audioguide.outputs import OUTPUTS, OutputFactory, output_options
 from audioguide.phonemes import for_engine
+from audioguide.survey import PROBE_SECONDS, probe_engines
 
 # A track's file: its language's folder, the zero-padded stop number and an ASCII slug of its title.
 TRACK_NAMES = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+\.mp3")
 # Letters unidecode spells badly (ə -> "@"), as their everyday Latin transliteration.
 _TRANSLITERATION = [["ə", "e"], ["Ə", "E"]]
-PROBE_SECONDS = 1.0  # how long `engines`, `check` and `translate status` wait for an online engine's answer
-_PROBE_GRACE = 0.5  # beyond it, for what a request's deadline cannot cover (a DNS lookup)
 
 
 @dataclass(frozen=True)
@@ -256,36 +253,6 @@ def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES, probe: f
     return plan
 
 
-def probe_engines(engines: Iterable[Engine], timeout: float = PROBE_SECONDS,
-                  clock: Callable[[], float] = time.monotonic) -> dict[str, str]:
-    """engine name -> why, for each online engine whose service does not answer its probe now. All
-    are asked at once, so this takes about `timeout` seconds however many there are: one deadline,
-    read on `clock` (a test's fake), for them all."""
-    probing = {e.name: e for e in engines if e.online and isinstance(e, Probing)}
-    found: dict[str, str | None | BaseException] = {}
-
-    def ask(name: str, engine: Probing) -> None:
-        try:
-            found[name] = engine.probe(timeout)
-        except BaseException as e:  # a bug: raised below, in the command's thread
-            found[name] = e
-
-    threads = [threading.Thread(target=ask, args=item, daemon=True) for item in probing.items()]
-    for thread in threads:
-        thread.start()
-    deadline = clock() + timeout + _PROBE_GRACE
-    for thread in threads:
-        thread.join(max(0.0, deadline - clock()))
-    unreachable: dict[str, str] = {}
-    for name in probing:
-        result = found.get(name, f"no answer within {timeout:g} s")  # still waiting: a DNS lookup, say
-        if isinstance(result, BaseException):
-            raise result
-        if result is not None:
-            unreachable[name] = result
-    return unreachable
-
-
 def first_usable(chain: Sequence[Voice], unreachable: Mapping[str, str]) -> Voice | None:
     """The voice a build will use, as far as the probes know: the first whose engine was not found unreachable."""
     return next((v for v in chain if v.engine.name not in unreachable), None)
@@ -334,30 +301,6 @@ def first_engines(guide: Guide, factories: Mapping[str, EngineFactory] = ENGINES
     chosen = {code: voice.engine.name if (voice := first_usable(chain, unreachable)) else "none"
               for code, chain in chains.items()}
     return chosen, unreachable_warnings(chains, unreachable)
-
-
-@dataclass(frozen=True)
-class EngineState:
-    """What `audioguide engines` says of one engine."""
-
-    name: str
-    missing: str | None  # why it cannot run here
-    unreachable: str | None  # why its service does not answer now
-    version: str = ""
-    online: bool = False
-    languages: tuple[str, ...] = ()
-    more: tuple[str, ...] = ()  # what else it offers: espeak's variants, Piper's installed voices
-
-
-def survey(factories: Mapping[str, EngineFactory] = ENGINES, timeout: float = PROBE_SECONDS) -> list[EngineState]:
-    """Every engine: whether it can run here and, for an online one, whether its service answers."""
-    found = {name: factory() for name, factory in factories.items()}
-    missing = {name: why for name, engine in found.items() if (why := engine.available()) is not None}
-    unreachable = probe_engines([e for name, e in found.items() if name not in missing], timeout)
-    return [EngineState(name, missing[name], None) if name in missing else
-            EngineState(name, None, unreachable.get(name), engine.version(), engine.online,
-                        tuple(sorted(engine.languages())), tuple(engine.offers()))
-            for name, engine in found.items()]
 
 
 # --- keys: what decides whether a track must be made again ------------------------------------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audioguide.audio.timeline import Timeline, narration
-from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
+from audioguide.errors import AudioguideError
 from audioguide.files import replacing
 from audioguide.guide.config import AudioConfig
 from audioguide.guide.narration import TextProblem, check_length, parse_narration
@@ -46,19 +46,15 @@ def say(root: Path, language: str | None, dest: Path, stop: int | None = None, t
                               f"{', '.join(config.languages)})")
     timeline, voices = _what(plan, code, stop, text, lexicon)
     from audioguide.audio.assemble import assemble
+    from audioguide.render import EngineFailed, speak_first
+    from audioguide.workers import Worker
 
-    failures = []
-    for voice in voices:
-        try:
-            pcm = assemble(timeline, voice.speak, config.audio).pcm
-        except EngineUnreachable as e:
-            failures.append(f"{voice.engine.name}: {e.problem.message}")
-            continue
-        except EngineError as e:
-            raise AudioguideError(f"{voice.engine.name}: {e.problem.message}") from None
-        seconds = _write(pcm, config.audio, dest)
-        return Said(dest, seconds, voice.label)
-    raise AudioguideError(f"no engine could speak {code}: {'; '.join(failures)}")
+    try:  # in this process, without a speaker: an audition is one stop
+        at, pcm = speak_first(voices, lambda voice: assemble(timeline, voice.speak, config.audio).pcm, Worker(), code)
+    except EngineFailed as e:
+        raise AudioguideError(f"{e.engine}: {e.reason}") from None
+    seconds = _write(pcm, config.audio, dest)
+    return Said(dest, seconds, voices[at].label)
 
 
 def _what(plan: Plan, code: str, stop: int | None, text: str | None, lexicon: bool) -> tuple[Timeline, list[Voice]]:

@@ -226,6 +226,7 @@ def main() -> None:
     print(f"guide: {args.stops} stops x {len(languages)} languages = {tracks} tracks of ~{args.words} words; "
           f"{cores} cores, --jobs {args.jobs}", flush=True)
 
+    load_before = _load()
     base_total, synth, encode, our_encode, audio = baseline(guide, work / "baseline")
     limits = [(synth + min(encode, our_encode)) / cores]
     print(f"baseline done: {base_total:.1f} s for {audio / 60:.0f} min of audio", flush=True)
@@ -252,8 +253,8 @@ def main() -> None:
 
     rows = [
         ("full build, cold cache", full, base_total, limit,
-         f"<= 1.3x limit ({full / limit:.2f}x); >= 2x faster than baseline ({base_total / full:.1f}x)",
-         full <= 1.3 * limit and base_total >= 2 * full),
+         f"<= 1.25x limit ({full / limit:.2f}x); >= 2x faster than baseline ({base_total / full:.1f}x)",
+         full <= 1.25 * limit and base_total >= 2 * full),
         ("no-op rebuild", noop, base_total, None,
          f"< 1 s ({noop:.2f} s); >= 50x faster than baseline ({base_total / noop:.0f}x)",
          noop < 1 and base_total >= 50 * noop),
@@ -281,9 +282,19 @@ def main() -> None:
           f"each measurement (the table has the best of each): limit {', '.join(f'{v:.2f}' for v in limits)} s; "
           f"full build {', '.join(f'{v:.2f}' for v in fulls)} s; "
           f"ratios in order {', '.join(f'{f / lim:.2f}x' for f, lim in zip(fulls, limits, strict=True))}\n"
-          f"edit rebuild said: {edit_line}")
+          f"edit rebuild said: {edit_line}\n"
+          f"load average (1, 5, 15 min) before: {load_before}; after: {_load()} (other work on the machine "
+          f"slows every measurement: the table's best-of keeps the least slowed)")
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _load() -> str:
+    """The machine's load averages, as uptime gives them."""
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def _one_track_synthesis(guide: Path, script: Path, code: str) -> float:

@@ -24,7 +24,7 @@ from audioguide.engines.base import Audio
 from audioguide.engines.gtts import PROBE_TEXT, SAMPLE_RATE, GTTSEngine, mp3_seconds
 from audioguide.errors import AudioguideError, EngineError, EngineUnreachable
 from audioguide.mp3 import codec as media
-from audioguide.plan import PROBE_SECONDS, probe_engines
+from audioguide.survey import PROBE_SECONDS, probe_engines
 from tests.fake_google import SINE_RATE, FakeGoogle, silent_proxy, sine_mp3, use_proxy
 from tests.helpers import Clock, Sleeps, closed_port
 

@@ -13,7 +13,8 @@ import pytest
 
 from audioguide import labels as labels_module
 from audioguide.build import Options, build
-from audioguide.labels import LABEL_QR_MM, LABELS_MARK, NAMES, POSTER_QR_MM, deep_link, player_url
+from audioguide.label_sheets import LABEL_QR_MM, POSTER_QR_MM, deep_link, player_url
+from audioguide.labels import LABELS_MARK, NAMES
 from audioguide.verify import check_package
 from tests.helpers import GUIDE_TOML, invoke, make_guide, need, write
 

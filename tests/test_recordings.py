@@ -236,9 +236,9 @@ def test_a_recording_replaced_during_the_build_is_not_built_under_the_old_files_
 
     real_render = build.render
 
-    def replacing_first(job: Any) -> Any:
+    def replacing_first(job: Any, worker: Any) -> Any:
         recording.write_bytes(second)
-        return real_render(job)
+        return real_render(job, worker)
 
     monkeypatch.setattr(build, "render", replacing_first)
     result = run(*args)
@@ -267,13 +267,13 @@ def test_a_recording_swapped_for_a_fifo_or_a_link_out_of_the_guide_is_not_read(
     outside = _recording(tmp_path / "outside.wav", TEXT + " " + TEXT)
     real_render = build.render
 
-    def swapping(job: Any) -> Any:
+    def swapping(job: Any, worker: Any) -> Any:
         recording.unlink()
         if kind == "FIFO":
             os.mkfifo(recording)
         else:
             recording.symlink_to(outside)
-        return real_render(job)
+        return real_render(job, worker)
 
     monkeypatch.setattr(build, "render", swapping)
     result = run("build", str(root), "-o", str(tmp_path / "out"), "--lang", "en", "--stop", "2", "-j", "1")
