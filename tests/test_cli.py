@@ -9,11 +9,10 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from audioguide.cli import main
 from tests.fake_google import FakeGoogle
-from tests.helpers import SAMPLE, sample_english_piper
+from tests.helpers import SAMPLE, invoke, sample_english_piper
 
 
 def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> list[list[str]]:
@@ -23,11 +22,6 @@ def _leaves(group: click.Group, prefix: tuple[str, ...] = ()) -> list[list[str]]
         found += _leaves(command, (*prefix, name)) if isinstance(command, click.Group) else [[*prefix, name]]
     return found
 
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner(mix_stderr=False).invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 LEAVES = _leaves(main)

@@ -18,23 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from audioguide import labels as labels_module
 from audioguide.build import Options, build
-from audioguide.cli import main
 from audioguide.editions import EDITIONS
 from audioguide.editions.base import MARK, mark_file
 from audioguide.files import TEMP_PREFIX, temp_folder
 from audioguide.ownership import locked
-from tests.helpers import GUIDE_TOML, PODCAST_READY, REPO, ffmpeg, make_guide, write
+from tests.helpers import GUIDE_TOML, PODCAST_READY, REPO, ffmpeg, invoke, make_guide, write
 
 HANG = 120  # seconds: a command still running then is hung (each of these ends in well under one)
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner(mix_stderr=False).invoke(main, list(args))
-    return result.exit_code, result.stdout, result.stderr
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
