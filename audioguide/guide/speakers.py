@@ -4,8 +4,8 @@ in a script, the paragraphs each speaker says.
 
 A paragraph that begins with a declared speaker's label and a colon (`CURATOR: Text`), or that is the
 label alone (`CURATOR:` or `CURATOR`), starts that speaker's passage; the paragraphs after it are
-theirs until another label. Labels are matched without regard to case (`Curator` is declared,
-`CURATOR:` is written), whole, and are not spoken. Before the first label, the default speaker
+theirs until another label. Labels are matched whole, without regard to case (fold: `Curator` is
+declared, `CURATOR:` is written), and are not spoken. Before the first label, the default speaker
 speaks (or the language's own voice, when there is no default)."""
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def _check_all(v: Checker, speakers: Mapping[str, Speaker], languages: Mapping[s
             label = speaker.label(code)
             if label is None:
                 continue
-            other = seen.setdefault(label.casefold(), speaker.id)
+            other = seen.setdefault(fold(label), speaker.id)
             if other != speaker.id:
                 v.problem(f"speakers {other} and {speaker.id} have the same label {quoted(label)} in {code}: "
                           "each needs its own", ("speakers", speaker.id), "label")
@@ -155,9 +155,15 @@ def _with_overrides(v: Checker, speakers: dict[str, Speaker], engines: Mapping[s
 # --- in a script ---------------------------------------------------------------------------------
 
 
+def fold(label: str) -> str:
+    """A label as it is matched: case-folded, with Turkish and Azerbaijani dotted and dotless i as i
+    (`ANLATICI` is `Anlatıcı`, `RƏVAYƏTÇİ` is `Rəvayətçi`)."""
+    return label.casefold().replace("\u0307", "").replace("ı", "i")
+
+
 def labels_for(speakers: Mapping[str, Speaker], code: str) -> dict[str, str]:
-    """A language's labels, case-folded, -> their speakers' ids."""
-    return {label.casefold(): s.id for s in speakers.values() if (label := s.label(code)) is not None}
+    """A language's labels, folded (fold), -> their speakers' ids."""
+    return {fold(label): s.id for s in speakers.values() if (label := s.label(code)) is not None}
 
 
 def default_speaker(speakers: Mapping[str, Speaker]) -> str | None:
@@ -168,11 +174,11 @@ def _labelled(text: str, labels: Mapping[str, str]) -> tuple[str, str] | None:
     """(speaker id, the text after the label) when `text` begins with a label and a colon, or is a
     label alone; else None."""
     head, colon, rest = text.partition(":")
-    name = head.strip().casefold()
+    name = fold(head.strip())
     if colon and name in labels:
         return labels[name], rest.strip()
-    if not colon and text.strip().casefold() in labels:
-        return labels[text.strip().casefold()], ""
+    if not colon and fold(text.strip()) in labels:
+        return labels[fold(text.strip())], ""
     return None
 
 

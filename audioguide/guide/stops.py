@@ -59,8 +59,9 @@ class Stop:
 
     @property
     def version(self) -> str:
-        """What a translation of this stop was made from: its title and narration, pauses included."""
-        text = self.title + "\n" + "\n\n".join(repr(p.parts) + (f" {p.speaker}" if p.speaker else "")
+        """What a translation of this stop was made from: its title and narration, pauses and speakers included."""
+        named = self.names is not None  # a stop with speakers' labels: who says what is part of it
+        text = self.title + "\n" + "\n\n".join(repr(p.parts) + (f" {p.speaker}" if named and p.speaker else "")
                                                  for p in self.paragraphs)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
