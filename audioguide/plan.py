@@ -220,7 +220,7 @@ def add_speakers(plan: Plan, factories: Mapping[str, EngineFactory]) -> None:
                     spoken = made[key].voice_for(code, requested)
                 except EngineError as e:
                     problems.append(Problem(config.path, f"speaker {speaker.id} ({code}): {e.problem.message}",
-                                            config_line(config, ("speakers", speaker.id), name)))
+                                            config_line(config, ("speakers", speaker.id, name), "voice")))
                     continue
                 if spoken is not None:
                     own[speaker.id] = Voice(made[key], spoken, options)

@@ -200,8 +200,8 @@ def assign_speakers(paragraphs: Sequence[Paragraph], labels: Mapping[str, str], 
             if not parts:
                 waiting = paragraph.line
                 continue
+        out.append(replace(paragraph, parts=parts, speaker=current, labelled=found is not None or waiting is not None))
         waiting = None
-        out.append(replace(paragraph, parts=parts, speaker=current, labelled=found is not None))
     if waiting is not None:
         raise TextProblem("a speaker's label with nothing after it to say: write their words after it", waiting)
     return out
