@@ -22,6 +22,7 @@ from audioguide.guide.speakers import assign_speakers
 from audioguide.mp3.codec import decode_mp3
 from audioguide.say import say
 from tests.helpers import GUIDE_TOML, invoke, make_guide, write
+from tests.test_player import browser, server, visit  # noqa: F401  the player's fixtures, serving `package` below
 
 webvtt = pytest.importorskip("webvtt")
 
@@ -271,3 +272,32 @@ def test_a_label_alone_at_the_end_is_an_error_at_its_line(guide: Path) -> None:
         load(guide)
     assert [(p.path.name if p.path else None, p.line) for p in e.value.problems] == [("03-end.md", 7)]
     assert "nothing after it to say" in e.value.problems[0].message
+
+
+# --- the player ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def package(built: tuple[Path, dict[str, Any], Path]) -> Path:
+    return built[0]  # what test_player's server and visit serve
+
+
+@pytest.mark.parametrize("where", ["http", "file"])
+def test_the_player_names_each_speaker_before_their_passage(visit: Any, package: Path, where: str) -> None:  # noqa: F811
+    """Over http the cues come from the WebVTT (its voice spans); from file://, from data.js."""
+    from tests.test_player import axe_clean, until
+
+    page = visit("/index.html#/en/3" if where == "http" else (package / "index.html").as_uri() + "#/en/3").page
+    until(page, f"document.body.dataset.cues === '{'vtt' if where == 'http' else 'data'}'")
+    buttons = page.locator("#cues p button")
+    assert buttons.count() == 5
+    texts = [buttons.nth(i).text_content() for i in range(5)]
+    assert texts == ["Narrator: The hall holds shoes and letters from the town.",
+                     "Curator: These letters were written by families and kept for many years.",
+                     "They are shown here as they were found.",  # the curator's still: not named again
+                     "Narrator: Take your time with each of them.",
+                     "Curator: Thank you for listening to them."]
+    assert page.locator("#cues p.passage .speaker").count() == 4
+    # what a screen reader says of a passage begins with who says it
+    assert page.locator("#cues p button").nth(1).evaluate("b => b.innerText").startswith("Curator:")
+    if where == "http":  # axe reads the style sheets, which Chromium refuses it from file://
+        axe_clean(page, "a stop with speakers")
