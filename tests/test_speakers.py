@@ -301,3 +301,20 @@ def test_the_player_names_each_speaker_before_their_passage(visit: Any, package:
     assert page.locator("#cues p button").nth(1).evaluate("b => b.innerText").startswith("Curator:")
     if where == "http":  # axe reads the style sheets, which Chromium refuses it from file://
         axe_clean(page, "a stop with speakers")
+
+
+def test_say_text_with_a_label(built: tuple[Path, dict[str, Any], Path], tmp_path: Path) -> None:
+    """`say --text "CURATOR: ..."` is said in the curator's voice, without the label."""
+    import wave
+
+    _, _, root = built
+
+    def heard(name: str, text: str) -> tuple[float, float]:
+        said = say(root, "en", tmp_path / name, text=text)
+        with wave.open(str(tmp_path / name)) as f:
+            x = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2") / 32768
+            return _pitch(x, f.getframerate()), said.seconds
+
+    line = "Thank you for listening to them."
+    (plain, _), (curator, _) = heard("plain.wav", line), heard("curator.wav", f"CURATOR: {line}")
+    assert curator > 1.3 * plain, (plain, curator)
