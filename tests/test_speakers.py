@@ -318,3 +318,18 @@ def test_say_text_with_a_label(built: tuple[Path, dict[str, Any], Path], tmp_pat
     line = "Thank you for listening to them."
     (plain, _), (curator, _) = heard("plain.wav", line), heard("curator.wav", f"CURATOR: {line}")
     assert curator > 1.3 * plain, (plain, curator)
+
+
+def test_azure_speaks_each_speaker_in_their_voice(fake_azure: Any, tmp_path: Path) -> None:
+    """[speakers.<id>.azure] voice: each paragraph goes to Azure with its speaker's voice; the
+    narrator, who has none, speaks in the language's."""
+    from tests.test_azure import azure_guide
+
+    guide = azure_guide(tmp_path, "\n[engines.azure]\ntimeout = 2\nretries = 1\nbackoff = 0.01\n" + SPEAKERS
+                        + '\n[speakers.curator.azure]\nvoice = "az-AZ-BabekNeural"\n')
+    write(guide / "az" / "03-sohbet.md", "---\nstop: 3\ntitle: Söhbət\n---\nRəvayətçi: Bu zal.\n\n"
+                                        "KURATOR: Bu məktublar.\n\nOnlar saxlanılıb.\n")
+    build(guide, tmp_path / "out", Options(jobs=1, languages=("az",)))
+    voices = {r.text: r.voice for r in fake_azure.requests}
+    assert voices["Bu zal."] == "az-AZ-BanuNeural"
+    assert voices["Bu məktublar."] == voices["Onlar saxlanılıb."] == "az-AZ-BabekNeural"
