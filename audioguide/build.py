@@ -309,7 +309,8 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
                 stops.append(ManifestStop(track.stop.number, track.stop.title, track.file, made[track.file],
                                           track.stop.path.relative_to(config.root).as_posix(),
                                           track.stop.transcript, vtt_name(track.file),
-                                          fallback=track.stop.language if track.fallback else None))
+                                          fallback=track.stop.language if track.fallback else None,
+                                          names=track.stop.names))
         if not stops:
             continue
         languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,

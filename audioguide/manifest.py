@@ -78,6 +78,7 @@ _text = passes(lambda v: isinstance(v, str))
 _OPTIONAL_TEXT = row(passes(lambda v: v is None or isinstance(v, str), "is not text"), required=False)
 _package_path = passes(is_package_path)
 _sha256 = passes(is_sha256)
+_names = passes(lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v))
 _cues = passes(lambda v: isinstance(v, list) and all(isinstance(c, list) and len(c) == 2 and all(map(_finite, c))
                                                   for c in v))
 
@@ -152,11 +153,27 @@ class Stop:
     vtt: str | None = field(default=None, metadata=row(_package_path, since=4))  # its WebVTT, in the output folder
     fallback: str | None = field(  # the source language, whose track stands in for a missing translation
         default=None, kw_only=True, metadata=row(required=False, read=_text_or(None), sparse=True))
+    names: tuple[str, ...] | None = field(  # who says each paragraph: a speaker's label, or ""; None: one voice
+        default=None, kw_only=True, metadata=row(_names, required=False, sparse=True,
+                                                 read=lambda v: tuple(v) if isinstance(v, list) else None,
+                                                 write=lambda v: list(v or ())))
 
     @property
     def paragraphs(self) -> list[str]:
         """The transcript's paragraphs."""
         return [p for p in self.transcript.split("\n\n") if p]
+
+    @property
+    def speakers(self) -> list[str]:
+        """Who says each paragraph ("" where nobody is named), as many as there are paragraphs."""
+        paragraphs = self.paragraphs
+        names = list(self.names or ())
+        return names if len(names) == len(paragraphs) else [""] * len(paragraphs)
+
+    @property
+    def named_transcript(self) -> str:
+        """The transcript with the speaker's name before each passage (USLT, chapters, feeds)."""
+        return with_names(self.transcript, self.names)
 
     @property
     def cue_texts(self) -> list[str]:
@@ -205,19 +222,34 @@ class Audio:
     id3_version: str = field(metadata=row(required=False, read=_text_or("")))  # "2.3" or "2.4"
 
 
+def with_names(transcript: str, names: tuple[str, ...] | None) -> str:
+    """`transcript` with each speaker's name before their passage (`Curator: ...`, where the speaker
+    changes), as printed tour transcripts are: `names` says who says each paragraph ("" for nobody)."""
+    paragraphs = [p for p in transcript.split("\n\n") if p]
+    if not names or len(names) != len(paragraphs):
+        return transcript
+    out, before = [], None
+    for name, paragraph in zip(names, paragraphs, strict=True):
+        out.append(f"{name}: {paragraph}" if name and name != before else paragraph)
+        before = name
+    return "\n\n".join(out)
+
+
 def stop_tags(*, stop: int, title: str, transcript: str, engine_version: str, voice: str, album: str,
               iso639_2: str, publisher: str, copyright: str | None, position: int, total: int,
-              cover: bytes | None = None, cover_mime: str = "image/png") -> TrackTags:
+              names: tuple[str, ...] | None, cover: bytes | None = None, cover_mime: str = "image/png") -> TrackTags:
     """The tags of stop `stop`'s track (at `position` of `total` in its playlist), from the plain values
     its stop, its making, its language (`album`: the guide's title in it; `iso639_2`: the language it is
     spoken in) and its guide have: the one mapping from a stop to its tags, for the build (which has no
     manifest yet: plan.py), `verify` and the device editions (through Manifest.track_tags). Every value
-    is a required keyword, so a tag that needs one more cannot be left out by either."""
+    is a required keyword, so a tag that needs one more cannot be left out by either. The transcript
+    (USLT) names each speaker before their passage (`names`: with_names)."""
     from audioguide.mp3.tags import TrackTags, engine_comment
 
     return TrackTags(title=title, stop=stop, position=position, total=total, album=album, publisher=publisher,
-                     language=iso639_2, transcript=transcript, comment=engine_comment(engine_version, voice),
-                     copyright=copyright, cover=cover, cover_mime=cover_mime)
+                     language=iso639_2, transcript=with_names(transcript, names),
+                     comment=engine_comment(engine_version, voice), copyright=copyright, cover=cover,
+                     cover_mime=cover_mime)
 
 
 @dataclass(frozen=True)
@@ -247,7 +279,7 @@ class Manifest:
         for a missing translation speaks, and is tagged in, its source language."""
         language = self.languages[code]
         spoken = self.languages.get(stop.fallback or code, language)
-        return stop_tags(stop=stop.stop, title=stop.title, transcript=stop.transcript,
+        return stop_tags(stop=stop.stop, title=stop.title, transcript=stop.transcript, names=stop.names,
                          engine_version=stop.made.engine_version, voice=stop.made.voice, album=language.title,
                          iso639_2=spoken.iso639_2, publisher=self.guide.publisher, copyright=self.guide.copyright,
                          position=position, total=len(language.stops))

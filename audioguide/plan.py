@@ -46,13 +46,20 @@ class Voice:
     engine: Engine
     voice: str
     options: Mapping[str, Any]  # the engine's settings from guide.toml: part of the audio key
+    speakers: Mapping[str, Voice] = field(default_factory=dict, compare=False)  # the guide's speakers, this engine's
 
     @property
     def label(self) -> str:
         return f"{self.engine.name} ({self.voice})"
 
-    def speak(self, text: str) -> Audio:
-        return self.engine.synthesize(for_engine(self.engine, text), self.voice)
+    def of(self, speaker: str | None) -> Voice:
+        """The voice of one of the guide's speakers with this engine; this one for None (or a speaker
+        with no voice of their own)."""
+        return self.speakers.get(speaker, self) if speaker is not None else self
+
+    def speak(self, text: str, speaker: str | None = None) -> Audio:
+        voice = self.of(speaker)
+        return voice.engine.synthesize(for_engine(voice.engine, text), voice.voice)
 
 
 @dataclass(frozen=True)
@@ -102,7 +109,7 @@ class Plan:
             stop=stop.number, title=stop.title, transcript=stop.transcript, engine_version=voice.engine.version(),
             voice=voice.voice, album=language.title, iso639_2=language.language.iso639_2,
             publisher=config.publisher, copyright=config.copyright, position=track.position, total=track.total,
-            cover=cover, cover_mime=config.cover_mime or "image/png",
+            cover=cover, cover_mime=config.cover_mime or "image/png", names=stop.names,
         )
 
 
@@ -190,6 +197,38 @@ def choose_voices(config: GuideConfig | EngineSettings, engines: Mapping[str, Ma
     return voices, skipped, problems
 
 
+def add_speakers(plan: Plan, factories: Mapping[str, EngineFactory]) -> None:
+    """Give each voice of each language the voices of the guide's speakers with its engine: the
+    language's options and voice with the speaker's over them ([speakers.<id>.<engine>], then
+    [languages.<code>.speakers.<id>.<engine>]). Raises GuideInvalid for a voice an engine lacks."""
+    config = plan.guide.config
+    made: dict[str, Engine] = {}
+    problems: list[Problem] = []
+    for code, chain in plan.voices.items():
+        settings = engine_settings(config, code)
+        for at, voice in enumerate(chain):
+            name, own = voice.engine.name, {}
+            for speaker in config.speakers.values():
+                given = speaker.options(code, name)
+                requested = given.pop("voice", config.languages[code].voices.get(name))
+                options = {**settings.get(name, {}), **given}
+                key = name + json.dumps(options, sort_keys=True, default=str)
+                factory = factories[name]
+                if key not in made:
+                    made[key] = factory(**options, **({"root": config.root} if factory.reads_guide_files else {}))
+                try:
+                    spoken = made[key].voice_for(code, requested)
+                except EngineError as e:
+                    problems.append(Problem(config.path, f"speaker {speaker.id} ({code}): {e.problem.message}",
+                                            config_line(config, ("speakers", speaker.id, name), "voice")))
+                    continue
+                if spoken is not None:
+                    own[speaker.id] = Voice(made[key], spoken, options)
+            chain[at] = dataclasses.replace(voice, speakers=own)
+    if problems:
+        raise GuideInvalid(problems)
+
+
 def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Plan:
     """Choose the engines for each language and name every track. Raises GuideInvalid when a
     language has no engine that can speak it here."""
@@ -248,6 +287,7 @@ def check(root: Path, factories: Mapping[str, EngineFactory] = ENGINES, probe: f
         more = choose_voices(e.settings, load_engines(e.settings, factories))[2]
         raise GuideInvalid([*e.problems, *more]) from None
     plan = plan_build(guide, load_engines(guide, factories))
+    add_speakers(plan, factories)
     if probe is not None:
         plan.unreachable = probe_engines((v.engine for chain in plan.voices.values() for v in chain), probe)
     return plan
@@ -319,17 +359,18 @@ def audio_key(timeline: Timeline, voice: Voice, settings: Mapping[str, Any]) -> 
     """Everything that changes the untagged MP3: the timeline's items (the prepared text, the
     sounds' content), engine and version, voice, engine settings, audio settings, the mastering's
     version and the cache format; for an engine whose voices are files, their digest."""
+    speakers = {"speakers": {sid: _voice(voice.of(sid)) for sid in timeline.speakers}} if timeline.speakers else {}
+    return _digest({"cache": CACHE_FORMAT, "mastering": MASTERING, **timeline.key(settings), **_voice(voice),
+                    **speakers})
+
+
+def _voice(voice: Voice) -> dict[str, Any]:
+    """A voice's part of the audio key: engine and version, voice, engine settings, voice files."""
     engine = voice.engine
     files = {"voice_files": engine.voice_key(voice.voice)} if isinstance(engine, Keyed) else {}
-    return _digest({
-        "cache": CACHE_FORMAT,
-        "mastering": MASTERING,
-        **timeline.key(settings),
-        "engine": voice.engine.version(),
-        "voice": voice.voice,
-        "options": {name: value for name, value in voice.options.items() if value is not None},  # unset: the default
-        **files,
-    })
+    return {"engine": engine.version(), "voice": voice.voice,
+            "options": {name: value for name, value in voice.options.items() if value is not None},  # unset: default
+            **files}
 
 
 @lru_cache(maxsize=4)

@@ -114,13 +114,15 @@ def _speak(job: Job, voice: Voice, worker: Worker) -> Assembled:
     """The track's raw audio: its speech, pauses and sounds. A stateful engine speaks through the
     worker's speaker (workers._Speaker), so that every track starts from the engine's state as
     loaded: espeak-ng carries state from one utterance to the next (its pitch flutter), and a track
-    must not sound different for what the same process said before it (--jobs, the order of tracks)."""
+    must not sound different for what the same process said before it (--jobs, the order of tracks).
+    Each of the guide's speakers speaks with their own voice of that engine (Voice.of)."""
     from audioguide.audio.assemble import assemble
 
-    speak = voice.speak
+    speak: Callable[..., Any] = voice.speak
     if voice.engine.stateful and worker.speaker is not None:
-        spoken = iter(worker.speaker.speak(voice.engine, voice.voice, job.timeline.spoken))
-        speak = lambda text: next(spoken)  # noqa: E731  in the order assemble asks
+        pieces = [(voice.of(s.speaker).engine, voice.of(s.speaker).voice, s.text) for s in job.timeline.speeches]
+        spoken = iter(worker.speaker.speak_each(pieces))
+        speak = lambda text, speaker=None: next(spoken)  # noqa: E731  in the order assemble asks
     return assemble(job.timeline, speak, job.audio)
 
 

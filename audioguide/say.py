@@ -15,6 +15,7 @@ from audioguide.errors import AudioguideError
 from audioguide.files import replacing
 from audioguide.guide.config import AudioConfig
 from audioguide.guide.narration import TextProblem, check_length, parse_narration
+from audioguide.guide.speakers import assign_speakers, default_speaker, labels_for
 from audioguide.plan import Plan, Voice
 from audioguide.plan import check as check_guide
 
@@ -58,12 +59,14 @@ def say(root: Path, language: str | None, dest: Path, stop: int | None = None, t
 
 
 def _what(plan: Plan, code: str, stop: int | None, text: str | None, lexicon: bool) -> tuple[Timeline, list[Voice]]:
-    """The timeline to render (without intro and outro: an audition is of the voice) and who speaks it."""
+    """The timeline to render (without intro and outro: an audition is of the voice) and who speaks it
+    (each of the guide's speakers in their own voice, as a build has them)."""
     config = plan.guide.config
     words = config.languages[code].lexicon if lexicon else {}
     if text is not None:
         try:
-            paragraphs = parse_narration(text)
+            speakers = config.speakers  # `--text "CURATOR: ..."` is said in the curator's voice, as in a script
+            paragraphs = assign_speakers(parse_narration(text), labels_for(speakers, code), default_speaker(speakers))
             check_length(paragraphs, config.audio.paragraph_pause, words)
         except TextProblem as e:
             raise AudioguideError(f"--text: {e}") from None

@@ -282,8 +282,13 @@ class _Speaker:
         theirs.close()
 
     def speak(self, engine: Any, voice: str, texts: list[str]) -> list[Audio]:
+        return self.speak_each([(engine, voice, text) for text in texts])
+
+    def speak_each(self, pieces: list[tuple[Any, str, str]]) -> list[Audio]:
+        """Each (engine, voice, text) spoken in one child, in order: a track's speech, its speakers' each
+        in their own voice."""
         try:
-            self.connection.send((engine, voice, texts))
+            self.connection.send(pieces)
             ok, answer = self.connection.recv()
         except (EOFError, OSError):
             raise EngineError("the process that speaks the tracks has ended") from None
@@ -327,11 +332,10 @@ def _speak_one(connection: Any, shared: Any, fd: int) -> int:
         request = connection.recv()
         if request is None:
             return _STOP
-        engine, voice, texts = request
         try:
             places: list[tuple[Any, Any, Any]] = []
             position = 0
-            for text in texts:
+            for engine, voice, text in request:
                 audio = engine.synthesize(for_engine(engine, text), voice)
                 end = position + len(audio.pcm)
                 if end <= len(shared):

@@ -29,10 +29,11 @@ from audioguide.guide.recordings import Recording
 
 @dataclass(frozen=True)
 class Context:
-    """What rendering an item may use: the track's sample rate and its voice."""
+    """What rendering an item may use: the track's sample rate and its voice, `speak(text)`, which
+    speech by one of the guide's speakers calls as `speak(text, speaker)`."""
 
     sample_rate: int
-    speak: Callable[[str], Audio]
+    speak: Callable[..., Audio]
 
 
 class Item(Protocol):
@@ -47,12 +48,14 @@ class Item(Protocol):
 class Speech:
     text: str  # after the lexicon: what the engine is given
     paragraph: int = field(default=0, compare=False)  # which of the script's spoken paragraphs it is in
+    speaker: str | None = None  # the guide's speaker who says it (guide/speakers.py); None: the track's voice
 
     def key(self) -> Any:
-        return ("Speech", self.text)
+        return ("Speech", self.text) if self.speaker is None else ("Speech", self.text, self.speaker)
 
     def render(self, context: Context) -> bytes:
-        return pcm_at(context.speak(self.text), context.sample_rate)
+        audio = context.speak(self.text) if self.speaker is None else context.speak(self.text, self.speaker)
+        return pcm_at(audio, context.sample_rate)
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,15 @@ class Timeline:
         """The texts the engine is asked to say, in order."""
         return [item.text for item in self.narration if isinstance(item, Speech)]
 
+    @property
+    def speeches(self) -> list[Speech]:
+        return [item for item in self.narration if isinstance(item, Speech)]
+
+    @property
+    def speakers(self) -> list[str]:
+        """The guide's speakers who speak in it, in the order they first do."""
+        return list(dict.fromkeys(item.speaker for item in self.speeches if item.speaker is not None))
+
 
 def narration(paragraphs: Sequence[Paragraph], paragraph_pause: float, lexicon: Mapping[str, str]
               ) -> list[Speech | Silence]:
@@ -216,5 +228,5 @@ def narration(paragraphs: Sequence[Paragraph], paragraph_pause: float, lexicon: 
             if isinstance(part, Pause):
                 silence(part.seconds)
             else:
-                items.append(Speech(apply_lexicon(part, lexicon), spoken))
+                items.append(Speech(apply_lexicon(part, lexicon), spoken, paragraph.speaker))
     return items

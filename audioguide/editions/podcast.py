@@ -249,7 +249,7 @@ def feed(model: Manifest, code: str, language: Language, base: str, sizes: dict[
     for stop in own:
         item = _add(channel, "item")
         _add(item, "title", stop.title)
-        _add(item, "description", stop.transcript)
+        _add(item, "description", stop.named_transcript)
         _add(item, "enclosure", url=_url(base, stop.file), length=str(sizes[stop.file]), type="audio/mpeg")
         _add(item, "guid", str(uuid.uuid5(guide_id, f"{code}/{stop.stop}")), isPermaLink="false")
         _add(item, "pubDate", _date(dated[stop.stop]))

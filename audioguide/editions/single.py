@@ -86,7 +86,7 @@ def join(out: Path, model: Manifest, code: str) -> Joined:
 
 def _transcript(joined: Joined) -> str:
     """The whole tour's transcript: each stop's number and title, then its text."""
-    return "\n\n".join(f"{s.stop}. {s.title}\n\n{s.transcript}".rstrip() for s, _, _ in joined.stops)
+    return "\n\n".join(f"{s.stop}. {s.title}\n\n{s.named_transcript}".rstrip() for s, _, _ in joined.stops)
 
 
 GENRE = "Audiobook"  # the genre Audible's own audiobooks carry; apps file the M4B by stik, below, too
@@ -122,7 +122,7 @@ def mp3(out: Path, model: Manifest, code: str, joined: Joined) -> bytes:
                      publisher=model.guide.publisher, language=language.iso639_2, transcript=_transcript(joined),
                      comment="", copyright=model.guide.copyright, cover=cover[0] if cover else None,
                      cover_mime="image/png" if cover and cover[1] == ".png" else "image/jpeg")
-    chapters = [Chapter(f"stop{s.stop}", _ms(start, rate), _ms(end, rate), s.title, s.transcript,
+    chapters = [Chapter(f"stop{s.stop}", _ms(start, rate), _ms(end, rate), s.title, s.named_transcript,
                         model.languages.get(s.fallback or code, language).iso639_2)  # a stand-in's own language
                 for s, start, end in joined.stops]
     version = 4 if model.audio.id3_version == "2.4" else 3  # the package's

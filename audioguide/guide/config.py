@@ -15,18 +15,12 @@ from typing import Any, TypeVar
 
 from audioguide.errors import GuideInvalid, Problem
 from audioguide.guide.languages import Language, parse_language
-from audioguide.guide.media import (
-    MAX_COVER_BYTES,
-    MAX_SOUND_BYTES,
-    Unfit,
-    check_sound,
-    cover_type,
-    guide_file,
-)
+from audioguide.guide.media import MAX_COVER_BYTES, MAX_SOUND_BYTES, Unfit, check_sound, cover_type, guide_file
 from audioguide.guide.media import MAX_COVER_PIXELS as MAX_COVER_PIXELS  # re-exported: where it was first
 from audioguide.guide.media import MAX_SOUND_SECONDS as MAX_SOUND_SECONDS  # re-exported
 from audioguide.guide.media import inside_guide as inside_guide  # re-exported
 from audioguide.guide.narration import quoted
+from audioguide.guide.speakers import Speaker, read_speakers
 from audioguide.guide.toml import CONFIG_NAME as CONFIG_NAME  # re-exported
 from audioguide.guide.toml import Lines, parse_config, read_config
 from audioguide.mp3.frames import RATES, bitrates
@@ -96,7 +90,7 @@ AUDIO_KEYS: dict[str, Key] = {
     "verify": Key(boolean, False, about="decode every MP3 and check its true peak (tracks with sounds always are)"),
 }
 TAGS_KEYS: dict[str, Key] = {"id3_version": Key(one_of(3, 4), 3)}
-TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines", "outputs")
+TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines", "outputs", "speakers")
 _LOW_BITRATE = 48  # below it LAME's fast mode loses (measured: README), so encoder_quality is 3 unless set
 
 
@@ -154,6 +148,7 @@ class GuideConfig:
     contact_email: str | None = None
     contact_name: str | None = None
     description: str | None = None
+    speakers: Mapping[str, Speaker] = field(default_factory=dict)  # [speakers.<id>], by id
 
     @property
     def path(self) -> Path:
@@ -195,6 +190,7 @@ class _Validator:
         self.path = root / CONFIG_NAME
         self.where = Lines(text)
         self.problems: list[Problem] = []
+        self.speakers: dict[str, Any] = {}  # code -> its [languages.<code>.speakers] table (guide/speakers.py)
 
     def problem(self, message: str, table: tuple[str, ...] = (), key: str | None = None) -> None:
         line = self.where.of(table, key) if (table or key) else None
@@ -249,6 +245,8 @@ class _Validator:
             self.problem(f"'{code}' is not a known language code (use ISO 639-1, such as en, az, ru, "
                          "tr, or a code with a region, such as pt-BR)", ("languages", code))
             return None
+        if isinstance(table, dict) and isinstance(table.get("speakers"), dict):
+            self.speakers[code], table = table["speakers"], {k: t for k, t in table.items() if k != "speakers"}
         # [languages.az.espeak]: an engine's settings for this language, over [engines.espeak]
         sub = {k: t for k, t in table.items() if k in engine_options and isinstance(t, dict)} \
             if isinstance(table, dict) else {}
@@ -388,9 +386,11 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
     options = v.plugins(data, "engines", "engine", engine_options, "gtts")
     outputs = v.plugins(data, "outputs", "output", output_options, "playlists")
     settings = v.guide(guide, codes)
+    speakers = read_speakers(v, data.get("speakers", {}), engine_options,
+                             {code: language.engines for code, language in languages.items()}, v.speakers)
     if v.problems:
         known = {code: language for code, language in languages.items()
                  if all(name in engine_options for name in language.engines)}
         raise ConfigInvalid(v.problems, EngineSettings(path, known, options))
     return GuideConfig(root=root, **settings, languages=languages, audio=audio, id3_version=tags["id3_version"],
-                       engine_options=options, output_options=outputs)
+                       engine_options=options, output_options=outputs, speakers=speakers)

@@ -54,6 +54,8 @@ Part = str | Pause
 class Paragraph:
     parts: tuple[Part, ...]
     line: int  # first line of the paragraph, counted from 1 within the narration
+    speaker: str | None = None  # the id of the guide's speaker who says it (guide/speakers.py); None: the voice
+    labelled: bool = False  # it began with its speaker's label
 
     @property
     def text(self) -> str:

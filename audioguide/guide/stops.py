@@ -25,6 +25,7 @@ from audioguide.guide.front_matter import FrontMatter, read_front_matter
 from audioguide.guide.languages import parse_language
 from audioguide.guide.narration import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
 from audioguide.guide.recordings import Recording, check_recording, unlikely_length
+from audioguide.guide.speakers import Speaker, assign_speakers, default_speaker, labels_for, transcript_names
 from audioguide.guide.toml import declared_languages
 from audioguide.schema import Options
 
@@ -45,6 +46,7 @@ class Stop:
     paragraphs: tuple[Paragraph, ...]
     source_version: str | None = None  # a translation: the version of the source stop it was made from
     recording: Recording | None = None  # a human recording that replaces synthesis (front matter `audio:`)
+    names: tuple[str, ...] | None = None  # each transcript paragraph's speaker (a label, or ""); None: one voice
 
     @property
     def transcript(self) -> str:
@@ -57,8 +59,10 @@ class Stop:
 
     @property
     def version(self) -> str:
-        """What a translation of this stop was made from: its title and narration, pauses included."""
-        text = self.title + "\n" + "\n\n".join(repr(p.parts) for p in self.paragraphs)
+        """What a translation of this stop was made from: its title and narration, pauses and speakers included."""
+        named = self.names is not None  # a stop with speakers' labels: who says what is part of it
+        text = self.title + "\n" + "\n\n".join(repr(p.parts) + (f" {p.speaker}" if named and p.speaker else "")
+                                                 for p in self.paragraphs)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
 
 
@@ -104,17 +108,21 @@ def _read_script(path: Path) -> str:
 
 
 def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.paragraph_pause,
-              lexicon: Mapping[str, str] | None = None) -> Stop:
+              lexicon: Mapping[str, str] | None = None, speakers: Mapping[str, Speaker] | None = None) -> Stop:
     """One stop script. Raises GuideInvalid naming the file and line of every problem found.
     `paragraph_pause` (the guide's) counts towards the stop's silence (narration.MAX_SILENCE), and the
-    narration with the language's `lexicon` applied towards its length (narration.MAX_SPOKEN_CHARACTERS)."""
+    narration with the language's `lexicon` applied towards its length (narration.MAX_SPOKEN_CHARACTERS).
+    The guide's `speakers`' labels say who speaks each paragraph (guide/speakers.py)."""
     front, body, body_line = read_front_matter(_read_script(path), path)
     problems = list(front.problems)
     recording = _recording(path, front, problems)
-    paragraphs = _narration(path, front, body, body_line, paragraph_pause, lexicon, problems)
+    speakers = speakers or {}
+    paragraphs = _narration(path, front, body, body_line, (paragraph_pause, lexicon),
+                            (labels_for(speakers, language), default_speaker(speakers)), problems)
     if problems:
         raise GuideInvalid(problems)
-    return Stop(front.number, front.title, language, path, tuple(paragraphs), front.version, recording)
+    return Stop(front.number, front.title, language, path, tuple(paragraphs), front.version, recording,
+                transcript_names(paragraphs, speakers, language))
 
 
 def _recording(path: Path, front: FrontMatter, problems: list[Problem]) -> Recording | None:
@@ -128,11 +136,15 @@ def _recording(path: Path, front: FrontMatter, problems: list[Problem]) -> Recor
     return found
 
 
-def _narration(path: Path, front: FrontMatter, body: str, body_line: int, paragraph_pause: float,
-               lexicon: Mapping[str, str] | None, problems: list[Problem]) -> list[Paragraph]:
-    """The narration after the front matter (`body`, from line `body_line`), as paragraphs, checked."""
+def _narration(path: Path, front: FrontMatter, body: str, body_line: int,
+               limits: tuple[float, Mapping[str, str] | None], speakers: tuple[Mapping[str, str], str | None],
+               problems: list[Problem]) -> list[Paragraph]:
+    """The narration after the front matter (`body`, from line `body_line`), as paragraphs, checked
+    (`limits`: the paragraph pause and the lexicon), with their speakers (`speakers`: the labels and
+    the default speaker)."""
+    paragraph_pause, lexicon = limits
     try:
-        paragraphs = parse_narration(body)
+        paragraphs = assign_speakers(parse_narration(body), *speakers)
         check_length(paragraphs, paragraph_pause, lexicon)
     except TextProblem as e:
         problems.append(Problem(path, str(e), body_line + e.line - 1))
@@ -229,7 +241,7 @@ def _language_stops(scripts: list[Path], code: str, config: GuideConfig | None,
     found: dict[int, Stop] = {}
     for path in scripts:
         try:
-            stop = read_stop(path, code, pause, lexicon)
+            stop = read_stop(path, code, pause, lexicon, config.speakers if config is not None else None)
         except GuideInvalid as e:
             problems.extend(e.problems)
             continue

@@ -25,13 +25,22 @@ def timestamp(seconds: float) -> str:
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
+def _escaped(text: str) -> str:
+    return " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace("-->", "--&gt;")
+
+
 def webvtt(stop: Stop) -> str:
     """The track's cues, each paragraph's text on a line of its own (a cue's text may not hold a blank
-    line or `-->`, and `<` and `&` would be read as markup)."""
+    line or `-->`, and `<` and `&` would be read as markup); a paragraph one of the guide's speakers
+    says is in their voice span, `<v Curator>...`."""
     lines = ["WEBVTT", ""]
-    for number, ((start, end), text) in enumerate(zip(stop.made.cues or (), stop.cue_texts, strict=True), 1):
-        safe = [" ".join(line.split()).replace("&", "&amp;").replace("<", "&lt;").replace("-->", "--&gt;")
-                for line in text.split("\n")]
+    texts = stop.cue_texts
+    names = stop.speakers if len(texts) == len(stop.paragraphs) else [""] * len(texts)
+    for number, ((start, end), text, name) in enumerate(zip(stop.made.cues or (), texts, names, strict=True), 1):
+        safe = [_escaped(line) for line in text.split("\n")]
+        if name:
+            safe[0] = f"<v {_escaped(name).replace('>', '&gt;')}>{safe[0]}"
+            safe[-1] += "</v>"
         lines += [str(number), f"{timestamp(start)} --> {timestamp(end)}", *safe, ""]
     return "\n".join(lines)
 

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from audioguide.errors import listed
 from audioguide.guide.languages import native_name, parse_language
-from audioguide.manifest import FileRecord, Manifest
+from audioguide.manifest import FileRecord, Manifest, Stop
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
 
@@ -102,6 +102,14 @@ def _name(code: str) -> str:
     return language.name if language is not None else code
 
 
+def _cues(stop: Stop) -> list[list[Any]]:
+    """A stop's cues for the page: [start, end, text], and who says it where one of the guide's speakers does."""
+    texts = stop.cue_texts
+    names = stop.speakers if len(texts) == len(stop.paragraphs) else [""] * len(texts)
+    return [[start, end, text, *([name] if name else [])]
+            for (start, end), text, name in zip(stop.made.cues or (), texts, names, strict=True)]
+
+
 def player_data(manifest: Manifest, fixed: Mapping[str, bytes], strings: Catalog) -> dict[str, Any]:
     """What the page shows and plays, from the manifest (paths relative to the package's root); `fixed`
     are the player's files that are not made from the guide (its page, scripts, style, strings)."""
@@ -110,8 +118,7 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes], strings: Catalog
         native, direction = native_name(code)
         stops = [{"stop": s.stop, "title": s.title, "file": s.file, "vtt": s.vtt, "duration": s.made.duration,
                   "lang": s.fallback or code, "fallback": s.fallback is not None,
-                  "cues": [[start, end, text] for (start, end), text in zip(s.made.cues or (), s.cue_texts,
-                                                                           strict=True)]}
+                  "cues": _cues(s)}
                  for s in language.stops]
         languages.append({"code": code, "name": language.name, "native": native, "dir": direction,
                           "title": language.title, "ui": interface_language(code, strings), "stops": stops})

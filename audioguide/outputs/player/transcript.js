@@ -8,7 +8,9 @@ const transcript = (() => {
   const { $, make, clear, tagLanguage } = ui;
   const reducedMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
 
-  /* The paragraphs of `cues` ([start, end, text] each), from `source` ("data" or "vtt"). */
+  /* The paragraphs of `cues` ([start, end, text] each, and who says it where one of the guide's speakers
+     does), from `source` ("data" or "vtt"). A speaker's name stands before their passage, in the
+     paragraph's button, so that it is part of what a screen reader says of it. */
   function show(stop, cues, source) {
     const box = $("cues");
     const state = store.cues;
@@ -16,10 +18,19 @@ const transcript = (() => {
     state.starts = [];
     state.paragraphs = [];
     state.active = -1;
+    let speaker = "";
     for (const cue of cues) {
       const p = make("p", "cue");
       tagLanguage(p, stop.lang || store.language.code);
-      const b = make("button", "", cue[2]);
+      const b = make("button", "");
+      const name = cue[3] || "";
+      if (name && name !== speaker) {
+        p.classList.add("passage");
+        b.appendChild(make("span", "speaker", name + ":"));
+        b.appendChild(document.createTextNode(" "));
+      }
+      speaker = name;
+      b.appendChild(document.createTextNode(cue[2]));
       b.type = "button";
       const start = Number(cue[0]) || 0;
       b.addEventListener("click", () => {
@@ -49,11 +60,12 @@ const transcript = (() => {
     element.addEventListener("load", () => {
       if (store.current !== stop) return;
       const cues = Array.from(element.track.cues || [], (cue) => [cue.startTime, cue.endTime,
-                                                                   cue.getCueAsHTML().textContent]);
+                                                                   cue.getCueAsHTML().textContent,
+                                                                   voiceOf(cue.text)]);
       if (!cues.length) return;
       const same = stop.cues && stop.cues.length === cues.length;
       // The same paragraphs as data.js: keep them and take the track's times; otherwise its cues.
-      show(stop, same ? cues.map((cue, i) => [cue[0], cue[1], stop.cues[i][2]]) : cues, "vtt");
+      show(stop, same ? cues.map((cue, i) => [cue[0], cue[1], stop.cues[i][2], stop.cues[i][3]]) : cues, "vtt");
     });
     element.addEventListener("error", () => {
       if (store.current === stop) document.body.dataset.cues = "data";
@@ -61,6 +73,12 @@ const transcript = (() => {
     element.track.addEventListener("cuechange", highlight);
     audio.appendChild(element);
     element.track.mode = "hidden";
+  }
+
+  /* Who says a WebVTT cue: the name in its voice span (`<v Curator>...`), or "". */
+  function voiceOf(text) {
+    const m = /^<v(?:\.[^\s>]*)?\s+([^>]*)>/.exec(text || "");
+    return m ? m[1].replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&amp;/g, "&").trim() : "";
   }
 
   function highlight() {
