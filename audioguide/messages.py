@@ -42,6 +42,7 @@ class Message:
     english: str
     plural: str | None = None  # msgid_plural: English's form for other numbers
     comments: str = ""  # what its placeholders are
+    used_by: tuple[str, ...] = ()  # its references in the template: `player`, `poster`
 
     @property
     def forms(self) -> tuple[str, ...]:
@@ -60,7 +61,8 @@ def _locale() -> Any:
 def template() -> dict[str, Message]:
     """Every message, by key, in the template's order."""
     po = polib.pofile(_locale().joinpath(TEMPLATE).read_text(encoding="utf-8"), wrapwidth=0)
-    return {e.msgctxt: Message(e.msgctxt, e.msgid, e.msgid_plural or None, e.comment) for e in po if e.msgctxt}
+    return {e.msgctxt: Message(e.msgctxt, e.msgid, e.msgid_plural or None, e.comment,
+                               tuple(name for name, _ in e.occurrences)) for e in po if e.msgctxt}
 
 
 def entries(po: polib.POFile) -> Iterable[tuple[polib.POEntry, Text | None]]:
@@ -260,10 +262,9 @@ def missing_warning(found: Interface) -> str | None:
     if not found.english:
         return None
     from audioguide.errors import listed
-    from audioguide.guide.languages import parse_language
 
-    language = parse_language(found.code)
-    name = language.name if language is not None else found.code
+    locale = _babel(found.code)
+    name = locale.english_name if locale is not None else found.code
     fix = (f"translate them into the guide with `audioguide translate export GUIDE {found.code} -o FILE.po` and "
            "`translate import`, or add them to [languages."
            f"{found.code}.interface] in guide.toml")
