@@ -313,3 +313,26 @@ def test_a_guides_own_message_shows_in_the_player(tmp_path: Path) -> None:
               "ui.t('stopCount', { count: 4 }), ui.t('welcome')]));")
     done = subprocess.run(["node", "-e", script], capture_output=True, text=True, timeout=60, check=True)
     assert json.loads(done.stdout) == ["Press a number, any number.", "1 exhibit", "4 exhibits", "Welcome"]
+
+
+def test_the_museum_is_named_in_each_language_in_the_feeds(tmp_path: Path) -> None:
+    """[languages.az] publisher names the museum in the Azerbaijani feed (itunes:author, and the owner's
+    name without a contact_name); the others keep [guide] publisher."""
+    import xml.etree.ElementTree as ET
+
+    from tests.helpers import PODCAST_READY, drop_language
+
+    toml = GUIDE_TOML.replace('source_language = "en"', PODCAST_READY + '\nbase_url = "https://museum.example/g/"\n'
+                              'contact_email = "podcasts@museum.example"').replace(
+        "[languages.az]\n", '[languages.az]\npublisher = "Test Muzeyi Fondu"\n')
+    root = make_guide(tmp_path / "guide", toml)
+    drop_language(root, "ru")
+    out = tmp_path / "out"
+    build(root, out, Options(jobs=1))
+    assert invoke("export", str(out), "--edition", "podcast", str(tmp_path / "p"))[0] == 0
+    itunes = "{http://www.itunes.com/dtds/podcast-1.0.dtd}"
+    for code, museum in (("en", "Test Museum Foundation"), ("az", "Test Muzeyi Fondu")):
+        channel = ET.parse(tmp_path / "p" / code / "feed.xml").getroot().find("channel")
+        assert channel is not None
+        assert channel.findtext(f"{itunes}author") == museum
+        assert channel.findtext(f"{itunes}owner/{itunes}name") == museum
