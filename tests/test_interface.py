@@ -151,6 +151,23 @@ def test_the_rules_in_javascript_agree_with_the_catalogs_plural_forms() -> None:
         assert json.loads(done.stdout) == [rule(n) for n in numbers], code
 
 
+def test_every_shipped_catalogs_plural_forms_are_babels() -> None:
+    """The player and the poster pick a counted message's form by Babel's rule for the catalog's
+    locale: each shipped catalog's Plural-Forms header must say the same (as many forms, the same
+    form for every number), or its forms would be taken in the wrong order."""
+    import gettext
+
+    for code in messages.shipped():
+        po = polib.pofile(str(Path(messages.__file__).parent / "locale" / f"{code}.po"))
+        header = re.fullmatch(r"\s*nplurals\s*=\s*(\d+)\s*;\s*plural\s*=\s*(.+?);?\s*", po.metadata["Plural-Forms"])
+        assert header is not None, code
+        count, expression = messages.plural_rule(code)
+        assert int(header.group(1)) == count, code
+        theirs, ours = gettext.c2py(header.group(2)), gettext.c2py(expression)
+        assert [theirs(n) for n in range(1200)] == [ours(n) for n in range(1200)], code
+        assert po.metadata["Language"].replace("-", "_") == code, code  # zh_Hans or zh-Hans
+
+
 def page_text(page: Any) -> str:
     """What a visitor sees and hears on the page: its visible text, labels, alternative texts, title."""
     result: str = page.evaluate("""() => [document.title, document.body.innerText,
