@@ -315,7 +315,8 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
             continue
         languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,
                                             f"{code}/{PLAYLIST}", tuple(language.engines), tuple(stops),
-                                            description=language.description)
+                                            description=language.description, publisher=language.publisher,
+                                            interface=dict(language.interface) or None)
     audio = config.audio
     return Manifest(
         manifest.Guide(plan.guide.name, config.title, config.publisher, config.source_language, config.copyright,

@@ -112,14 +112,16 @@ def build(guide_dir: Path, out: Path | None, jobs: int | None, languages: tuple[
 @common
 def check(guide_dir: Path) -> None:
     """Validate the scripts and guide.toml in GUIDE_DIR without synthesising anything."""
+    from audioguide.messages import interface_warnings
     from audioguide.plan import check as run
     from audioguide.plan import describe, gap_warnings, unreachable_warnings
     from audioguide.survey import PROBE_SECONDS
     from audioguide.translate.workflow import stale_warnings
 
     plan = run(guide_dir, probe=PROBE_SECONDS)
+    own = {code: language.interface for code, language in plan.guide.config.languages.items()}
     for warning in [*plan.guide.warnings, *gap_warnings(plan), *stale_warnings(plan.guide),
-                    *unreachable_warnings(plan.voices, plan.unreachable)]:
+                    *unreachable_warnings(plan.voices, plan.unreachable), *interface_warnings(own)]:
         log.warning("%s", warning)
     for code, tracks in plan.tracks.items():
         log.info("%s: %s, %s", code, plural(len(tracks), "stop"), describe(plan.voices[code], plan.unreachable))

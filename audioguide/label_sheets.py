@@ -1,6 +1,7 @@
 """The sheets of `audioguide labels`, as HTML with print CSS (A4 and US Letter): what each label
 holds (its stop's number, its titles, the address its QR code opens), the label sheet and the
-entrance poster. Nothing in them changes from one run to the next (no dates)."""
+entrance poster. The poster's words are the interface's messages (messages.py) in each language, and
+the museum's name in each. Nothing in them changes from one run to the next (no dates)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from audioguide.errors import AudioguideError, display_path
 from audioguide.guide.config import MAX_COVER_PIXELS
 from audioguide.guide.languages import native_name
 from audioguide.manifest import Manifest, package_file
+from audioguide.messages import Interface, interface
 
 log = logging.getLogger("audioguide")
 
@@ -27,17 +29,6 @@ POSTER_QR_MM = 80
 POSTER_QR_MANY_MM = 65  # with more than POSTER_ROOMY languages, a smaller code and no cover make room for them
 POSTER_ROOMY = 4
 COVER_PIXELS = 800  # the poster's copy of the cover, at most (it prints 34 mm wide)
-
-# One line on the poster, in each language the guide has; the others get the English line.
-INSTRUCTIONS = {
-    "en": "Scan the code to open the audio guide on your phone, then type the number on each wall label.",
-    "az": "Audio bələdçini telefonunuzda açmaq üçün kodu skan edin, sonra hər eksponatın lövhəsindəki "
-          "nömrəni daxil edin.",
-    "ru": "Отсканируйте код, чтобы открыть аудиогид на телефоне, затем введите номер, указанный на табличке "
-          "у каждого экспоната.",
-    "tr": "Sesli rehberi telefonunuzda açmak için kodu okutun, ardından her eserin etiketindeki numarayı girin.",
-}
-
 
 @dataclass(frozen=True)
 class Title:
@@ -231,6 +222,14 @@ def check_codes(base: str, labels: Sequence[Label], option: str) -> None:
                               "2 300 a code can hold): give a shorter address") from None
 
 
+def _message(face: Interface, key: str, rtl: bool, css: str = "", **values: object) -> str:
+    """One of the interface's messages as a paragraph, marked with the language it is in (English
+    where it stands in)."""
+    lang = face.lang(key)
+    kind = f' class="{css}"' if css else ""
+    return f"<p{kind} {_lang(lang, rtl and lang == face.code)}>{_e(face.text(key, **values))}</p>"
+
+
 def poster_sheet(model: Manifest, base: str, paper: str, cover: str | None) -> str:
     """The entrance poster: the guide's title and museum, one large code of the player, how to use it."""
     guide = model.guide
@@ -251,6 +250,7 @@ th {{ padding-inline-end: 6mm; color: var(--muted); font-size: 8.5pt; font-weigh
   text-transform: uppercase; white-space: nowrap; text-align: start; }}
 td p {{ margin: 0; font-size: 10pt; line-height: 1.35; }}
 td p.title {{ margin: 0 0 0.5mm; font: 600 11pt/1.3 var(--serif); }}
+td p.own, td p.count {{ color: var(--muted); font-size: 9pt; }}
 .many .cover {{ display: none; }}
 .many .qr svg {{ width: {POSTER_QR_MANY_MM}mm; height: {POSTER_QR_MANY_MM}mm; }}
 .many th, .many td {{ padding: 1.4mm 0; }}
@@ -258,18 +258,22 @@ td p.title {{ margin: 0 0 0.5mm; font: 600 11pt/1.3 var(--serif); }}
 .many td p.title {{ font-size: 10pt; }}
 """
     rows = []
+    publisher = model.publisher(guide.source_language)
     for code, language in model.languages.items():
         name, rtl = _language(code)
-        line_lang = code if code in INSTRUCTIONS else "en"
+        face = interface(code, language.interface)
+        own = model.publisher(code)
+        museum_line = f'<p class="own" {_lang(code, rtl)}>{_e(own)}</p>' if own != publisher else ""
         rows.append(f"<tr><th {_lang(code, rtl)}>{_e(name)}</th><td>"
-                    f'<p class="title" {_lang(code, rtl)}>{_e(language.title)}</p>'
-                    f"<p {_lang(line_lang, rtl and line_lang == code)}>{_e(INSTRUCTIONS[line_lang])}</p></td></tr>\n")
+                    f'<p class="title" {_lang(code, rtl)}>{_e(language.title)}</p>{museum_line}'
+                    f"{_message(face, 'posterInstructions', rtl)}"
+                    f"{_message(face, 'stopCount', rtl, 'count', count=len(language.stops))}</td></tr>\n")
     url = player_url(base)
     address = url[len("https://"):] if url.startswith("https://") else url
     image = f'<img class="cover" src="{_e(cover)}" alt="">\n' if cover else ""
-    museum = f'<p class="museum">{_e(guide.publisher)}</p>\n' if guide.publisher != guide.title else ""
+    museum = f'<p class="museum">{_e(publisher)}</p>\n' if publisher != guide.title else ""
     many = " many" if len(model.languages) > POSTER_ROOMY else ""
     body = (f'<main class="poster{many}">\n{image}{museum}<h1>{_e(guide.title)}</h1>\n<div class="rule"></div>\n'
-            f'<div class="qr">{qr_svg(url, f"QR code: {url}")}</div>\n'
+            f'<div class="qr">{qr_svg(url, url)}</div>\n'
             f'<p class="address">{_e(address)}</p>\n<table>\n{"".join(rows)}</table>\n</main>\n')
-    return _page(guide.source_language, source_rtl, f"{guide.title}: audio guide poster ({PAPERS[paper]})", css, body)
+    return _page(guide.source_language, source_rtl, f"{guide.title} ({PAPERS[paper]})", css, body)

@@ -26,6 +26,7 @@ from audioguide.errors import AudioguideError, display_path, listed
 from audioguide.files import is_temp, remove_leftovers, write_text
 from audioguide.label_sheets import PAPERS, Label, check_codes, cover_uri, label_sheet, labels_of, poster_sheet
 from audioguide.manifest import MANIFEST, Manifest
+from audioguide.messages import interface_warnings
 from audioguide.ownership import as_marked, locked, read_mark, refuse_place, write_mark
 from audioguide.pdf import find_chromium, print_pdf
 from audioguide.schema import web_address
@@ -117,6 +118,9 @@ def _make(out: Path, model: Manifest, base: str | None, labels: list[Label], des
     remove_leftovers([dest])
     if base is None:
         log.warning("%s", NO_BASE_URL)
+    else:  # the poster's line in each language: English stands in, never silently
+        for warning in interface_warnings({code: language.interface for code, language in model.languages.items()}):
+            log.warning("%s", warning)
 
     pages: list[Path] = []
     for paper in PAPERS:

@@ -92,6 +92,16 @@ def _text_or(other: str | None) -> Callable[[Any], str | None]:
     return lambda value: value if isinstance(value, str) else other
 
 
+def _is_interface(value: Any) -> bool:
+    return value is None or isinstance(value, dict) and all(
+        isinstance(k, str) and (isinstance(v, str) or isinstance(v, list) and all(isinstance(t, str) for t in v))
+        for k, v in value.items())
+
+
+def _interface_read(value: Any) -> dict[str, str | tuple[str, ...]] | None:
+    return None if not isinstance(value, dict) else {k: v if isinstance(v, str) else tuple(v) for k, v in value.items()}
+
+
 def _texts_read(value: Any) -> tuple[str, ...]:
     return tuple(e for e in value if isinstance(e, str)) if isinstance(value, list) else ()
 
@@ -191,6 +201,14 @@ class Language:
     engines: tuple[str, ...] = field(metadata=row(required=False, read=_texts_read, write=list))
     description: str | None = field(  # the guide described in this language ([languages.<code>] description)
         default=None, kw_only=True, metadata=_OPTIONAL_TEXT)
+    # the museum's name in this language ([languages.<code>] publisher); None: the guide's
+    publisher: str | None = field(default=None, kw_only=True, metadata=row(
+        passes(lambda v: v is None or isinstance(v, str), "is not text"), required=False, sparse=True))
+    # the guide's own interface messages in this language (messages.py: its interface/<code>.po, then
+    # [languages.<code>.interface]), by key: a text, or a counted message's forms
+    interface: Mapping[str, str | tuple[str, ...]] | None = field(default=None, kw_only=True, metadata=row(
+        passes(_is_interface, "is not a table of messages"), required=False, sparse=True, read=_interface_read,
+        write=lambda v: {k: t if isinstance(t, str) else list(t) for k, t in (v or {}).items()}))
     stops: tuple[Stop, ...] = field(metadata=row(record=Stop, shape="list"))  # in stop order
 
 
@@ -281,8 +299,12 @@ class Manifest:
         spoken = self.languages.get(stop.fallback or code, language)
         return stop_tags(stop=stop.stop, title=stop.title, transcript=stop.transcript, names=stop.names,
                          engine_version=stop.made.engine_version, voice=stop.made.voice, album=language.title,
-                         iso639_2=spoken.iso639_2, publisher=self.guide.publisher, copyright=self.guide.copyright,
-                         position=position, total=len(language.stops))
+                         iso639_2=spoken.iso639_2, publisher=spoken.publisher or self.guide.publisher,
+                         copyright=self.guide.copyright, position=position, total=len(language.stops))
+
+    def publisher(self, code: str) -> str:
+        """The museum's name in language `code`: its own, else the guide's."""
+        return self.languages[code].publisher or self.guide.publisher
 
     def description(self, code: str) -> str | None:
         """The guide described in language `code`: its own description, else the guide's for the

@@ -108,7 +108,8 @@ class Plan:
         return stop_tags(
             stop=stop.number, title=stop.title, transcript=stop.transcript, engine_version=voice.engine.version(),
             voice=voice.voice, album=language.title, iso639_2=language.language.iso639_2,
-            publisher=config.publisher, copyright=config.copyright, position=track.position, total=track.total,
+            publisher=language.publisher or config.publisher, copyright=config.copyright, position=track.position,
+            total=track.total,
             cover=cover, cover_mime=config.cover_mime or "image/png", names=stop.names,
         )
 

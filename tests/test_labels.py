@@ -179,10 +179,16 @@ def test_the_poster_has_the_title_and_a_line_in_each_language(hosted: Path, tmp_
     code, _, err = invoke("labels", str(hosted), "-o", str(tmp_path / "l"))
     assert code == 0, err
     poster = parse(tmp_path / "l" / "poster-a4.html")
-    lines = dict((lang, text) for text, lang in poster.lines if lang)
-    assert lines["en"].startswith("Scan the code to open the audio guide on your phone")
-    assert lines["az"].startswith("Audio bələdçini telefonunuzda açmaq üçün kodu skan edin")
-    assert lines["ru"].startswith("Отсканируйте код, чтобы открыть аудиогид на телефоне")
+    by_language: dict[str, list[str]] = {}
+    for text, lang in poster.lines:
+        if lang:
+            by_language.setdefault(lang, []).append(text)
+    # each language's title, its line (the catalog's posterInstructions) and its count of stops (stopCount)
+    assert by_language["en"][1:] == ["Scan the code to open the audio guide on your phone, then type the number on "
+                                     "each wall label.", "3 stops"]
+    assert by_language["az"][1].startswith("Audio bələdçini telefonunuzda açmaq üçün kodu skan edin")
+    assert by_language["ru"][1].startswith("Отсканируйте код, чтобы открыть аудиогид на телефоне")
+    assert by_language["ru"][2] == "3 рассказа"  # the stand-in for stop 3 counts: it is in the list
     text = (tmp_path / "l" / "poster-a4.html").read_text(encoding="utf-8")
     assert "<h1>Test Museum</h1>" in text and "Test Museum Foundation" in text
     assert "Тестовый музей: аудиогид" in text

@@ -8,8 +8,8 @@ visitor can remove what it keeps, another language replaces the kept one only on
 complete (never offline), and a new build replaces the old caches; from file:// and over
 plain http on a network there is no worker, and no error. The package is served by `audioguide
 serve`'s own server (audioguide/serve.py), byte ranges and all, as a curator tries it. The interface
-strings come from one catalog, a file per language the guide has; the worker keeps exactly the
-player's files the manifest lists."""
+strings come from one catalog (audioguide/locale), a file per language the guide has; the worker keeps
+exactly the player's files the manifest lists."""
 
 from __future__ import annotations
 
@@ -29,6 +29,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from audioguide import messages
 from audioguide.build import Options, build
 from audioguide.outputs import webplayer
 from audioguide.serve import serving
@@ -235,7 +236,8 @@ def test_the_package_holds_the_player(package: Path, data: dict[str, Any]) -> No
     assert "Content-Security-Policy" in html and "script-src 'self'" in html
     assert "<script>" not in html and " style=" not in html and "http" not in html.replace("http-equiv", "")
     scripts = sorted(p.relative_to(package).as_posix() for p in [package / "sw.js", *(package / "player").glob("*.js")])
-    assert len(scripts) == 1 + len(webplayer.SCRIPTS) + 1 + 1 + 3  # the worker, the page's, data, worker's, strings
+    # the worker, the page's, data, the worker's, a strings file per language
+    assert len(scripts) == 1 + len(webplayer.SCRIPTS) + 1 + 1 + len(data["languages"])
     for script in scripts:
         text = (package / script).read_text(encoding="utf-8")
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "importScripts"):
@@ -249,31 +251,38 @@ def test_the_package_holds_the_player(package: Path, data: dict[str, Any]) -> No
     assert stop_of(data, "az", 3)["fallback"] is True and stop_of(data, "az", 3)["lang"] == "en"
 
 
+def strings_table(text: str) -> dict[str, Any]:
+    """The table of a `player/strings-<lang>.js` (its first line: the JSON after the assignment)."""
+    first = text.split("\n", 1)[0]
+    assert first.startswith("(self.AUDIOGUIDE_STRINGS ||= {})[") and first.endswith(";")
+    table: dict[str, Any] = json.loads(first.split(" = ", 1)[1].removesuffix(";"))
+    return table
+
+
 def test_every_string_is_translated() -> None:
-    """The interface's strings (one catalog, outputs/player/strings.toml): English, Azerbaijani, Russian
-    and Turkish, each with every key and the same placeholders as English (the others need not name
-    the language they are in)."""
-    catalog = webplayer.catalog()
-    languages = {code for texts in catalog.values() for code in texts}
-    assert sorted(languages) == ["az", "en", "ru", "tr"]
-    strings = {code: {key: texts[code] for key, texts in catalog.items() if code in texts} for code in languages}
-    for code, entries in strings.items():
-        assert entries.keys() == strings["en"].keys(), code
-        for key, text in entries.items():
-            assert text.strip(), (code, key)
-            mine, english = (set(re.findall(r"\{\w+\}", x)) for x in (text, strings["en"][key]))
-            assert mine == english or (key == "unknown" and mine == {"{n}"}), (code, key)  # "in English"
-    assert webplayer.strings_files(["en", "az", "ru", "tr", "tr-CY"], catalog)[1] == []  # nothing to warn of
+    """The interface's messages (one catalog, audioguide/locale): Azerbaijani, Russian and Turkish
+    (converted from the player's strings.toml and the poster's lines) each have every message of the
+    template, with English's placeholders (the others need not name the language they are in) and
+    their language's number of plural forms."""
+    for code in ("az", "ru", "tr"):
+        catalog = messages.shipped()[code]
+        assert catalog.keys() == messages.template().keys(), code
+        for key, text in catalog.items():
+            assert messages.problem(key, text, messages.plural_rule(code)[0]) is None, (code, key)
+    assert messages.interface_warnings(dict.fromkeys(["en", "az", "ru", "tr", "tr-CY", "en-GB"])) == []
 
 
 def test_the_page_uses_every_string_and_loads_every_script() -> None:
-    """Every key of the catalog is used by the page (in index.html or a script), and index.html loads
+    """Every message the template says the player uses is used by the page (in index.html or a script),
+    and every one it says the poster uses by label_sheets.py; and index.html loads
     the data, then each script webplayer.py copies, in its order: each declares its own name, and
     none but the store a variable."""
     folder = Path(webplayer.__file__).parent / "player"
     page = {name: (folder / name).read_text(encoding="utf-8") for name in ["index.html", *webplayer.ASSETS]}
     text = "\n".join(page.values())
-    unused = [key for key in webplayer.catalog() if f'"{key}"' not in text and f"'{key}'" not in text]
+    poster = (Path(webplayer.__file__).parent.parent / "label_sheets.py").read_text(encoding="utf-8")
+    unused = [(key, where) for key, message in messages.template().items() for where in message.used_by
+              if not any(f"{q}{key}{q}" in {"player": text, "poster": poster}[where] for q in "\"'")]
     assert unused == []
     assert re.findall(r'<script src="([^"]+)" defer></script>', page["index.html"]) == [
         webplayer.DATA, *(f"player/{name}.js" for name in webplayer.SCRIPTS)]
@@ -283,37 +292,40 @@ def test_the_page_uses_every_string_and_loads_every_script() -> None:
             assert re.findall(r"^  (?:let|var) ", page[f"{name}.js"], flags=re.M) == [], name
 
 
-def test_a_missing_string_is_english_and_warns() -> None:
-    """A string the catalog lacks in a language is English in that language's file, listed as English
-    (the page marks it so); a language the catalog has not at all shows the English file. The build
-    warns of both, naming the catalog."""
-    catalog = webplayer.catalog()
-    del catalog["offlineRemove"]["tr"], catalog["pause"]["tr"]
-    files, warnings = webplayer.strings_files(["tr", "ar", "en"], catalog)
-    assert sorted(files) == ["player/strings-en.js", "player/strings-tr.js"]
-    text = files["player/strings-tr.js"].decode()
-    prefix = '(self.AUDIOGUIDE_STRINGS ||= {})["tr"] = '
-    assert text.startswith(prefix) and text.endswith(";\n")
-    table = json.loads(text[len(prefix):-2])
+def test_a_missing_string_is_english_and_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A message the catalog lacks in a language is English in that language's file, listed as English
+    (the page marks it so); a language the catalog has not at all gets English in all. Both warn, in
+    one line with the fix: English stands in."""
+    catalog = {code: dict(texts) for code, texts in messages.shipped().items()}
+    del catalog["tr"]["offlineRemove"], catalog["tr"]["pause"]
+    monkeypatch.setattr(messages, "shipped", lambda: catalog)
+    found = {code: messages.interface(code) for code in ("tr", "sw", "en")}
+    files, warnings = webplayer.strings_files(found)
+    assert sorted(files) == ["player/strings-en.js", "player/strings-sw.js", "player/strings-tr.js"]
+    table = strings_table(files["player/strings-tr.js"].decode())
     assert table["lang"] == "tr" and table["english"] == ["pause", "offlineRemove"]
     assert table["strings"]["pause"] == "Pause" and table["strings"]["play"] == "Dinle"
+    assert table["strings"]["stopCount"] == ["{count} kayıt", "{count} kayıt"]
+    assert strings_table(files["player/strings-sw.js"].decode())["english"] == list(messages.template())
+    fix = ("(translate them into the guide with `audioguide translate export GUIDE {0} -o FILE.po` and "
+           "`translate import`, or add them to [languages.{0}.interface] in guide.toml)")
     assert warnings == [
-        "tr: the phone player has no Turkish for pause, offlineRemove and shows English in their place "
-        "(add tr to them in audioguide/outputs/player/strings.toml)",
-        "ar: the phone player has no Arabic for its buttons and messages and shows the English ones "
-        "(add ar to every string in audioguide/outputs/player/strings.toml)"]
+        "tr: the interface has no Turkish for pause, offlineRemove: English stands in for them " + fix.format("tr"),
+        "sw: audioguide's catalog of interface messages has no Swahili: English stands in for the phone player's "
+        "buttons and messages and the poster's line " + fix.format("sw")]
 
 
-def test_the_build_writes_a_strings_file_per_language_and_warns_of_arabic(built: tuple[Path, list[str]],
-                                                                          data: dict[str, Any]) -> None:
+def test_the_build_writes_a_strings_file_per_language_and_warns_of_one_the_catalog_lacks(
+        built: tuple[Path, list[str]], data: dict[str, Any]) -> None:
     package, warnings = built
     assert sorted(p.name for p in (package / "player").glob("strings-*.js")) == [
-        "strings-az.js", "strings-en.js", "strings-ru.js"]
+        "strings-ar.js", "strings-az.js", "strings-en.js", "strings-ru.js"]
     assert [(x["code"], x["ui"]) for x in data["languages"]] == [("en", "en"), ("az", "az"), ("ru", "ru"),
-                                                                 ("ar", "en")]
-    assert [w for w in warnings if "phone player" in w] == [
-        "ar: the phone player has no Arabic for its buttons and messages and shows the English ones "
-        "(add ar to every string in audioguide/outputs/player/strings.toml)"]
+                                                                 ("ar", "ar")]
+    # Arabic's catalog may or may not be shipped yet: the build warns exactly when it is not
+    expected = messages.interface_warnings(dict.fromkeys(["en", "az", "ru", "ar"]))
+    assert [w for w in warnings if "English stands in" in w] == expected
+    assert ("ar" in messages.shipped()) == (expected == [])
 
 
 def test_a_string_in_english_is_marked_as_english(visit: Callable[..., Visit], package: Path,
@@ -323,9 +335,10 @@ def test_a_string_in_english_is_marked_as_english(visit: Callable[..., Visit], p
     copy = shutil.copytree(package, tmp_path / "out")
     strings = copy / "player" / "strings-az.js"
     prefix = '(self.AUDIOGUIDE_STRINGS ||= {})["az"] = '
-    table = json.loads(strings.read_text(encoding="utf-8").removeprefix(prefix).removesuffix(";\n"))
-    table["strings"]["keypad"], table["english"] = webplayer.catalog()["keypad"]["en"], ["keypad"]
-    strings.write_text(prefix + json.dumps(table, ensure_ascii=False) + ";\n", encoding="utf-8")
+    first, rest = strings.read_text(encoding="utf-8").split("\n", 1)
+    table = strings_table(first)
+    table["strings"]["keypad"], table["english"] = messages.template()["keypad"].english, ["keypad"]
+    strings.write_text(prefix + json.dumps(table, ensure_ascii=False) + ";\n" + rest, encoding="utf-8")
     page = visit((copy / "index.html").as_uri() + "#/az").page
     assert page.evaluate("document.documentElement.lang") == "az"
     keypad_title, stops_title = page.locator("#keypad-title"), page.locator("#stops-title")
@@ -513,9 +526,10 @@ def test_right_to_left(visit: Callable[..., Visit], data: dict[str, Any], artifa
     stand_in = page.locator("#stops .stop-title").nth(1)  # English in Arabic's place reads left to right
     assert (stand_in.get_attribute("lang"), stand_in.get_attribute("dir")) == ("en", "ltr")
     assert stop_of(data, "ar", 2)["fallback"] is True
-    # the interface's strings: English where the table has no Arabic, and marked as English
-    assert page.locator("#keypad-title").text_content() == "Type a stop number"
-    assert page.locator("#keypad-title").get_attribute("lang") == "en"
+    # the interface's strings: Arabic's, or English where the catalog has no Arabic, marked as English
+    arabic = messages.interface("ar")
+    assert page.locator("#keypad-title").text_content() == arabic.text("keypad")
+    assert page.locator("#keypad-title").get_attribute("lang") == ("en" if arabic.english else None)
     one, three = (page.locator(f"#keypad [data-digit='{d}']").bounding_box() for d in "13")
     assert one["x"] < three["x"]  # a keypad, like the media controls, is not mirrored
     page.locator("#toggle").click()

@@ -103,7 +103,8 @@ def translate_done(guide_dir: Path, language: str, stops: tuple[int, ...], every
 @click.option("--overwrite", is_flag=True, help="Replace the .po file given with -o when it exists.")
 @common
 def translate_export(guide_dir: Path, language: str, output: Path, overwrite: bool) -> None:
-    """Write LANGUAGE's titles and paragraphs, with their source, to a gettext PO file."""
+    """Write LANGUAGE's titles and paragraphs, with their source, to a gettext PO file, and the
+    interface's messages audioguide's catalog lacks in LANGUAGE."""
     from audioguide.files import write_text
     from audioguide.ownership import file_problem, locked
     from audioguide.translate.po import export
@@ -115,7 +116,11 @@ def translate_export(guide_dir: Path, language: str, output: Path, overwrite: bo
             raise AudioguideError(why, output)
         write_text(output, str(po))
     done = sum(1 for e in po if e.translated())
-    say(f"wrote {output}: {plural(len(po), 'entry', 'entries')}, {done} translated, {len(po.fuzzy_entries())} fuzzy")
+    interface = sum(1 for e in po if (e.msgctxt or "").startswith("interface "))
+    messages = f" ({interface} of them the interface's messages, which audioguide has no {language} for)" \
+        if interface else ""
+    say(f"wrote {output}: {plural(len(po), 'entry', 'entries')}{messages}, {done} translated, "
+        f"{len(po.fuzzy_entries())} fuzzy")
 
 
 @translate.command("import")

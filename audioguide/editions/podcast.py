@@ -228,10 +228,10 @@ def feed(model: Manifest, code: str, language: Language, base: str, sizes: dict[
         _add(channel, "pubDate", _date(dated[own[-1].stop]))
         _add(channel, "lastBuildDate", _date(dated[own[-1].stop]))
     _add(channel, "generator", model.generator or "audioguide")
-    _add(channel, f"{{{ITUNES}}}author", guide.publisher)
+    _add(channel, f"{{{ITUNES}}}author", model.publisher(code))
     if guide.contact_email is not None:
         owner = _add(channel, f"{{{ITUNES}}}owner")
-        _add(owner, f"{{{ITUNES}}}name", guide.contact_name or guide.publisher)
+        _add(owner, f"{{{ITUNES}}}name", guide.contact_name or model.publisher(code))
         _add(owner, f"{{{ITUNES}}}email", guide.contact_email)
     cover = _url(base, image)
     _add(channel, f"{{{ITUNES}}}image", href=cover)

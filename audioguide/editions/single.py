@@ -119,7 +119,7 @@ def mp3(out: Path, model: Manifest, code: str, joined: Joined) -> bytes:
     language, rate = model.languages[code], model.audio.sample_rate
     cover = _cover(out, model)
     tags = TrackTags(title=language.title, stop=0, position=1, total=1, album=language.title,
-                     publisher=model.guide.publisher, language=language.iso639_2, transcript=_transcript(joined),
+                     publisher=model.publisher(code), language=language.iso639_2, transcript=_transcript(joined),
                      comment="", copyright=model.guide.copyright, cover=cover[0] if cover else None,
                      cover_mime="image/png" if cover and cover[1] == ".png" else "image/jpeg")
     chapters = [Chapter(f"stop{s.stop}", _ms(start, rate), _ms(end, rate), s.title, s.named_transcript,
@@ -141,7 +141,7 @@ def _book_frames(model: Manifest, code: str) -> list[Any]:
     frames: list[Any] = [TCON(encoding=3, text=GENRE)]
     if voices := narrator(model, code):
         frames.append(TCOM(encoding=3, text=voices))
-    frames.append(TPUB(encoding=3, text=model.guide.publisher))
+    frames.append(TPUB(encoding=3, text=model.publisher(code)))
     if model.guide.published:
         frames.append(TDRC(encoding=3, text=model.guide.published))
     if text := model.description(code):
@@ -178,8 +178,8 @@ def ffmetadata(model: Manifest, code: str, joined: Joined) -> str:
     """The M4B's tags and chapters, as ffmpeg's ffmetadata file: chapter times in samples."""
     language = model.languages[code]
     text = model.description(code) or ""
-    tags = {"title": language.title, "album": language.title, "artist": model.guide.publisher,
-            "album_artist": model.guide.publisher, "composer": narrator(model, code) or "", "genre": GENRE,
+    tags = {"title": language.title, "album": language.title, "artist": model.publisher(code),
+            "album_artist": model.publisher(code), "composer": narrator(model, code) or "", "genre": GENRE,
             "date": model.guide.published or "", "description": _short(text), "synopsis": text,
             "media_type": str(AUDIOBOOK), "copyright": model.guide.copyright or "", "lyrics": _transcript(joined)}
     lines = [";FFMETADATA1", *(f"{key}={_escaped(value)}" for key, value in tags.items() if value)]
@@ -211,7 +211,7 @@ def m4b(out: Path, model: Manifest, code: str, joined: Joined) -> bytes:
 
     data = encode_m4b(joined.pcm, model.audio.sample_rate, aac_kbps(model.audio.bitrate_kbps),
                       ffmetadata(model, code, joined), model.languages[code].iso639_2, _cover(out, model))
-    return _with_atoms(data, narrator(model, code), model.guide.publisher)
+    return _with_atoms(data, narrator(model, code), model.publisher(code))
 
 
 def _with_atoms(data: bytes, voices: str | None, publisher: str) -> bytes:

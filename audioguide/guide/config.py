@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from audioguide.errors import GuideInvalid, Problem
+from audioguide.guide.interface import interface_table, own_messages
 from audioguide.guide.languages import Language, parse_language
 from audioguide.guide.media import MAX_COVER_BYTES, MAX_SOUND_BYTES, Unfit, check_sound, cover_type, guide_file
 from audioguide.guide.media import MAX_COVER_PIXELS as MAX_COVER_PIXELS  # re-exported: where it was first
@@ -71,9 +72,10 @@ LANGUAGE_KEYS: dict[str, Key] = {
     "title": required(nonempty_text),
     "engines": Key(name_list, DEFAULT_ENGINES, about="tried in order"),
     "voice": Key(name_table, {}, about="a voice per engine"),
-    "missing": Key(one_of("skip", "source"), "skip", about='a stop not (yet) translated: "skip" it, or play the '
-                                                          '"source" track'),
+    "missing": Key(one_of("skip", "source"), "skip", about='untranslated stop: "skip" it, or play the "source" one'),
     "description": Key(nonempty_text, about="the guide described in this language"),
+    "publisher": Key(nonempty_text, about="the museum's name in this language; default: [guide] publisher"),
+    "interface": Key(interface_table, about="the interface's messages in this language, over audioguide's"),
 }
 AUDIO_KEYS: dict[str, Key] = {
     "target_lufs": Key(number(-40, -5), -18.0, about="for mono speech: README, \"Loudness\""),
@@ -107,6 +109,8 @@ class LanguageConfig:
     missing: str = LANGUAGE_KEYS["missing"].default
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # engine -> its options for this language
     description: str | None = None
+    publisher: str | None = None  # None: [guide] publisher
+    interface: Mapping[str, Any] = field(default_factory=dict)  # its own messages (guide/interface.py)
 
 
 @dataclass(frozen=True)
@@ -267,11 +271,11 @@ class _Validator:
             if name not in engine_options:
                 self.problem(f"'voice' for {code} names unknown engine '{name}'{did_you_mean(name, engine_options)} "
                              f"(engines: {allowed(engine_options)})", ("languages", code), "voice")
-        words = self.lexicon(lexicon, code)
+        words, own = self.lexicon(lexicon, code), own_messages(self, code, values["interface"])
         if values["title"] is None:
             return None
         return LanguageConfig(code, language, values["title"], engines, dict(values["voice"]), words,
-                              values["missing"], settings, values["description"])
+                              values["missing"], settings, values["description"], values["publisher"], own)
 
     def lexicon(self, table: Any, code: str) -> dict[str, str]:
         """[lexicon.<code>]: each word to its respelling ("Khojalee"), or to its IPA, with a respelling

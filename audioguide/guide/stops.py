@@ -22,6 +22,7 @@ from audioguide.guide.config import (
 from audioguide.guide.front_matter import MAX_STOP as MAX_STOP  # re-exported: where it was first
 from audioguide.guide.front_matter import MAX_TITLE_CHARACTERS as MAX_TITLE_CHARACTERS  # re-exported
 from audioguide.guide.front_matter import FrontMatter, read_front_matter
+from audioguide.guide.interface import INTERFACE_FOLDER
 from audioguide.guide.languages import parse_language
 from audioguide.guide.narration import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
 from audioguide.guide.recordings import Recording, check_recording, unlikely_length
@@ -198,7 +199,7 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
         config = None
         declared = declared_languages(root)
         settings = e.settings if isinstance(e, ConfigInvalid) else None
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name != MEDIA_FOLDER
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in (MEDIA_FOLDER, INTERFACE_FOLDER)
                      and not p.name.startswith((".", "_"))) if root.is_dir() else []
     stops: dict[str, tuple[Stop, ...]] = {}
     warnings: list[Problem] = []  # files in language folders that are not read

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from audioguide.guide.languages import LANGUAGE_FOLDER
+from audioguide.guide.languages import LANGUAGE_FOLDER, native_name
 from audioguide.manifest import Manifest, Stop
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
@@ -38,9 +38,11 @@ def one_line(text: str) -> str:
 
 
 def shown_title(manifest: Manifest, stop: Stop) -> str:
-    """A stop's title as its playlist shows it: a stand-in's says whose track it is, `Welcome (English)`."""
-    source = manifest.languages.get(stop.fallback) if stop.fallback is not None else None
-    return f"{stop.title} ({source.name})" if source is not None else stop.title
+    """A stop's title as its playlist shows it: a stand-in's says whose track it is, in the name that
+    language has in itself (`Welcome (English)`, `Xoş gəlmisiniz (Azərbaycan)`), as the player does."""
+    if stop.fallback is None or stop.fallback not in manifest.languages:
+        return stop.title
+    return f"{stop.title} ({native_name(stop.fallback)[0]})"
 
 
 class Playlists:

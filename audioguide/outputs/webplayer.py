@@ -2,8 +2,9 @@
 scripts, style and data) that plays the guide from the package's own files, offline, from file:// or
 any static web server. The page and its scripts are fixed assets (outputs/player/); the guide reaches
 it only as data (`player/data.js`), which the scripts put on the page as text. Its buttons and
-messages come from one catalog of interface strings (outputs/player/strings.toml), from which each
-build writes a file per language the guide shows them in (`player/strings-<lang>.js`).
+messages come from the catalog of interface messages (messages.py: audioguide/locale/*.po, with the
+guide's own over them), from which each build writes a file per language of the guide
+(`player/strings-<lang>.js`).
 
 The page's scripts are classic scripts, not ES modules: Chromium loads no module into a page opened
 from file://, and the player plays from file:// (a folder copied off the build, a USB stick).
@@ -19,15 +20,14 @@ import hashlib
 import json
 import logging
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, ClassVar
 
-from audioguide.errors import listed
-from audioguide.guide.languages import native_name, parse_language
+from audioguide.guide.languages import native_name
 from audioguide.manifest import FileRecord, Manifest, Stop
+from audioguide.messages import Interface, interface, missing_warning, plural_js
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
 
@@ -39,67 +39,44 @@ ASSETS = {"index.html": "index.html", "style.css": "player/style.css", "sw.js": 
 DATA = "player/data.js"
 WORKER_FILES = "player/sw-files.js"  # what the service worker keeps: it imports this
 STRINGS = "player/strings-{}.js"  # the interface's strings in one language
-CATALOG = "strings.toml"  # every interface string in every language, beside the assets
-CATALOG_PATH = "audioguide/outputs/player/strings.toml"  # as messages name it
-SOURCE = "en"  # the catalog's language: every string has it, and it stands in for any other's missing one
 WEB_MANIFEST = "manifest.webmanifest"
 ICONS = {192: "player/icon-192.png", 512: "player/icon-512.png"}
 THEME = "#141826"  # the page's header (style.css --head-bg): the colour around an installed app's icon and title
 BACKGROUND = "#f5f1e8"  # the page's background (style.css --bg)
 
-Catalog = dict[str, dict[str, str]]  # string's key -> language -> text
-
-
 def _assets() -> Traversable:
     return resources.files("audioguide.outputs").joinpath("player")
 
 
-def catalog() -> Catalog:
-    """The interface's strings, every one in every language audioguide has it in."""
-    strings: Catalog = tomllib.loads(_assets().joinpath(CATALOG).read_text(encoding="utf-8"))
-    return strings
+def interfaces(manifest: Manifest) -> dict[str, Interface]:
+    """Each language's interface: audioguide's catalog, the guide's own messages over it (messages.py)."""
+    return {code: interface(code, language.interface) for code, language in manifest.languages.items()}
 
 
-def _primary(code: str) -> str:
-    return code.lower().split("-")[0]
+def ui_name(code: str) -> str:
+    """The name of a guide language's strings file: `player/strings-<code, lower case>.js`."""
+    return code.lower()
 
 
-def interface_language(code: str, strings: Catalog) -> str:
-    """The language a guide's language shows the interface in: its own (by its primary subtag: pt-BR
-    shows pt) when the catalog has it, else English."""
-    primary = _primary(code)
-    return primary if any(primary in texts for texts in strings.values()) else SOURCE
-
-
-def strings_files(codes: Iterable[str], strings: Catalog) -> tuple[dict[str, bytes], list[str]]:
-    """`player/strings-<lang>.js` for each language these guide languages show the interface in, every
-    string in it (English where the catalog has none in that language, and listed as English so that
-    the page marks it as such); and a warning for each language a visitor will not get whole."""
+def strings_files(found: Mapping[str, Interface]) -> tuple[dict[str, bytes], list[str]]:
+    """`player/strings-<lang>.js` for each language of the guide, every message in it (English where
+    neither the catalog nor the guide has one in that language, listed as English so that the page
+    marks it as such) with the language's plural rule (Babel's CLDR rule in JavaScript, and each
+    category's form); and a warning for each language a visitor will not get whole."""
     files: dict[str, bytes] = {}
     warnings: list[str] = []
-    for code in codes:
-        lang = interface_language(code, strings)
-        if lang == SOURCE and _primary(code) != SOURCE:
-            warnings.append(f"{code}: the phone player has no {_name(code)} for its buttons and messages and shows "
-                            f"the English ones (add {_primary(code)} to every string in {CATALOG_PATH})")
-        name = STRINGS.format(lang)
-        if name in files:
-            continue
-        english = [key for key, texts in strings.items() if lang not in texts]
-        if english:
-            warnings.append(f"{code}: the phone player has no {_name(lang)} for {listed(english)} and shows English "
-                            f"in {'their' if len(english) > 1 else 'its'} place (add {lang} to "
-                            f"{'them' if len(english) > 1 else 'it'} in {CATALOG_PATH})")
-        table = {"lang": lang, "strings": {key: texts.get(lang, texts[SOURCE]) for key, texts in strings.items()},
-                 "english": english}
-        text = json.dumps(table, ensure_ascii=False, separators=(",", ":"))
-        files[name] = f"(self.AUDIOGUIDE_STRINGS ||= {{}})[{json.dumps(lang)}] = {text};\n".encode()
+    for code, face in found.items():
+        warning = missing_warning(face)
+        if warning:
+            warnings.append(warning)
+        plural, forms = plural_js(face.rule)
+        table = {"lang": code, "strings": {key: list(text) if isinstance(text, tuple) else text
+                                           for key, text in face.texts.items()},
+                 "english": face.english, "forms": forms}
+        name = json.dumps(ui_name(code))
+        files[STRINGS.format(ui_name(code))] = (f"(self.AUDIOGUIDE_STRINGS ||= {{}})[{name}] = {_json(table)};\n"
+                                                f"self.AUDIOGUIDE_STRINGS[{name}].plural = {plural};\n").encode()
     return files, warnings
-
-
-def _name(code: str) -> str:
-    language = parse_language(code)
-    return language.name if language is not None else code
 
 
 def _cues(stop: Stop) -> list[list[Any]]:
@@ -110,7 +87,7 @@ def _cues(stop: Stop) -> list[list[Any]]:
             for (start, end), text, name in zip(stop.made.cues or (), texts, names, strict=True)]
 
 
-def player_data(manifest: Manifest, fixed: Mapping[str, bytes], strings: Catalog) -> dict[str, Any]:
+def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any]:
     """What the page shows and plays, from the manifest (paths relative to the package's root); `fixed`
     are the player's files that are not made from the guide (its page, scripts, style, strings)."""
     languages = []
@@ -121,7 +98,8 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes], strings: Catalog
                   "cues": _cues(s)}
                  for s in language.stops]
         languages.append({"code": code, "name": language.name, "native": native, "dir": direction,
-                          "title": language.title, "ui": interface_language(code, strings), "stops": stops})
+                          "title": language.title, "publisher": manifest.publisher(code), "ui": ui_name(code),
+                          "stops": stops})
     guide = manifest.guide
     data: dict[str, Any] = {"version": 1, "build": "",
                             "guide": {"title": guide.title, "publisher": guide.publisher, "cover": guide.cover},
@@ -193,8 +171,7 @@ class WebPlayer:
 
     def write(self, package: Package, files: Files) -> None:
         folder = _assets()
-        strings = catalog()
-        made, warnings = strings_files(package.manifest.languages, strings)
+        made, warnings = strings_files(interfaces(package.manifest))
         for warning in warnings:
             log.warning("%s", warning)
         fixed = {**{name: folder.joinpath(source).read_bytes() for source, name in ASSETS.items()}, **made}
@@ -208,7 +185,7 @@ class WebPlayer:
             files.write(name, icon(package.cover, size))
         files.write(WEB_MANIFEST, (json.dumps(web_manifest(package.manifest), ensure_ascii=False, indent=2)
                                    + "\n").encode())
-        data = player_data(package.manifest, fixed, strings)
+        data = player_data(package.manifest, fixed)
         files.write(DATA, f"window.AUDIOGUIDE = {_json(data)};\n".encode())
         names = [*fixed, *ICONS.values(), WEB_MANIFEST, DATA, WORKER_FILES]
         files.write(WORKER_FILES, f"export default {_json(worker_files(data, names))};\n".encode())

@@ -25,6 +25,7 @@ from audioguide import __version__
 from audioguide.errors import AudioguideError
 from audioguide.files import write_text
 from audioguide.guide.stops import Guide, Stop
+from audioguide.translate.interface import add_interface, import_interface, is_interface
 from audioguide.translate.workflow import STALE, UNTRANSLATED, script_body, script_text, status
 
 _CONTEXT = re.compile(r"^stop (\d+) (title|paragraph (\d+))$")
@@ -128,6 +129,7 @@ def export(guide: Guide, code: str) -> polib.POFile:
                 msgstr=theirs[index - 1] if aligned else "", occurrences=[(where, str(block.line))],
                 comment="\n".join(comments.get(index, ())), flags=list(flags) if aligned and theirs else [],
                 tcomment="" if aligned or not theirs else "the translation has a different number of paragraphs"))
+    add_interface(po, guide, code)  # the interface's messages audioguide's catalog lacks in this language
     return po
 
 
@@ -154,7 +156,10 @@ def import_po(guide: Guide, po_path: Path) -> Imported:
     have = {s.number: s for s in guide.stops.get(code, ())}
     entries: dict[int, dict[str, polib.POEntry]] = {}
     skipped: list[str] = []
+    interface = [entry for entry in po if is_interface(entry)]
     for entry in po:
+        if is_interface(entry):
+            continue
         m = _CONTEXT.match(entry.msgctxt or "")
         if m is None or int(m.group(1)) not in source:
             skipped.append(f"line {entry.linenum}: cannot place msgctxt {entry.msgctxt!r}")
@@ -174,7 +179,8 @@ def import_po(guide: Guide, po_path: Path) -> Imported:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_text(path, text)
             written.append(path)
-    return Imported(written, skipped)
+    messages = import_interface(guide, code, interface, skipped) if interface else None
+    return Imported([*written, *([messages] if messages else [])], skipped)
 
 
 def _compose(source: Stop, translation: Stop | None, found: dict[str, polib.POEntry],

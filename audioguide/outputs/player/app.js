@@ -23,6 +23,7 @@ const app = (() => {
     header.render();
     playback.renderSpeeds();
     stops.render();
+    setText($("stop-count"), "stopCount", { count: language.stops.length });
     offline.render(true);
     say("", null, true);
     const again = number !== null ? store.find(number) : null;
@@ -30,7 +31,7 @@ const app = (() => {
       playback.open(again, { play: wasPlaying });
     } else {
       playback.close();
-      if (number !== null) say("unknown", { n: number, language: language.name || language.code });
+      if (number !== null) say("unknown", { n: number, language: language.native || language.code });
     }
   }
 
@@ -48,7 +49,7 @@ const app = (() => {
     if (number === undefined) return;
     const stop = store.find(parseInt(number, 10));
     if (!stop) {
-      say("unknown", { n: parseInt(number, 10), language: store.language.name || store.language.code });
+      say("unknown", { n: parseInt(number, 10), language: store.language.native || store.language.code });
       return;
     }
     if (store.current === stop) return;

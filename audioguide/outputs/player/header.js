@@ -12,9 +12,12 @@ const header = (() => {
     h1.textContent = title;
     tagLanguage(h1, language.code);
     const publisher = $("publisher");
-    publisher.textContent = data.guide.publisher || "";
-    publisher.hidden = !data.guide.publisher;
-    tagLanguage(publisher, data.languages[0].code); // the guide's source language comes first
+    const museum = language.publisher || data.guide.publisher || ""; // the museum's name in this language
+    publisher.textContent = museum;
+    publisher.hidden = !museum;
+    // the guide's source language comes first: its name is in that language unless this one has its own
+    tagLanguage(publisher, language.publisher && language.publisher !== data.languages[0].publisher
+      ? language.code : data.languages[0].code);
     const cover = $("cover");
     if (data.guide.cover) {
       cover.alt = title;

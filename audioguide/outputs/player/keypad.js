@@ -31,7 +31,7 @@ const keypad = (() => {
     const stop = store.find(number);
     const { language } = store;
     if (!stop) {
-      say("unknown", { n: number, language: language.name || language.native || language.code });
+      say("unknown", { n: number, language: language.native || language.code });
       return;
     }
     playback.open(stop, { play: true, reveal: true });

@@ -26,9 +26,21 @@ const ui = (() => {
     return tables[language.ui] || tables.en || { lang: "en", strings: {}, english: [] };
   }
 
+  /* Which of a counted message's forms a number takes: the language's CLDR rule gives its category
+     (one, few, many ...), the table the category's form; English's rule where English stands in. */
+  function form(table, key, forms, count) {
+    const n = Number(count) || 0;
+    if (table.english.includes(key) || typeof table.plural !== "function") return Math.min(n === 1 ? 0 : 1, forms.length - 1);
+    const index = (table.forms || {})[table.plural(n)];
+    return index === undefined || index >= forms.length ? forms.length - 1 : index;
+  }
+
+  /* A message filled in: {name} by vars.name; a counted message's form chosen by vars.count. */
   function t(key, vars) {
-    const text = store.strings.strings[key];
+    const table = store.strings;
+    let text = table.strings[key];
     if (text === undefined) return "";
+    if (Array.isArray(text)) text = text[form(table, key, text, vars && vars.count)] || "";
     return text.replace(/\{(\w+)\}/g, (all, name) => (vars && vars[name] !== undefined ? String(vars[name]) : all));
   }
 
