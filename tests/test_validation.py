@@ -151,7 +151,7 @@ CASES = {
     ),
     "unknown front matter key": (
         _replace("en/01-welcome.md", "title: Welcome\n", "title: Welcome\nvoice: x\n"),
-        "en/01-welcome.md:4: unknown front matter key 'voice' (allowed: stop, title, source, audio)",
+        "en/01-welcome.md:4: unknown front matter key 'voice' (allowed: stop, title, source, audio, images)",
     ),
     "empty narration": (
         _write("en/03-empty.md", "---\nstop: 3\ntitle: Empty\n---\n\n<!-- only a comment -->\n"),

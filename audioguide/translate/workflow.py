@@ -162,10 +162,31 @@ def status_json(guide: Guide, matrix: dict[str, dict[int, Cell]], engines: Mappi
                 "counts": {state: sum(1 for c in row.values() if c.state == state)
                            for state in (OK, MISSING, UNTRANSLATED, STALE)},
                 "stops": {str(n): {"state": c.state, "file": c.file} for n, c in row.items()},
+                "missing_alt": missing_alt(guide).get(code, []),
             }
             for code, row in matrix.items()
         },
     }
+
+
+def missing_alt(guide: Guide) -> dict[str, list[int]]:
+    """Language -> the stops with images that have no alt text in it (a translation that lists no
+    images of its own shows its source's, whose alt text is in another language)."""
+    return {code: [s.number for s in stops if any(image.alt is None for image in s.images)]
+            for code, stops in guide.stops.items()}
+
+
+def alt_warnings(guide: Guide) -> list[str]:
+    """One line per language with images lacking alt text in it, for `check`, `build` and `translate
+    status` to say."""
+    lines = []
+    for code, numbers in missing_alt(guide).items():
+        if numbers:
+            which = f"stop {numbers[0]} has" if len(numbers) == 1 else \
+                f"stops {', '.join(map(str, numbers))} have"
+            lines.append(f"{code}: {which} images with no alt text in {code}: list them in the script's front matter "
+                         "with their alt text (images: - file: ... alt: ...)")
+    return lines
 
 
 def stale_warnings(guide: Guide) -> list[str]:
