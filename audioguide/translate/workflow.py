@@ -46,12 +46,16 @@ def _note(comment: re.Match[str]) -> str:
     return f"(note: {note})" if note else ""
 
 
-def script_text(stop: int, title: str, source: Stop, body: str, version: str | None = None) -> str:
+def script_text(stop: int, title: str, source: Stop, body: str, version: str | None = None,
+                translation: Stop | None = None) -> str:
     """A translation script: front matter recording the source version (the current one unless
-    given), then the body."""
-    front = {"stop": stop, "title": title,
-             "source": {"file": source.path.relative_to(source.path.parent.parent).as_posix(),
-                        "version": version or source.version}}
+    given), with the images the `translation` lists of its own, then the body."""
+    front: dict[str, object] = {"stop": stop, "title": title}
+    if translation is not None and translation.own_images:
+        front["images"] = [{"file": i.file, "alt": i.alt, **({"credit": i.credit} if i.credit else {})}
+                           for i in translation.images]
+    front["source"] = {"file": source.path.relative_to(source.path.parent.parent).as_posix(),
+                       "version": version or source.version}
     return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" + body
 
 
@@ -148,7 +152,8 @@ def mark_done(guide: Guide, code: str, numbers: list[int] | None) -> list[Path]:
     written = []
     for number in wanted:
         stop = have[number]
-        write_text(stop.path, script_text(number, stop.title, source[number], script_body(stop.path)))
+        write_text(stop.path, script_text(number, stop.title, source[number], script_body(stop.path),
+                                          translation=stop))
         written.append(stop.path)
     return written
 
