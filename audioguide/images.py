@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from audioguide import manifest
-from audioguide.files import write_bytes
-from audioguide.guide.images import FORMATS, StopImage
+from audioguide.errors import AudioguideError
+from audioguide.files import Unreadable, read_limited, write_bytes
+from audioguide.guide.images import FORMATS, MAX_IMAGE_BYTES, StopImage
 from audioguide.guide.stops import Guide, Stop
 from audioguide.manifest import FileRecord, ImageFile, Manifest
 from audioguide.ownership import unchanged
@@ -110,12 +111,23 @@ def _srgb(picture: Any) -> Any:
 
 
 def make(image: StopImage, plan: WebImages) -> dict[str, bytes]:
-    """The web images of `image`, as `plan` names them: each file's bytes."""
+    """The web images of `image`, as `plan` names them: each file's bytes. The image is read again,
+    no larger than it may be, and must still be what was checked when the guide was read."""
+    import warnings
+
     from PIL import Image, ImageOps
 
-    with Image.open(image.path, formats=FORMATS) as opened:
-        opened.load()
-        picture = _srgb(ImageOps.exif_transpose(opened))
+    try:
+        data = read_limited(image.path, MAX_IMAGE_BYTES, what="the image")
+    except Unreadable as e:
+        raise AudioguideError(e.reason, image.path) from None
+    if hashlib.sha256(data).hexdigest() != image.sha256:
+        raise AudioguideError("changed while the guide was being built: build again", image.path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(io.BytesIO(data), formats=FORMATS) as opened:
+            opened.load()
+            picture = _srgb(ImageOps.exif_transpose(opened))
     made: dict[str, bytes] = {}
     for f in plan.files:
         resized = picture if (f.width, f.height) == picture.size else \

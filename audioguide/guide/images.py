@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from audioguide.files import Unreadable, read_limited
 from audioguide.guide.media import Unfit, guide_file
 from audioguide.guide.narration import quoted
 
@@ -117,7 +118,10 @@ def check_image(root: Path, entry: ImageEntry) -> StopImage:
     """An image the script names, checked. Unfit, with a message naming it, when it is not inside the
     guide, too large, or not a complete JPEG, PNG or WebP image (by its content, whatever its name)."""
     path = guide_file(root, entry.file, "images", MAX_IMAGE_BYTES)
-    data = path.read_bytes()
+    try:  # read as it is checked: a regular file inside the guide, no larger than it may be
+        data = read_limited(path, MAX_IMAGE_BYTES, inside=root.resolve(), what=f"the image {quoted(entry.file)}")
+    except Unreadable as e:
+        raise Unfit(e.reason) from None
     kind, width, height, orientation = _decoded(data, entry.file)
     if orientation in _TRANSPOSED:
         width, height = height, width
