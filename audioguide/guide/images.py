@@ -122,11 +122,19 @@ def check_image(root: Path, entry: ImageEntry) -> StopImage:
         data = read_limited(path, MAX_IMAGE_BYTES, inside=root.resolve(), what=f"the image {quoted(entry.file)}")
     except Unreadable as e:
         raise Unfit(e.reason) from None
-    kind, width, height, orientation = _decoded(data, entry.file)
+    digest = hashlib.sha256(data).hexdigest()
+    found = _DECODED.get(digest)  # the same image in every language's script is decoded once
+    if found is None:
+        if len(_DECODED) >= 1000:
+            _DECODED.clear()
+        found = _DECODED[digest] = _decoded(data, entry.file)
+    kind, width, height, orientation = found
     if orientation in _TRANSPOSED:
         width, height = height, width
-    return StopImage(entry.file, path, entry.alt, entry.credit, width, height, _MIME[kind],
-                     hashlib.sha256(data).hexdigest())
+    return StopImage(entry.file, path, entry.alt, entry.credit, width, height, _MIME[kind], digest)
+
+
+_DECODED: dict[str, tuple[str, int, int, int]] = {}  # an image's sha256 -> what decoding it found
 
 
 def _decoded(data: bytes, name: str) -> tuple[str, int, int, int]:
