@@ -36,7 +36,7 @@ const images = (() => {
   function thumb(stop) {
     const image = stop.image;
     if (!image) return null;
-    const picture = make("picture");
+    const picture = make("picture", "stop-picture");
     const source = make("source");
     source.type = "image/webp";
     source.srcset = encodeURI(image.webp[0][0]);
