@@ -21,7 +21,7 @@ from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from audioguide import manifest
+from audioguide import images, manifest
 from audioguide.cache import CacheUnusable, cache_folders, open_cache
 from audioguide.engines import ENGINES, EngineFactory
 from audioguide.errors import AudioguideError, BuildError, display_path
@@ -34,7 +34,7 @@ from audioguide.outputs.transcripts import vtt_name
 from audioguide.ownership import claimed, mark, marked, removable, unchanged
 from audioguide.plan import TRACK_NAMES, Plan, Track, audio_key, audio_settings, check, gap_warnings, track_key
 from audioguide.render import Candidate, Job, Outcome, render
-from audioguide.translate.workflow import stale_warnings
+from audioguide.translate.workflow import alt_warnings, stale_warnings
 
 log = logging.getLogger("audioguide")
 
@@ -73,7 +73,7 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
     _check_subset(plan, options)
     for warning in plan.guide.warnings:
         log.warning("%s", warning)
-    for line in [*gap_warnings(plan), *stale_warnings(plan.guide)]:
+    for line in [*gap_warnings(plan), *stale_warnings(plan.guide), *alt_warnings(plan.guide)]:
         log.warning("%s", line)
     for code, chain in plan.voices.items():
         fallback = f" (then {', '.join(v.engine.name for v in chain[1:])})" if len(chain) > 1 else ""
@@ -92,18 +92,19 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         if remove_leftovers(folders):
             log.info("removed the temp files of an interrupted build")
         try:
-            result, kept = _make_tracks(plan, out, options, cache, progress, cover, old)
+            pictures = images.make_all(plan.guide, out, old, marked(out), options.force)
+            result, kept = _make_tracks(plan, out, options, cache, progress, _covers(plan, out, cover, pictures), old)
             made = {o.file: o.made for o in result.outcomes if o.made is not None}
             made |= {name: stop.made for name, stop in kept.items()}
-            files = Files(out, {name: m.file for name, m in made.items()}, marked(out))
-            description = _describe(plan, made, kept)
+            files = Files(out, {**pictures.files, **{name: m.file for name, m in made.items()}}, marked(out))
+            description = _describe(plan, made, kept, pictures)
             unchanged_since = old is not None and old.generator == manifest.generator() and \
                 dataclasses.replace(old, files=None, generator="") == description
             package = Package(out, plan.guide, description, cover, old if unchanged_since else None)
             for name, factory in outputs.items():
                 factory(**config.output_options.get(name, {})).write(package, files)
             if old is not None:
-                _remove_stale(out, old.owned(), files.written, [TRACK_NAMES, *output_names(outputs)])
+                _remove_stale(out, old.owned(), files.written, [TRACK_NAMES, images.NAMES, *output_names(outputs)])
             mark(out, files.written)
             return result
         except BaseException:  # interrupted, say: the workers are gone, and so are their temp files
@@ -135,8 +136,25 @@ def _usable_cache(cache: Path | None, root: Path, out: Path) -> Path | None:
     return cache
 
 
+Covers = Callable[[Track], tuple[bytes | None, str | None]]  # a track's picture (APIC) and its type
+
+
+def _covers(plan: Plan, out: Path, cover: bytes | None, pictures: images.Made) -> Covers:
+    """Each track's picture: the guide's cover, or with [tags] picture = "stop" its stop's main image
+    (its JPEG web image) where it has one."""
+    config = plan.guide.config
+
+    def picture(track: Track) -> tuple[bytes | None, str | None]:
+        name = pictures.picture(track.stop) if config.picture == "stop" else None
+        if name is None:
+            return cover, config.cover_mime
+        return manifest.package_file(out, name, pictures.files[name]), "image/jpeg"
+
+    return picture
+
+
 def _make_tracks(plan: Plan, out: Path, options: Options, cache: Path | None, progress: Progress | None,
-                 cover: bytes | None, old: Manifest | None) -> tuple[BuildResult, dict[str, ManifestStop]]:
+                 cover: Covers, old: Manifest | None) -> tuple[BuildResult, dict[str, ManifestStop]]:
     """Every selected track of the plan, reused, re-tagged from the cache or rendered; and the
     previous manifest's entries of the tracks a --lang or --stop build leaves alone, where they are
     still there as the last build made them."""
@@ -157,7 +175,7 @@ def _make_tracks(plan: Plan, out: Path, options: Options, cache: Path | None, pr
     return result, kept
 
 
-def _jobs(plan: Plan, out: Path, options: Options, cache: Path | None, cover: bytes | None, old: Manifest | None,
+def _jobs(plan: Plan, out: Path, options: Options, cache: Path | None, cover: Covers, old: Manifest | None,
           result: BuildResult, kept: dict[str, ManifestStop]) -> list[Job]:
     """The tracks to make, each as a Job. A track still as the last build made it is reused (its
     outcome added to `result`); one a --lang or --stop build leaves alone keeps its entry (in `kept`)."""
@@ -181,9 +199,10 @@ def _jobs(plan: Plan, out: Path, options: Options, cache: Path | None, cover: by
                 continue
             timeline = plan.timeline(track)
             candidates = []
+            picture, mime = cover(track)
             for voice in plan.speakers(track):
                 akey = audio_key(timeline, voice, settings)
-                tags = plan.tags(track, voice, cover)
+                tags = plan.tags(track, voice, picture, mime)
                 candidates.append(Candidate(voice, akey, track_key(akey, tags, config.id3_version), tags))
             if made is not None and not options.force and made.key in {c.key for c in candidates}:
                 result.outcomes.append(Outcome(track.file, "reused", made))
@@ -284,7 +303,8 @@ def _remove_stale(out: Path, before: Mapping[str, FileRecord], now: Mapping[str,
             log.info("left %s: the last build listed it, but %s", name, why)
 
 
-def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestStop]) -> Manifest:
+def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestStop],
+              pictures: images.Made) -> Manifest:
     """The manifest of this build (its files are added by the manifest output): tracks made or
     reused now are described from their scripts; tracks a --lang or --stop build left alone keep the
     previous manifest's description, which matches their audio. A language with nothing built yet
@@ -303,14 +323,16 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
         language = config.languages[code]
         stops = []
         for track in plan.tracks[code]:
+            rows = pictures.rows(track.stop)
+            picture = pictures.picture(track.stop) if config.picture == "stop" else None
             if track.file in kept and not track.fallback:
-                stops.append(kept[track.file])
+                stops.append(dataclasses.replace(kept[track.file], images=rows, picture=picture))
             elif track.file in made:
                 stops.append(ManifestStop(track.stop.number, track.stop.title, track.file, made[track.file],
                                           track.stop.path.relative_to(config.root).as_posix(),
                                           track.stop.transcript, vtt_name(track.file),
                                           fallback=track.stop.language if track.fallback else None,
-                                          names=track.stop.names))
+                                          names=track.stop.names, images=rows, picture=picture))
         if not stops:
             continue
         languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,

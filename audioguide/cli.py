@@ -116,11 +116,11 @@ def check(guide_dir: Path) -> None:
     from audioguide.plan import check as run
     from audioguide.plan import describe, gap_warnings, unreachable_warnings
     from audioguide.survey import PROBE_SECONDS
-    from audioguide.translate.workflow import stale_warnings
+    from audioguide.translate.workflow import alt_warnings, stale_warnings
 
     plan = run(guide_dir, probe=PROBE_SECONDS)
     own = {code: language.interface for code, language in plan.guide.config.languages.items()}
-    for warning in [*plan.guide.warnings, *gap_warnings(plan), *stale_warnings(plan.guide),
+    for warning in [*plan.guide.warnings, *gap_warnings(plan), *stale_warnings(plan.guide), *alt_warnings(plan.guide),
                     *unreachable_warnings(plan.voices, plan.unreachable), *interface_warnings(own)]:
         log.warning("%s", warning)
     for code, tracks in plan.tracks.items():

@@ -36,8 +36,9 @@ if TYPE_CHECKING:
     from audioguide.mp3.tags import TrackTags
 
 MANIFEST = "manifest.json"
-VERSION = 4  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
-# 4: each track's cues (when each paragraph is spoken) and its WebVTT file
+VERSION = 5  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
+# 4: each track's cues (when each paragraph is spoken) and its WebVTT file; 5: each stop's images (the web
+# images made from them), and the picture its track carries when it is not the cover
 MAX_BYTES = 64 << 20  # far above any guide's (about 2 kB a track)
 
 
@@ -146,6 +147,39 @@ class Made:
         return FileRecord(self.bytes, self.sha256)
 
 
+IMAGE_TYPES = ("image/webp", "image/jpeg")
+_positive = passes(lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0)
+_OPTIONAL_PATH = row(passes(lambda v: v is None or is_package_path(v), "is not a file name in the package"),
+                     required=False, sparse=True)
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One web image the build made from a stop's image: a width of it, in one format."""
+
+    file: str = field(metadata=row(_package_path))
+    type: str = field(metadata=row(passes(lambda v: v in IMAGE_TYPES)))  # image/webp or image/jpeg
+    width: int = field(metadata=row(_positive))
+    height: int = field(metadata=row(_positive))
+
+
+@dataclass(frozen=True)
+class Image:
+    """A stop's image: its alt text and credit (in the stop's language), its size as shown (with its
+    orientation applied: the largest web image's), and the web images made from it, smallest first."""
+
+    source: str = field(metadata=row(_text))  # as the script names it, relative to the guide folder
+    alt: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str))))  # None: not given
+    credit: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str))))
+    width: int = field(metadata=row(_positive))
+    height: int = field(metadata=row(_positive))
+    files: tuple[ImageFile, ...] = field(metadata=row(record=ImageFile, shape="list"))
+    artwork: str | None = field(default=None, metadata=_OPTIONAL_PATH)  # square, 1400 px or more: a podcast's
+
+    def of_type(self, mime: str) -> list[ImageFile]:
+        return [f for f in self.files if f.type == mime]
+
+
 # What the cache keeps of a track's making with its audio: the measurements.
 MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp", "cues")
 
@@ -167,6 +201,9 @@ class Stop:
         default=None, kw_only=True, metadata=row(_names, required=False, sparse=True,
                                                  read=lambda v: tuple(v) if isinstance(v, list) else None,
                                                  write=lambda v: list(v or ())))
+    images: tuple[Image, ...] = field(default=(), kw_only=True, metadata=row(record=Image, shape="list", since=5))
+    picture: str | None = field(  # the web image its track carries (APIC) in the cover's place ([tags] picture)
+        default=None, kw_only=True, metadata=_OPTIONAL_PATH)
 
     @property
     def paragraphs(self) -> list[str]:

@@ -101,7 +101,7 @@ class Plan:
         offline = next((i for i, voice in enumerate(chain) if not voice.engine.online), len(chain))
         return chain[: offline + 1]
 
-    def tags(self, track: Track, voice: Voice, cover: bytes | None) -> TrackTags:
+    def tags(self, track: Track, voice: Voice, cover: bytes | None, cover_mime: str | None = None) -> TrackTags:
         config = self.guide.config
         stop = track.stop
         language = config.languages[stop.language]
@@ -109,8 +109,7 @@ class Plan:
             stop=stop.number, title=stop.title, transcript=stop.transcript, engine_version=voice.engine.version(),
             voice=voice.voice, album=language.title, iso639_2=language.language.iso639_2,
             publisher=language.publisher or config.publisher, copyright=config.copyright, position=track.position,
-            total=track.total,
-            cover=cover, cover_mime=config.cover_mime or "image/png", names=stop.names,
+            total=track.total, cover=cover, cover_mime=cover_mime or config.cover_mime or "image/png", names=stop.names,
         )
 
 

@@ -25,6 +25,7 @@ from audioguide.mp3 import frames
 from audioguide.mp3.tags import covers, differences, read_tags
 from audioguide.outputs.playlists import one_line, shown_title
 from audioguide.ownership import LOCK, MARK
+from audioguide.verify_images import image_problems
 
 DURATION_TOLERANCE = 0.002  # seconds: the Info frame makes a decoder return exactly the encoded samples
 LOUDNESS_TOLERANCE = 1.0  # LU from the target, as the build promises
@@ -84,17 +85,27 @@ def check_package(out: Path, audio: bool = False) -> Report:
             cover_data = (out / cover).read_bytes()
         except OSError:
             pass  # _file said why
+    problems += image_problems(out, manifest, present)
     for code, language in manifest.languages.items():
         for position, stop in enumerate(language.stops, 1):
             if stop.fallback is not None or stop.file not in present:
                 continue
             report.tracks += 1
-            problems += _track(out, manifest, code, stop, position, cover_data, audio)
+            picture = _picture(out, stop.picture, present) if stop.picture is not None else cover_data
+            problems += _track(out, manifest, code, stop, position, picture, audio)
     for language in manifest.languages.values():
         report.playlists += 1
         if language.playlist in present:
             problems += _playlist(out, manifest, language)
     return report
+
+
+def _picture(out: Path, name: str, present: set[str]) -> bytes | None:
+    """The web image a track carries as its picture ([tags] picture = "stop"), when it can be read."""
+    try:
+        return (out / name).read_bytes() if name in present else None
+    except OSError:
+        return None  # _file said why
 
 
 # --- the manifest's names ------------------------------------------------------------------------
@@ -260,13 +271,14 @@ def _tag_problems(path: Path, manifest: Manifest, code: str, stop: Stop, positio
     for frame, have, want in differences(tag, expected):
         yield _disagreement(frame, have, want)
     pictures = covers(tag)
-    if guide.cover is None:
+    shown = stop.picture or guide.cover  # the stop's own image ([tags] picture = "stop"), or the guide's cover
+    if shown is None:
         if pictures:
             yield "has a cover (APIC), the manifest's guide has none"
     elif not pictures:
-        yield f"has no cover (APIC), the manifest's guide has {_short(guide.cover)}"
+        yield f"has no cover (APIC), the manifest says {_short(shown)}"
     elif cover is not None and pictures != [cover]:
-        yield f"its cover (APIC) is not {_short(guide.cover)}"
+        yield f"its cover (APIC) is not {_short(shown)}"
 
 
 def _disagreement(frame: str, have: str | None, want: str | None) -> str:

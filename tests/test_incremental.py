@@ -332,9 +332,9 @@ def test_a_subset_into_a_new_folder_writes_no_empty_playlists(guide: Path, tmp_p
         "az", "az/001-xos-gelmisiniz.mp3", "az/001-xos-gelmisiniz.vtt", "az/002-sexsi-esyalar.mp3",
         "az/002-sexsi-esyalar.vtt", "az/playlist.m3u8", "cover.png", "index.html", "manifest.json",
         "manifest.webmanifest", "player", "player/app.js", "player/data.js", "player/header.js", "player/icon-192.png",
-        "player/icon-512.png", "player/keypad.js", "player/offline.js", "player/playback.js", "player/stops.js",
-        "player/store.js", "player/strings-az.js", "player/style.css", "player/sw-files.js", "player/transcript.js",
-        "player/ui.js", "sw.js"]
+        "player/icon-512.png", "player/images.js", "player/keypad.js", "player/offline.js", "player/playback.js",
+        "player/stops.js", "player/store.js", "player/strings-az.js", "player/style.css", "player/sw-files.js",
+        "player/transcript.js", "player/ui.js", "sw.js"]
     assert list(manifest(out)["languages"]) == ["az"]
     run(guide, out, tmp_path / "cache")  # the rest, later: every language has its playlist
     assert list(manifest(out)["languages"]) == ["en", "az", "ru"]

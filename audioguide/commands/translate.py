@@ -54,12 +54,12 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
     import json
 
     from audioguide.plan import first_engines
-    from audioguide.translate.workflow import OK, status, status_json
+    from audioguide.translate.workflow import OK, alt_warnings, status, status_json
 
     guide = _load_guide(guide_dir)
     matrix = status(guide)
     chosen, warnings = first_engines(guide)
-    for warning in warnings:
+    for warning in [*warnings, *alt_warnings(guide)]:
         log.warning("%s", warning)
     if form == "json":
         echo(json.dumps(status_json(guide, matrix, chosen), ensure_ascii=False, indent=2))

@@ -34,7 +34,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from audioguide.editions.base import Edition, Plan, Planned, edition_key, package_file
 from audioguide.errors import AudioguideError
-from audioguide.manifest import Language, Manifest
+from audioguide.manifest import Language, Manifest, Stop
 from audioguide.schema import Key, web_address
 
 log = logging.getLogger("audioguide")
@@ -258,10 +258,20 @@ def feed(model: Manifest, code: str, language: Language, base: str, sizes: dict[
         _add(item, f"{{{ITUNES}}}episode", str(stop.stop))
         _add(item, f"{{{ITUNES}}}episodeType", "full")
         _add(item, f"{{{ITUNES}}}explicit", "false")
+        art = episode_art(stop)
+        if art is not None:
+            _add(item, f"{{{ITUNES}}}image", href=_url(base, art))
         if stop.vtt is not None:
             _add(item, f"{{{PODCAST}}}transcript", url=_url(base, stop.vtt), type="text/vtt", language=code)
     ET.indent(rss)
     return ET.tostring(rss, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def episode_art(stop: Stop) -> str | None:
+    """An episode's own artwork: its stop's main image when that is square and 1400 pixels or more (the
+    build then makes a JPEG of it for podcast apps, at most 3000 pixels: Apple's rule for artwork);
+    else None, and apps show the show's."""
+    return stop.images[0].artwork if stop.images else None
 
 
 def plan_podcast(out: Path, model: Manifest, base: str, moved_to: str | None = None) -> tuple[list[str], list[Planned]]:
@@ -285,6 +295,7 @@ def plan_podcast(out: Path, model: Manifest, base: str, moved_to: str | None = N
     else:
         side, suffix = art.size, PurePosixPath(art.name).suffix
         files = [Planned(art.name, lambda: conforming_copy(_cover_bytes(out, model), side, suffix))]
+    arts: set[str] = set()
     for code, language in model.languages.items():
         own = [s for s in language.stops if s.fallback is None]
         for stop in own:
@@ -293,6 +304,10 @@ def plan_podcast(out: Path, model: Manifest, base: str, moved_to: str | None = N
             files.append(copy(stop.file))
             if stop.vtt is not None:
                 files.append(copy(stop.vtt))
+            episode = episode_art(stop)
+            if episode is not None and episode not in arts:  # an image two languages share goes once
+                arts.add(episode)
+                files.append(copy(episode))
         sizes = {s.file: owned[s.file].bytes for s in own}
         files.append(Planned(f"{code}/{FEED}", lambda code=code, language=language, sizes=sizes:  # type: ignore[misc]
                              feed(model, code, language, base, sizes, art.name, about[code], moved_to)))

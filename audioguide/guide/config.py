@@ -91,7 +91,8 @@ AUDIO_KEYS: dict[str, Key] = {
     "outro": Key(nonempty_text),
     "verify": Key(boolean, False, about="decode every MP3 and check its true peak (tracks with sounds always are)"),
 }
-TAGS_KEYS: dict[str, Key] = {"id3_version": Key(one_of(3, 4), 3)}
+TAGS_KEYS: dict[str, Key] = {"id3_version": Key(one_of(3, 4), 3), "picture": Key(  # what a track's APIC shows
+    one_of("cover", "stop"), "cover", about="the guide's cover, or its stop's main image (a JPEG) where it has one")}
 TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines", "outputs", "speakers")
 _LOW_BITRATE = 48  # below it LAME's fast mode loses (measured: README), so encoder_quality is 3 unless set
 
@@ -143,6 +144,7 @@ class GuideConfig:
     languages: Mapping[str, LanguageConfig]
     audio: AudioConfig = field(default_factory=AudioConfig)
     id3_version: int = TAGS_KEYS["id3_version"].default
+    picture: str = TAGS_KEYS["picture"].default  # [tags] picture: "cover" or "stop"
     engine_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     cover_mime: str | None = None  # image/png or image/jpeg, from the cover's content
     output_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -397,4 +399,4 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
                  if all(name in engine_options for name in language.engines)}
         raise ConfigInvalid(v.problems, EngineSettings(path, known, options))
     return GuideConfig(root=root, **settings, languages=languages, audio=audio, id3_version=tags["id3_version"],
-                       engine_options=options, output_options=outputs, speakers=speakers)
+                       picture=tags["picture"], engine_options=options, output_options=outputs, speakers=speakers)

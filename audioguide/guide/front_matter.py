@@ -18,6 +18,7 @@ from frontmatter.default_handlers import YAMLHandler
 
 from audioguide.errors import GuideInvalid, Problem
 from audioguide.files import size_text
+from audioguide.guide.images import ImageEntry, images_problem, read_images
 from audioguide.guide.narration import quoted
 from audioguide.schema import Entry, Key, Table, Words, allowed, did_you_mean, read_table, required
 
@@ -212,6 +213,7 @@ FRONT_MATTER_KEYS: dict[str, Key] = {  # `about`: what "the front matter needs" 
     "title": required(_title_problem, about="'title: ...'"),
     "source": Key(_source_problem, about="in a translation: the source stop it was made from (SOURCE_KEYS)"),
     "audio": Key(_audio_problem, about="a human recording that replaces synthesis (guide/recordings.py)"),
+    "images": Key(images_problem, about="the stop's images: file, alt and credit each (guide/images.py)"),
 }
 
 
@@ -259,6 +261,7 @@ class FrontMatter:
     version: str | None = None  # source's: the version of the source stop a translation was made from
     audio: str | None = None  # the recording, as the script names it
     audio_line: int = 1
+    images: tuple[ImageEntry, ...] | None = None  # None: not given (a translation then uses its source's)
 
 
 def read_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
@@ -274,5 +277,6 @@ def read_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
     matter = FrontMatter([Problem(path, message, line or 1) for message, line in read.problems], frozenset(read.given),
                          int(values.get("stop", 0)), values.get("title", "").strip(), source.get("version"),
                          values["audio"].strip() if "audio" in values else None,
-                         read.given["audio"].value_at if "audio" in read.given else 1)
+                         read.given["audio"].value_at if "audio" in read.given else 1,
+                         read_images(read.values["images"], first_line) if "images" in read.values else None)
     return matter, body, body_line

@@ -22,8 +22,10 @@ from audioguide.guide.config import (
 from audioguide.guide.front_matter import MAX_STOP as MAX_STOP  # re-exported: where it was first
 from audioguide.guide.front_matter import MAX_TITLE_CHARACTERS as MAX_TITLE_CHARACTERS  # re-exported
 from audioguide.guide.front_matter import FrontMatter, read_front_matter
+from audioguide.guide.images import StopImage, check_image
 from audioguide.guide.interface import INTERFACE_FOLDER
 from audioguide.guide.languages import parse_language
+from audioguide.guide.media import Unfit
 from audioguide.guide.narration import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
 from audioguide.guide.recordings import Recording, check_recording, unlikely_length
 from audioguide.guide.speakers import Speaker, assign_speakers, default_speaker, labels_for, transcript_names
@@ -48,6 +50,8 @@ class Stop:
     source_version: str | None = None  # a translation: the version of the source stop it was made from
     recording: Recording | None = None  # a human recording that replaces synthesis (front matter `audio:`)
     names: tuple[str, ...] | None = None  # each transcript paragraph's speaker (a label, or ""); None: one voice
+    images: tuple[StopImage, ...] = ()  # the first is the stop's main image (front matter `images:`)
+    own_images: bool = True  # False: a translation that lists none, showing its source's (without alt text)
 
     @property
     def transcript(self) -> str:
@@ -118,12 +122,24 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
     problems = list(front.problems)
     recording = _recording(path, front, problems)
     speakers = speakers or {}
+    images = _images(path, front, problems)
     paragraphs = _narration(path, front, body, body_line, (paragraph_pause, lexicon),
                             (labels_for(speakers, language), default_speaker(speakers)), problems)
     if problems:
         raise GuideInvalid(problems)
     return Stop(front.number, front.title, language, path, tuple(paragraphs), front.version, recording,
-                transcript_names(paragraphs, speakers, language))
+                transcript_names(paragraphs, speakers, language), images, front.images is not None)
+
+
+def _images(path: Path, front: FrontMatter, problems: list[Problem]) -> tuple[StopImage, ...]:
+    """The images the front matter lists (`images:`), each checked; the problem of each that is not fit."""
+    found = []
+    for entry in front.images or ():
+        try:
+            found.append(check_image(path.parent.parent, entry))
+        except Unfit as e:
+            problems.append(Problem(path, str(e), entry.line))
+    return tuple(found)
 
 
 def _recording(path: Path, front: FrontMatter, problems: list[Problem]) -> Recording | None:
@@ -231,7 +247,20 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
     if problems:
         raise ScriptsInvalid(problems, config or settings)
     assert config is not None
+    stops = _source_images(config.source_language, stops)
     return Guide(config, stops, (*warnings, *_coverage_warnings(config, stops)))
+
+
+def _source_images(source: str, stops: dict[str, tuple[Stop, ...]]) -> dict[str, tuple[Stop, ...]]:
+    """Each translation that lists no images of its own shows its source stop's, without alt text
+    (the source's is in another language): `translate status` and `check` say so."""
+    from dataclasses import replace
+
+    images = {s.number: s.images for s in stops.get(source, ())}
+    return {code: tuple(s if s.own_images or not images.get(s.number) else
+                        replace(s, images=tuple(replace(i, alt=None) for i in images[s.number]))
+                        for s in language) if code != source else language
+            for code, language in stops.items()}
 
 
 def _language_stops(scripts: list[Path], code: str, config: GuideConfig | None,

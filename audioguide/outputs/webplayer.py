@@ -25,6 +25,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, ClassVar
 
+from audioguide import manifest as manifests
 from audioguide.guide.languages import native_name
 from audioguide.manifest import FileRecord, Manifest, Stop
 from audioguide.messages import Interface, interface, missing_warning, plural_js
@@ -33,7 +34,8 @@ from audioguide.schema import Options
 
 log = logging.getLogger("audioguide")
 
-SCRIPTS = ("store", "ui", "header", "stops", "transcript", "playback", "keypad", "offline", "app")  # index.html's order
+SCRIPTS = ("store", "ui", "header", "images", "stops", "transcript", "playback", "keypad", "offline",  # index.html's
+           "app")  # order
 ASSETS = {"index.html": "index.html", "style.css": "player/style.css", "sw.js": "sw.js",
           **{f"{name}.js": f"player/{name}.js" for name in SCRIPTS}}
 DATA = "player/data.js"
@@ -95,7 +97,8 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any
         native, direction = native_name(code)
         stops = [{"stop": s.stop, "title": s.title, "file": s.file, "vtt": s.vtt, "duration": s.made.duration,
                   "lang": s.fallback or code, "fallback": s.fallback is not None,
-                  "cues": _cues(s)}
+                  "cues": _cues(s),
+                  "image": _image(s.images[0], s.fallback or code) if s.images else None}
                  for s in language.stops]
         languages.append({"code": code, "name": language.name, "native": native, "dir": direction,
                           "title": language.title, "publisher": manifest.publisher(code), "ui": ui_name(code),
@@ -115,6 +118,15 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any
     return data
 
 
+def _image(image: manifests.Image, lang: str) -> dict[str, Any]:
+    """A stop's main image as the page shows it: its size, alt text and credit (in `lang`), and each
+    format's files with their widths (and heights), smallest first."""
+    return {"width": image.width, "height": image.height, "alt": image.alt, "credit": image.credit,
+            "lang": lang if image.alt else None,
+            **{name: [[f.file, f.width, f.height] for f in image.of_type(mime)]
+               for name, mime in (("webp", "image/webp"), ("jpeg", "image/jpeg"))}}
+
+
 def worker_files(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
     """What the service worker keeps (`player/sw-files.js`): the build's token; the page (the package's
     root, that is index.html) and every file of the player but the worker itself and the icons, taken
@@ -122,9 +134,14 @@ def worker_files(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any
     images = [*ICONS.values(), *([data["guide"]["cover"]] if data["guide"]["cover"] else [])]
     page = ["", *sorted(name for name in names if name != "sw.js" and name not in images)]
     languages = {language["code"]: list(dict.fromkeys(file for stop in language["stops"]
-                                                      for file in (stop["file"], stop["vtt"]) if file))
+                                                      for file in (stop["file"], stop["vtt"], *_webp(stop)) if file))
                  for language in data["languages"]}
     return {"build": data["build"], "page": page, "images": images, "languages": languages}
+
+
+def _webp(stop: Mapping[str, Any]) -> list[str]:
+    """A stop's image as the worker keeps it: its WebP files (every browser with a service worker shows WebP)."""
+    return [file for file, _, _ in stop["image"]["webp"]] if stop.get("image") else []
 
 
 def icon(cover: bytes | None, size: int) -> bytes:

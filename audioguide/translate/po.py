@@ -175,7 +175,7 @@ def import_po(guide: Guide, po_path: Path) -> Imported:
         path = translation.path if translation else config.root / code / source[number].path.name
         # fuzzy entries do not make a translation current: it keeps the version it had (stale)
         version = None if reviewed else (translation.source_version if translation else None) or "unreviewed"
-        text = script_text(number, title, source[number], body, version)
+        text = script_text(number, title, source[number], body, version, translation)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_text(path, text)
             written.append(path)

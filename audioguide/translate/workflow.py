@@ -46,12 +46,16 @@ def _note(comment: re.Match[str]) -> str:
     return f"(note: {note})" if note else ""
 
 
-def script_text(stop: int, title: str, source: Stop, body: str, version: str | None = None) -> str:
+def script_text(stop: int, title: str, source: Stop, body: str, version: str | None = None,
+                translation: Stop | None = None) -> str:
     """A translation script: front matter recording the source version (the current one unless
-    given), then the body."""
-    front = {"stop": stop, "title": title,
-             "source": {"file": source.path.relative_to(source.path.parent.parent).as_posix(),
-                        "version": version or source.version}}
+    given), with the images the `translation` lists of its own, then the body."""
+    front: dict[str, object] = {"stop": stop, "title": title}
+    if translation is not None and translation.own_images:
+        front["images"] = [{"file": i.file, "alt": i.alt, **({"credit": i.credit} if i.credit else {})}
+                           for i in translation.images]
+    front["source"] = {"file": source.path.relative_to(source.path.parent.parent).as_posix(),
+                       "version": version or source.version}
     return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" + body
 
 
@@ -148,7 +152,8 @@ def mark_done(guide: Guide, code: str, numbers: list[int] | None) -> list[Path]:
     written = []
     for number in wanted:
         stop = have[number]
-        write_text(stop.path, script_text(number, stop.title, source[number], script_body(stop.path)))
+        write_text(stop.path, script_text(number, stop.title, source[number], script_body(stop.path),
+                                          translation=stop))
         written.append(stop.path)
     return written
 
@@ -162,10 +167,31 @@ def status_json(guide: Guide, matrix: dict[str, dict[int, Cell]], engines: Mappi
                 "counts": {state: sum(1 for c in row.values() if c.state == state)
                            for state in (OK, MISSING, UNTRANSLATED, STALE)},
                 "stops": {str(n): {"state": c.state, "file": c.file} for n, c in row.items()},
+                "missing_alt": missing_alt(guide).get(code, []),
             }
             for code, row in matrix.items()
         },
     }
+
+
+def missing_alt(guide: Guide) -> dict[str, list[int]]:
+    """Language -> the stops with images that have no alt text in it (a translation that lists no
+    images of its own shows its source's, whose alt text is in another language)."""
+    return {code: [s.number for s in stops if any(image.alt is None for image in s.images)]
+            for code, stops in guide.stops.items()}
+
+
+def alt_warnings(guide: Guide) -> list[str]:
+    """One line per language with images lacking alt text in it, for `check`, `build` and `translate
+    status` to say."""
+    lines = []
+    for code, numbers in missing_alt(guide).items():
+        if numbers:
+            which = f"stop {numbers[0]} has" if len(numbers) == 1 else \
+                f"stops {', '.join(map(str, numbers))} have"
+            lines.append(f"{code}: {which} images with no alt text in {code}: list them in the script's front matter "
+                         "with their alt text (images: - file: ... alt: ...)")
+    return lines
 
 
 def stale_warnings(guide: Guide) -> list[str]:

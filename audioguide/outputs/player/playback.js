@@ -1,6 +1,6 @@
 /* audioguide's phone player: the stop open in the player and its audio: play and pause, seek, 10 s
    back and forward, the previous and next stop, the speed, and the phone's lock screen and headset
-   buttons. Uses: store, ui, header, stops, transcript. */
+   buttons. Uses: store, ui, header, images, stops, transcript. */
 "use strict";
 
 const playback = (() => {
@@ -21,6 +21,7 @@ const playback = (() => {
     const note = $("now-note");
     note.hidden = !stop.fallback;
     if (stop.fallback) setText(note, "fallback");
+    images.show(stop);
     $("prev").disabled = index <= 0;
     $("next").disabled = index < 0 || index >= language.stops.length - 1;
 

@@ -1,4 +1,4 @@
-/* audioguide's phone player: the list of every stop, the one open marked. Uses: store, ui, playback. */
+/* audioguide's phone player: the list of every stop, the one open marked. Uses: store, ui, images, playback. */
 "use strict";
 
 const stops = (() => {
@@ -12,6 +12,8 @@ const stops = (() => {
       const a = make("a");
       a.href = store.link(language.code, stop.stop);
       a.appendChild(make("span", "stop-number", String(stop.stop)));
+      const thumb = images.thumb(stop);
+      if (thumb) a.appendChild(thumb);
       const title = make("span", "stop-title", stop.title);
       tagLanguage(title, stop.lang || language.code);
       if (stop.fallback && byCode[stop.lang]) {
