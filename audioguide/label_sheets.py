@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from audioguide.errors import AudioguideError, display_path
-from audioguide.guide.config import MAX_COVER_PIXELS
 from audioguide.guide.languages import native_name
+from audioguide.guide.media import MAX_COVER_PIXELS
 from audioguide.manifest import Manifest, package_file
 from audioguide.messages import Interface, interface
 

@@ -20,15 +20,17 @@ import builtins
 import dataclasses
 import hashlib
 import json
-import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audioguide import __version__, records
+from audioguide import manifest_values as checks
 from audioguide.files import Unreadable, load_json, read_limited, write_text
+from audioguide.manifest_values import is_package_path as is_package_path  # re-exported
+from audioguide.manifest_values import is_sha256 as is_sha256  # re-exported
 from audioguide.records import passes, row
 from audioguide.schema import boolean
 
@@ -46,67 +48,6 @@ def generator() -> str:
     return f"audioguide {__version__}"
 
 
-# --- what each field must be ---------------------------------------------------------------------
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-_HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def is_sha256(value: Any) -> bool:
-    """Whether `value` is a sha256 as audioguide writes it: 64 lowercase hex digits."""
-    return isinstance(value, str) and _HEX64.fullmatch(value) is not None
-
-
-_CODE = re.compile(r"[a-z]{2,3}(?:-[A-Za-z]{2})?")  # what guide.toml accepts as a language code
-
-
-def is_package_path(value: Any) -> bool:
-    """Whether `value` is a plain relative POSIX path inside the package (not `../x`, `/x`, `a//b`,
-    `C:\\x`, a control character): what the manifest names a file by."""
-    return isinstance(value, str) and 0 < len(value) <= 255 and not value.startswith("/") and \
-        "\\" not in value and ":" not in value and not any(c < " " or c == "\x7f" for c in value) and \
-        all(part not in ("", ".", "..") for part in value.split("/"))
-
-
-_number = passes(_finite)
-_optional_number = passes(lambda v: v is None or _finite(v))
-_whole = passes(lambda v: isinstance(v, int) and not isinstance(v, bool))
-_text = passes(lambda v: isinstance(v, str))
-_OPTIONAL_TEXT = row(passes(lambda v: v is None or isinstance(v, str), "is not text"), required=False)
-_package_path = passes(is_package_path)
-_sha256 = passes(is_sha256)
-_names = passes(lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v))
-_cues = passes(lambda v: isinstance(v, list) and all(isinstance(c, list) and len(c) == 2 and all(map(_finite, c))
-                                                  for c in v))
-
-
-def _cues_read(value: Any) -> tuple[tuple[float, float], ...] | None:
-    return None if value is None else tuple((float(a), float(b)) for a, b in value)
-
-
-def _text_or(other: str | None) -> Callable[[Any], str | None]:
-    """What the model holds of a field this version does not check: its text, or `other`."""
-    return lambda value: value if isinstance(value, str) else other
-
-
-def _is_interface(value: Any) -> bool:
-    return value is None or isinstance(value, dict) and all(
-        isinstance(k, str) and (isinstance(v, str) or isinstance(v, list) and all(isinstance(t, str) for t in v))
-        for k, v in value.items())
-
-
-def _interface_read(value: Any) -> dict[str, str | tuple[str, ...]] | None:
-    return None if not isinstance(value, dict) else {k: v if isinstance(v, str) else tuple(v) for k, v in value.items()}
-
-
-def _texts_read(value: Any) -> tuple[str, ...]:
-    return tuple(e for e in value if isinstance(e, str)) if isinstance(value, list) else ()
-
-
 # --- the records ---------------------------------------------------------------------------------
 
 
@@ -114,8 +55,8 @@ def _texts_read(value: Any) -> tuple[str, ...]:
 class FileRecord:
     """What the manifest records of a file a build wrote: enough to prove later that it is unchanged."""
 
-    bytes: int = field(metadata=row(_whole))
-    sha256: str = field(metadata=row(_sha256))
+    bytes: int = field(metadata=row(checks.whole))
+    sha256: str = field(metadata=row(checks.sha256))
 
     @classmethod
     def of(cls, data: builtins.bytes) -> FileRecord:
@@ -127,20 +68,21 @@ class Made:
     """What making a track recorded: its measurements (MEASURED, which the cache keeps with its
     audio), the engine that spoke it, the file as written, and its keys."""
 
-    duration: float = field(metadata=row(_number))
-    engine: str = field(metadata=row(_text))
-    engine_version: str = field(metadata=row(_text))
-    voice: str = field(metadata=row(_text))
-    loudness_lufs: float | None = field(metadata=row(_optional_number))  # None: silence has no loudness
-    true_peak_dbtp: float | None = field(metadata=row(_optional_number))  # None: the MP3 was not decoded
-    encoder_input_true_peak_dbtp: float | None = field(metadata=row(_optional_number, since=3))
+    duration: float = field(metadata=row(checks.number))
+    engine: str = field(metadata=row(checks.text))
+    engine_version: str = field(metadata=row(checks.text))
+    voice: str = field(metadata=row(checks.text))
+    loudness_lufs: float | None = field(metadata=row(checks.optional_number))  # None: silence has no loudness
+    true_peak_dbtp: float | None = field(metadata=row(checks.optional_number))  # None: the MP3 was not decoded
+    encoder_input_true_peak_dbtp: float | None = field(metadata=row(checks.optional_number, since=3))
     verified: bool = field(metadata=row(boolean))
-    bytes: int = field(metadata=row(_whole))
-    sha256: str = field(metadata=row(_sha256))
-    key: str = field(metadata=row(_text))  # of the finished, tagged file
-    audio_key: str = field(metadata=row(_text))  # of its audio
+    bytes: int = field(metadata=row(checks.whole))
+    sha256: str = field(metadata=row(checks.sha256))
+    key: str = field(metadata=row(checks.text))  # of the finished, tagged file
+    audio_key: str = field(metadata=row(checks.text))  # of its audio
     cues: tuple[tuple[float, float], ...] | None = field(  # seconds: each paragraph with words
-        default=None, metadata=row(_cues, since=4, read=_cues_read, write=lambda v: [list(c) for c in v or ()]))
+        default=None, metadata=row(checks.cues, since=4, read=checks.cues_read,
+                                   write=lambda v: [list(c) for c in v or ()]))
 
     @property
     def file(self) -> FileRecord:
@@ -157,7 +99,7 @@ _OPTIONAL_PATH = row(passes(lambda v: v is None or is_package_path(v), "is not a
 class ImageFile:
     """One web image the build made from a stop's image: a width of it, in one format."""
 
-    file: str = field(metadata=row(_package_path))
+    file: str = field(metadata=row(checks.package_path))
     type: str = field(metadata=row(passes(lambda v: v in IMAGE_TYPES)))  # image/webp or image/jpeg
     width: int = field(metadata=row(_positive))
     height: int = field(metadata=row(_positive))
@@ -168,7 +110,7 @@ class Image:
     """A stop's image: its alt text and credit (in the stop's language), its size as shown (with its
     orientation applied: the largest web image's), and the web images made from it, smallest first."""
 
-    source: str = field(metadata=row(_text))  # as the script names it, relative to the guide folder
+    source: str = field(metadata=row(checks.text))  # as the script names it, relative to the guide folder
     alt: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str))))  # None: not given
     credit: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str))))
     width: int = field(metadata=row(_positive))
@@ -188,17 +130,17 @@ MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_
 class Stop:
     """One track of a language, as the manifest lists it."""
 
-    stop: int = field(metadata=row(_whole))
-    title: str = field(metadata=row(_text))
-    file: str = field(metadata=row(_package_path))  # relative to the output folder
+    stop: int = field(metadata=row(checks.whole))
+    title: str = field(metadata=row(checks.text))
+    file: str = field(metadata=row(checks.package_path))  # relative to the output folder
     made: Made = field(metadata=row(record=Made, shape="flat"))
-    script: str = field(metadata=row(_text))  # relative to the guide folder
-    transcript: str = field(metadata=row(_text))
-    vtt: str | None = field(default=None, metadata=row(_package_path, since=4))  # its WebVTT, in the output folder
+    script: str = field(metadata=row(checks.text))  # relative to the guide folder
+    transcript: str = field(metadata=row(checks.text))
+    vtt: str | None = field(default=None, metadata=row(checks.package_path, since=4))  # its WebVTT, in the package
     fallback: str | None = field(  # the source language, whose track stands in for a missing translation
-        default=None, kw_only=True, metadata=row(required=False, read=_text_or(None), sparse=True))
+        default=None, kw_only=True, metadata=row(required=False, read=checks.text_or(None), sparse=True))
     names: tuple[str, ...] | None = field(  # who says each paragraph: a speaker's label, or ""; None: one voice
-        default=None, kw_only=True, metadata=row(_names, required=False, sparse=True,
+        default=None, kw_only=True, metadata=row(checks.names, required=False, sparse=True,
                                                  read=lambda v: tuple(v) if isinstance(v, list) else None,
                                                  write=lambda v: list(v or ())))
     images: tuple[Image, ...] = field(default=(), kw_only=True, metadata=row(record=Image, shape="list", since=5))
@@ -231,50 +173,51 @@ class Stop:
 
 @dataclass(frozen=True)
 class Language:
-    name: str = field(metadata=row(_text))  # in English: "Azerbaijani"
-    iso639_2: str = field(metadata=row(_text))
-    title: str = field(metadata=row(_text))  # the guide's title in this language
-    playlist: str = field(metadata=row(_package_path))
-    engines: tuple[str, ...] = field(metadata=row(required=False, read=_texts_read, write=list))
+    name: str = field(metadata=row(checks.text))  # in English: "Azerbaijani"
+    iso639_2: str = field(metadata=row(checks.text))
+    title: str = field(metadata=row(checks.text))  # the guide's title in this language
+    playlist: str = field(metadata=row(checks.package_path))
+    engines: tuple[str, ...] = field(metadata=row(required=False, read=checks.texts_read, write=list))
     description: str | None = field(  # the guide described in this language ([languages.<code>] description)
-        default=None, kw_only=True, metadata=_OPTIONAL_TEXT)
+        default=None, kw_only=True, metadata=checks.OPTIONAL_TEXT)
     # the museum's name in this language ([languages.<code>] publisher); None: the guide's
     publisher: str | None = field(default=None, kw_only=True, metadata=row(
         passes(lambda v: v is None or isinstance(v, str), "is not text"), required=False, sparse=True))
     # the guide's own interface messages in this language (messages.py: its interface/<code>.po, then
     # [languages.<code>.interface]), by key: a text, or a counted message's forms
     interface: Mapping[str, str | tuple[str, ...]] | None = field(default=None, kw_only=True, metadata=row(
-        passes(_is_interface, "is not a table of messages"), required=False, sparse=True, read=_interface_read,
+        passes(checks.is_interface, "is not a table of messages"), required=False, sparse=True,
+        read=checks.interface_read,
         write=lambda v: {k: t if isinstance(t, str) else list(t) for k, t in (v or {}).items()}))
     stops: tuple[Stop, ...] = field(metadata=row(record=Stop, shape="list"))  # in stop order
 
 
 @dataclass(frozen=True)
 class Guide:
-    name: str = field(metadata=row(_text))
-    title: str = field(metadata=row(_text))
-    publisher: str = field(metadata=row(_text))
-    source_language: str = field(metadata=row(_text))
-    copyright: str | None = field(metadata=_OPTIONAL_TEXT)
+    name: str = field(metadata=row(checks.text))
+    title: str = field(metadata=row(checks.text))
+    publisher: str = field(metadata=row(checks.text))
+    source_language: str = field(metadata=row(checks.text))
+    copyright: str | None = field(metadata=checks.OPTIONAL_TEXT)
     cover: str | None = field(metadata=row(  # the cover's file name in the package
         passes(lambda v: v is None or is_package_path(v), "is not a file name in the package"), required=False))
-    base_url: str | None = field(default=None, metadata=_OPTIONAL_TEXT)  # where it is published ([guide] base_url)
-    published: str | None = field(default=None, metadata=_OPTIONAL_TEXT)  # YYYY-MM-DD ([guide] published)
-    id: str | None = field(default=None, metadata=_OPTIONAL_TEXT)  # a UUID: the guide's identity for life ([guide] id)
-    contact_email: str | None = field(default=None, metadata=_OPTIONAL_TEXT)
-    contact_name: str | None = field(default=None, metadata=_OPTIONAL_TEXT)
-    description: str | None = field(default=None, metadata=_OPTIONAL_TEXT)  # in the source language
+    base_url: str | None = field(default=None, metadata=checks.OPTIONAL_TEXT)  # where it is published ([guide])
+    published: str | None = field(default=None, metadata=checks.OPTIONAL_TEXT)  # YYYY-MM-DD ([guide] published)
+    id: str | None = field(default=None, metadata=checks.OPTIONAL_TEXT)  # a UUID: the guide's identity for life
+    contact_email: str | None = field(default=None, metadata=checks.OPTIONAL_TEXT)
+    contact_name: str | None = field(default=None, metadata=checks.OPTIONAL_TEXT)
+    description: str | None = field(default=None, metadata=checks.OPTIONAL_TEXT)  # in the source language
 
 
 @dataclass(frozen=True)
 class Audio:
     format: str = field(default="mp3", kw_only=True, metadata=row(required=False, read=str))
     channels: int = field(default=1, kw_only=True, metadata=row(required=False))
-    sample_rate: int = field(metadata=row(_whole))
-    bitrate_kbps: int = field(metadata=row(_whole))
-    target_lufs: float = field(metadata=row(_number))
-    true_peak_dbtp: float = field(metadata=row(_number))
-    id3_version: str = field(metadata=row(required=False, read=_text_or("")))  # "2.3" or "2.4"
+    sample_rate: int = field(metadata=row(checks.whole))
+    bitrate_kbps: int = field(metadata=row(checks.whole))
+    target_lufs: float = field(metadata=row(checks.number))
+    true_peak_dbtp: float = field(metadata=row(checks.number))
+    id3_version: str = field(metadata=row(required=False, read=checks.text_or("")))  # "2.3" or "2.4"
 
 
 def with_names(transcript: str, names: tuple[str, ...] | None) -> str:
@@ -313,7 +256,7 @@ class Manifest:
     audio: Audio = field(metadata=row(record=Audio))
     languages: Mapping[str, Language] = field(metadata=row(  # the source language first
         record=Language, shape="map", item="{}.{}",
-        keys=lambda code: None if _CODE.fullmatch(code) else f"has {code[:40]!r}, which is not a language code"))
+        keys=lambda code: None if checks.CODE.fullmatch(code) else f"has {code[:40]!r}, which is not a language code"))
     files: Mapping[str, FileRecord] | None = field(  # None: version 1, which did not list them
         default=None, metadata=row(
             record=FileRecord, shape="map", since=2, write=lambda files: dict(sorted((files or {}).items())),

@@ -22,7 +22,7 @@ from audioguide.engines.base import Audio
 from audioguide.errors import AudioguideError
 from audioguide.files import read_limited, temp_folder
 from audioguide.guide import recordings
-from audioguide.guide.config import MAX_SOUND_BYTES, MAX_SOUND_SECONDS
+from audioguide.guide.media import MAX_SOUND_BYTES, MAX_SOUND_SECONDS
 from audioguide.guide.narration import Paragraph, Pause, apply_lexicon
 from audioguide.guide.recordings import Recording
 

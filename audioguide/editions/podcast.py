@@ -140,7 +140,7 @@ def artwork(out: Path, model: Manifest) -> Artwork:
     3000 pixels (centred crop); a one-line error when there is none or it is under 1400 pixels."""
     from PIL import Image, UnidentifiedImageError
 
-    from audioguide.guide.config import MAX_COVER_PIXELS
+    from audioguide.guide.media import MAX_COVER_PIXELS
 
     cover = model.guide.cover
     if cover is None:

@@ -249,7 +249,7 @@ class PiperEngine(EngineBase):
 
     def _voice(self, voice: str) -> VoiceFile:
         if voice.endswith(".onnx"):
-            from audioguide.guide.config import inside_guide
+            from audioguide.guide.media import inside_guide
 
             if self.root is None:
                 raise EngineError(f"piper voice {voice}: a voice file is named only in a guide's guide.toml")

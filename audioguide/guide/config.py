@@ -17,9 +17,6 @@ from audioguide.errors import GuideInvalid, Problem
 from audioguide.guide.interface import interface_table, own_messages
 from audioguide.guide.languages import Language, parse_language
 from audioguide.guide.media import MAX_COVER_BYTES, MAX_SOUND_BYTES, Unfit, check_sound, cover_type, guide_file
-from audioguide.guide.media import MAX_COVER_PIXELS as MAX_COVER_PIXELS  # re-exported: where it was first
-from audioguide.guide.media import MAX_SOUND_SECONDS as MAX_SOUND_SECONDS  # re-exported
-from audioguide.guide.media import inside_guide as inside_guide  # re-exported
 from audioguide.guide.narration import quoted
 from audioguide.guide.speakers import Speaker, read_speakers
 from audioguide.guide.toml import CONFIG_NAME as CONFIG_NAME  # re-exported

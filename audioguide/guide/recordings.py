@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from audioguide.guide.config import inside_guide
+from audioguide.guide.media import inside_guide
 from audioguide.guide.narration import SPOKEN_PER_MINUTE, quoted
 
 SUFFIXES = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus")
