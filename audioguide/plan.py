@@ -181,6 +181,8 @@ def choose_voices(config: GuideConfig | EngineSettings, engines: Mapping[str, Ma
     voices: dict[str, list[Voice]] = {}
     skipped: dict[str, list[str]] = {}
     for code, language in config.languages.items():
+        if language.kind == "sign":  # its stops are videos: nothing is spoken
+            continue
         try:
             chain, reasons = voices_for(code, language.engines, language.voices, engines[code],
                                         engine_settings(config, code))
@@ -245,6 +247,8 @@ def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Pla
     tracks: dict[str, list[Track]] = {}
     gaps: dict[str, list[str]] = {}
     for code, language in config.languages.items():
+        if language.kind == "sign":  # its stops are videos (audioguide/videos.py), not tracks
+            continue
         stops = [(s, False) for s in guide.stops[code] if not s.untranslated]
         if code != config.source_language:
             present = {s.number: s for s in guide.stops[code]}
@@ -332,6 +336,8 @@ def first_engines(guide: Guide, factories: Mapping[str, EngineFactory] = ENGINES
     engines = load_engines(guide, factories)
     chains: dict[str, list[Voice]] = {}
     for code, language in config.languages.items():
+        if language.kind == "sign":
+            continue
         try:
             chains[code], _ = voices_for(code, language.engines, language.voices, engines[code],
                                          engine_settings(config, code))
