@@ -26,6 +26,7 @@ from audioguide.mp3.tags import covers, differences, read_tags
 from audioguide.outputs.playlists import one_line, shown_title
 from audioguide.ownership import LOCK, MARK
 from audioguide.verify_images import image_problems
+from audioguide.verify_videos import video_problems
 
 DURATION_TOLERANCE = 0.002  # seconds: the Info frame makes a decoder return exactly the encoded samples
 LOUDNESS_TOLERANCE = 1.0  # LU from the target, as the build promises
@@ -88,6 +89,9 @@ def check_package(out: Path, audio: bool = False) -> Report:
     problems += image_problems(out, manifest, present)
     for code, language in manifest.languages.items():
         for position, stop in enumerate(language.stops, 1):
+            if stop.video is not None:
+                problems += video_problems(out, code, stop, stop.video, present, set(files))
+                continue
             if stop.fallback is not None or stop.file not in present:
                 continue
             report.tracks += 1
