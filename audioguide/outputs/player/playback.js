@@ -1,11 +1,16 @@
 /* audioguide's phone player: the stop open in the player and its audio: play and pause, seek, 10 s
    back and forward, the previous and next stop, the speed, and the phone's lock screen and headset
-   buttons. Uses: store, ui, header, images, stops, transcript. */
+   buttons. A sign-language stop is a video (with its own controls and its captions track), played by
+   the same controls. Uses: store, ui, header, images, stops, transcript. */
 "use strict";
 
 const playback = (() => {
   const { $, make, clear, t, setText, setLabel, tagLanguage, clock, say } = ui;
-  const audio = $("audio");
+  const sound = $("audio");
+  const video = $("video");
+  let audio = sound; // what plays the open stop: the <audio>, or a sign-language stop's <video>
+
+  function media() { return audio; }
 
   function open(stop, options = {}) {
     const { language } = store;
@@ -25,12 +30,17 @@ const playback = (() => {
     $("prev").disabled = index <= 0;
     $("next").disabled = index < 0 || index >= language.stops.length - 1;
 
-    for (const old of audio.querySelectorAll("track")) audio.removeChild(old);
+    audio.pause();
+    for (const element of [sound, video]) {
+      for (const old of element.querySelectorAll("track")) element.removeChild(old);
+    }
+    audio = stop.video ? video : sound;
+    showVideo(stop);
     audio.src = stop.file;
     audio.defaultPlaybackRate = store.speed;
     audio.playbackRate = store.speed;
     transcript.show(stop, stop.cues || [], "data");
-    if (!store.fromFile && stop.vtt) transcript.load(stop);
+    if (!store.fromFile && stop.vtt && !stop.video) transcript.load(stop);
     updateTime();
     stops.mark();
     header.render();
@@ -38,6 +48,30 @@ const playback = (() => {
     setHash(store.link(language.code, stop.stop));
     if (options.play) play();
     if (options.reveal) reveal();
+  }
+
+  /* A sign-language stop's video, its poster and its captions (shown: WebVTT made from its script, or
+     the guide's own); the hint says "watch" for it. The other element is emptied. */
+  function showVideo(stop) {
+    const signed = Boolean(stop.video);
+    $("now-video").hidden = !signed;
+    $("listen-hint").hidden = signed;
+    $("watch-hint").hidden = !signed;
+    const idle = signed ? sound : video;
+    idle.removeAttribute("src");
+    idle.load();
+    if (!signed) { video.removeAttribute("poster"); return; }
+    video.poster = stop.video.poster;
+    video.width = stop.video.width;
+    video.height = stop.video.height;
+    if (!stop.vtt) return;
+    const track = document.createElement("track");
+    track.kind = "captions";
+    track.src = stop.vtt;
+    track.srclang = stop.lang || store.language.code;
+    track.label = stop.title;
+    track.default = true;
+    video.appendChild(track);
   }
 
   function close() {
@@ -173,14 +207,19 @@ const playback = (() => {
       audio.currentTime = Number(seek.value);
       updateTime();
     });
-    for (const name of ["timeupdate", "seeked", "loadedmetadata", "durationchange"]) {
-      audio.addEventListener(name, updateTime);
+    for (const element of [sound, video]) {
+      const current = () => element === audio;
+      for (const name of ["timeupdate", "seeked", "loadedmetadata", "durationchange"]) {
+        element.addEventListener(name, () => { if (current()) updateTime(); });
+      }
+      for (const name of ["play", "pause", "ended", "emptied"]) {
+        element.addEventListener(name, () => { if (current()) updateToggle(); });
+      }
+      element.addEventListener("error", () => { if (store.current && current() && element.src) say("error"); });
     }
-    for (const name of ["play", "pause", "ended", "emptied"]) audio.addEventListener(name, updateToggle);
-    audio.addEventListener("error", () => { if (store.current) say("error"); });
     mediaActions();
     updateToggle();
   }
 
-  return { open, close, play, reveal, updateTime, renderSpeeds, start };
+  return { open, close, play, reveal, updateTime, renderSpeeds, start, media };
 })();
