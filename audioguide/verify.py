@@ -87,21 +87,27 @@ def check_package(out: Path, audio: bool = False) -> Report:
         except OSError:
             pass  # _file said why
     problems += image_problems(out, manifest, present)
-    for code, language in manifest.languages.items():
-        for position, stop in enumerate(language.stops, 1):
-            if stop.video is not None:
-                problems += video_problems(out, code, stop, stop.video, present, set(files))
-                continue
-            if stop.fallback is not None or stop.file not in present:
-                continue
-            report.tracks += 1
-            picture = _picture(out, stop.picture, present) if stop.picture is not None else cover_data
-            problems += _track(out, manifest, code, stop, position, picture, audio)
+    problems += _stops(out, manifest, present, cover_data, audio, report)
     for language in manifest.languages.values():
         report.playlists += 1
         if language.playlist in present:
             problems += _playlist(out, manifest, language)
     return report
+
+
+def _stops(out: Path, manifest: Manifest, present: set[str], cover: bytes | None, audio: bool,
+           report: Report) -> Iterator[Problem]:
+    """Each stop's problems: its track's (counted in `report`), or a sign-language stop's video's."""
+    for code, language in manifest.languages.items():
+        for position, stop in enumerate(language.stops, 1):
+            if stop.video is not None:
+                yield from video_problems(out, code, stop, stop.video, present, set(manifest.files or {}))
+                continue
+            if stop.fallback is not None or stop.file not in present:
+                continue
+            report.tracks += 1
+            picture = _picture(out, stop.picture, present) if stop.picture is not None else cover
+            yield from _track(out, manifest, code, stop, position, picture, audio)
 
 
 def _picture(out: Path, name: str, present: set[str]) -> bytes | None:
