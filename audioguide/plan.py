@@ -344,8 +344,9 @@ def first_engines(guide: Guide, factories: Mapping[str, EngineFactory] = ENGINES
         except AudioguideError:
             chains[code] = []
     unreachable = probe_engines((v.engine for chain in chains.values() for v in chain), timeout)
-    chosen = {code: voice.engine.name if (voice := first_usable(chain, unreachable)) else "none"
-              for code, chain in chains.items()}
+    chosen = {code: "video" if config.languages[code].kind == "sign" else  # a sign language's stops are videos
+              voice.engine.name if (voice := first_usable(chains.get(code, []), unreachable)) else "none"
+              for code in config.languages}
     return chosen, unreachable_warnings(chains, unreachable)
 
 

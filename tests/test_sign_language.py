@@ -325,3 +325,15 @@ def test_the_player_plays_a_sign_language_stop_with_its_captions(page_at: Any, n
     page.keyboard.press("Enter")
     until(page, f"{video}.paused")
     assert errors == []
+
+
+def test_the_commands_know_a_sign_language(sign_root: Path) -> None:
+    code, out, err = invoke("check", str(sign_root))
+    assert code == 0, err
+    assert "bfi: 2 stops, sign-language videos" in err and "and 2 videos in 1 sign language" in out
+    code, out, err = invoke("translate", "status", str(sign_root))
+    assert code == 0, err
+    assert out.splitlines()[-1].split() == ["engine", "video"]
+    code, _, err = invoke("say", str(sign_root), "--lang", "bfi", "--stop", "1")
+    assert code != 0 and err.strip().splitlines() == \
+        ["error: bfi is a sign language: its stops are videos, and nothing is spoken"]
