@@ -336,4 +336,4 @@ def test_the_commands_know_a_sign_language(sign_root: Path) -> None:
     assert out.splitlines()[-1].split() == ["engine", "video"]
     code, _, err = invoke("say", str(sign_root), "--lang", "bfi", "--stop", "1")
     assert code != 0 and err.strip().splitlines() == \
-        ["error: bfi is a sign language: its stops are videos, and nothing is spoken"]
+        ["bfi is a sign language: its stops are videos, and nothing is spoken"]
