@@ -64,6 +64,14 @@ const playback = (() => {
     video.poster = stop.video.poster;
     video.width = stop.video.width;
     video.height = stop.video.height;
+    for (const old of video.textTracks) old.mode = "disabled"; // an earlier stop's, made below
+    if (store.fromFile) {
+      // Chromium loads no <track> file from file://: the same captions, made from data.js's cues
+      const made = video.addTextTrack("captions", stop.title, stop.lang || store.language.code);
+      for (const cue of stop.cues || []) made.addCue(new VTTCue(cue[0], cue[1], cue[2]));
+      made.mode = "showing";
+      return;
+    }
     if (!stop.vtt) return;
     const track = document.createElement("track");
     track.kind = "captions";
