@@ -8,9 +8,8 @@ const playback = (() => {
   const { $, make, clear, t, setText, setLabel, tagLanguage, clock, say } = ui;
   const sound = $("audio");
   const video = $("video");
-  let audio = sound; // what plays the open stop: the <audio>, or a sign-language stop's <video>
-
-  function media() { return audio; }
+  /* What plays the open stop: the <audio>, or a sign-language stop's <video> (store.media). */
+  function media() { return store.media || sound; }
 
   function open(stop, options = {}) {
     const { language } = store;
@@ -30,15 +29,15 @@ const playback = (() => {
     $("prev").disabled = index <= 0;
     $("next").disabled = index < 0 || index >= language.stops.length - 1;
 
-    audio.pause();
+    media().pause();
     for (const element of [sound, video]) {
       for (const old of element.querySelectorAll("track")) element.removeChild(old);
     }
-    audio = stop.video ? video : sound;
+    store.media = stop.video ? video : sound;
     showVideo(stop);
-    audio.src = stop.file;
-    audio.defaultPlaybackRate = store.speed;
-    audio.playbackRate = store.speed;
+    media().src = stop.file;
+    media().defaultPlaybackRate = store.speed;
+    media().playbackRate = store.speed;
     transcript.show(stop, stop.cues || [], "data");
     if (!store.fromFile && stop.vtt && !stop.video) transcript.load(stop);
     updateTime();
@@ -85,7 +84,7 @@ const playback = (() => {
   function close() {
     const wasOpen = store.current !== null;
     store.current = null;
-    audio.pause();
+    media().pause();
     $("player").hidden = true;
     $("intro").hidden = false;
     $("now").setAttribute("aria-labelledby", "intro-title");
@@ -108,7 +107,7 @@ const playback = (() => {
 
   function play() {
     if (!store.current) return;
-    const started = audio.play();
+    const started = media().play();
     if (started && started.catch) {
       started.catch((error) => {
         if (error && error.name !== "AbortError" && error.name !== "NotAllowedError") say("error");
@@ -117,14 +116,14 @@ const playback = (() => {
   }
 
   function duration() {
-    if (isFinite(audio.duration) && audio.duration > 0) return audio.duration;
+    if (isFinite(media().duration) && media().duration > 0) return media().duration;
     return store.current ? store.current.duration : 0;
   }
 
   function updateTime() {
     const seek = $("seek");
     const total = duration();
-    const now = Math.min(audio.currentTime || 0, total || 0);
+    const now = Math.min(media().currentTime || 0, total || 0);
     seek.max = String(Math.max(1, total));
     seek.value = String(now);
     seek.setAttribute("aria-valuetext", t("of", { a: clock(now), b: clock(total, true) }));
@@ -134,7 +133,7 @@ const playback = (() => {
   }
 
   function updateToggle() {
-    const playing = !audio.paused && !audio.ended;
+    const playing = !media().paused && !media().ended;
     const toggle = $("toggle");
     toggle.classList.toggle("playing", playing);
     setLabel(toggle, playing ? "pause" : "play");
@@ -142,7 +141,7 @@ const playback = (() => {
 
   function skip(seconds) {
     if (!store.current) return;
-    audio.currentTime = Math.max(0, Math.min(duration(), (audio.currentTime || 0) + seconds));
+    media().currentTime = Math.max(0, Math.min(duration(), (media().currentTime || 0) + seconds));
   }
 
   function step(offset) {
@@ -169,8 +168,8 @@ const playback = (() => {
 
   function setSpeed(value) {
     store.setSpeed(value);
-    audio.defaultPlaybackRate = value;
-    audio.playbackRate = value;
+    media().defaultPlaybackRate = value;
+    media().playbackRate = value;
     $("speeds").querySelectorAll("button").forEach((b, i) => b.setAttribute("aria-pressed",
                                                                            String(store.SPEEDS[i] === value)));
   }
@@ -190,7 +189,7 @@ const playback = (() => {
     if (!("mediaSession" in navigator)) return;
     const actions = {
       play,
-      pause: () => audio.pause(),
+      pause: () => media().pause(),
       seekbackward: () => skip(-10),
       seekforward: () => skip(10),
       previoustrack: () => step(-1),
@@ -203,7 +202,7 @@ const playback = (() => {
 
   function start() {
     $("toggle").addEventListener("click", () => {
-      if (audio.paused || audio.ended) play(); else audio.pause();
+      if (media().paused || media().ended) play(); else media().pause();
     });
     $("back").addEventListener("click", () => skip(-10));
     $("forward").addEventListener("click", () => skip(10));
@@ -212,11 +211,11 @@ const playback = (() => {
     const seek = $("seek");
     seek.addEventListener("input", () => {
       if (!store.current) return;
-      audio.currentTime = Number(seek.value);
+      media().currentTime = Number(seek.value);
       updateTime();
     });
     for (const element of [sound, video]) {
-      const current = () => element === audio;
+      const current = () => element === media();
       for (const name of ["timeupdate", "seeked", "loadedmetadata", "durationchange"]) {
         element.addEventListener(name, () => { if (current()) updateTime(); });
       }
