@@ -349,3 +349,29 @@ def test_the_commands_know_a_sign_language(sign_root: Path) -> None:
     code, _, err = invoke("say", str(sign_root), "--lang", "bfi", "--stop", "1")
     assert code != 0 and err.strip().splitlines() == \
         ["bfi is a sign language: its stops are videos, and nothing is spoken"]
+
+
+def test_bad_captions_are_one_line_errors(sign_root: Path) -> None:
+    media = sign_root / "media" / "bfi"
+    write(media / "plain.vtt", "Shoes and letters.\n")
+    write(media / "late.vtt", "WEBVTT\n\n00:00:09.000 --> 00:00:10.000\nShoes.\n")
+    write(media / "timing.vtt", "WEBVTT\n\n00:00:02.000 --> 00:00:01.000\nShoes.\n")
+    write(media / "empty.vtt", "WEBVTT\n")
+    write(media / "notes.txt", "WEBVTT\n")
+    cases = {"plain.vtt": "which is not WebVTT: its first line must be WEBVTT",
+             "late.vtt": "the cue at line 3 starts after the video ends (3.0 s)",
+             "timing.vtt": "line 3 is not a cue's timing",
+             "empty.vtt": "which holds no cues",
+             "notes.txt": "captions must be a WebVTT file (.vtt)"}
+    for name, message in cases.items():
+        lines = check_says(sign_root, f"video: media/bfi/02.webm\ncaptions: media/bfi/{name}\n")
+        assert len(lines) == 1 and message in lines[0] and ":5:" in lines[0], (name, lines)
+
+
+def test_a_sign_language_is_not_the_source(sign_root: Path) -> None:
+    toml = sign_root / "guide.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace('source_language = "en"', 'source_language = "bfi"'),
+                    encoding="utf-8")
+    code, _, err = invoke("check", str(sign_root))
+    assert code != 0
+    assert "guide.toml:4: source_language 'bfi' is a sign language: the source is a written language" in err

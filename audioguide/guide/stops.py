@@ -246,6 +246,11 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
         config = load_config(root, engine_options, output_options)
         declared = dict.fromkeys(config.languages)
         settings: EngineSettings | None = None
+        source = config.languages.get(config.source_language)
+        if source is not None and source.kind == "sign":
+            problems.append(Problem(config.path, f"source_language '{source.code}' is a sign language: the source is "
+                                                 "a written language, whose text a sign language's captions are made "
+                                                 "from", config_line(config, ("guide",), "source_language")))
     except GuideInvalid as e:
         problems.extend(e.problems)
         config = None
