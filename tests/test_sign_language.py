@@ -232,7 +232,7 @@ def test_bad_videos_are_one_line_errors(sign_root: Path, tmp_path: Path, monkeyp
     outside = make_video(tmp_path / "elsewhere" / "out.webm", "webm")
     (media / "link.webm").symlink_to(outside)
     cases = {
-        "video: media/bfi/notes.mp4\n": "which is not a video ffprobe can read",
+        "video: media/bfi/notes.mp4\n": "which is not a video ffmpeg reads",
         "video: media/bfi/sound.mp4\n": "which holds no video (a sound file?)",
         "video: media/bfi/link.webm\n": "which is not inside the guide folder",
         "video: media/bfi/none.mp4\n": "which is not a file in test-guide/",
@@ -375,3 +375,24 @@ def test_a_sign_language_is_not_the_source(sign_root: Path) -> None:
     code, _, err = invoke("check", str(sign_root))
     assert code != 0
     assert "guide.toml:4: source_language 'bfi' is a sign language: the source is a written language" in err
+
+
+def test_without_ffprobe_the_header_ffmpeg_prints_is_read(sign_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """imageio-ffmpeg brings no ffprobe: where the system has none, `ffmpeg -i`'s header says the same."""
+    import dataclasses
+
+    import audioguide.guide.videos as videos
+
+    probed = {name: videos.check_video(sign_root, f"media/bfi/{name}") for name in ("01.mp4", "02.webm")}
+    monkeypatch.setattr(videos, "ffprobe", lambda: None)
+    for name, by_ffprobe in probed.items():
+        by_header = videos.check_video(sign_root, f"media/bfi/{name}")
+        assert isinstance(by_ffprobe, videos.Video) and isinstance(by_header, videos.Video)
+        assert abs(by_header.seconds - by_ffprobe.seconds) <= 0.01
+        assert dataclasses.replace(by_header, seconds=0) == dataclasses.replace(by_ffprobe, seconds=0)
+    write(sign_root / "media" / "bfi" / "notes.mp4", "not a video at all\n")
+    make_video(sign_root / "media" / "bfi" / "sound.mp4", "mp4", video=False)
+    assert videos.check_video(sign_root, "media/bfi/notes.mp4") == \
+        "video names 'media/bfi/notes.mp4', which is not a video ffmpeg reads"
+    found = videos.check_video(sign_root, "media/bfi/sound.mp4")
+    assert isinstance(found, str) and "which holds no video (a sound file?)" in found

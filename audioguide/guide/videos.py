@@ -2,7 +2,8 @@
 guide supplies (front matter `video: media/bfi/03.mp4`), with captions made from its script's text or
 a WebVTT file the guide supplies (`captions: media/bfi/03.vtt`). Here both are checked while the guide
 is read: inside the guide folder, regular files, bounded in bytes; the video probed by ffprobe (bounded
-in time) for its container, codecs, duration and size in pixels. Nothing is synthesised or re-encoded:
+in time) for its container, codecs, duration and size in pixels; where there is no ffprobe (imageio-ffmpeg
+brings ffmpeg alone), from the header audioguide's ffmpeg prints of it. Nothing is synthesised or re-encoded:
 the build copies the video as it is (audioguide/videos.py)."""
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ class Video:
 
 
 def ffprobe() -> str | None:
-    """ffprobe: beside the ffmpeg imageio-ffmpeg brings (it brings none today), else the system's."""
+    """ffprobe: beside the ffmpeg imageio-ffmpeg brings (it brings none today), else the system's; None
+    where there is none (then the header `ffmpeg -i` prints is read: _header)."""
     from audioguide.ffmpeg import executable
 
     beside = Path(executable()).with_name("ffprobe")
@@ -67,8 +69,7 @@ def probe(path: Path) -> dict | str:
     that file only (no network, nothing a playlist names) and is stopped after PROBE_SECONDS."""
     exe = ffprobe()
     if exe is None:
-        return "cannot be checked: sign-language videos are checked with ffprobe, which is not installed " \
-               "(install ffmpeg: apt install ffmpeg, brew install ffmpeg)"
+        return _header(path)
     args = [exe, "-v", "error", "-protocol_whitelist", "file", "-show_entries",
             "format=format_name,duration:stream=codec_type,codec_name,width,height", "-of", "json", str(path)]
     try:
@@ -83,8 +84,41 @@ def probe(path: Path) -> dict | str:
     except ValueError:
         found = None
     if done.returncode != 0 or not isinstance(found, dict) or not isinstance(found.get("format"), dict):
-        return "is not a video ffprobe can read"
+        return "is not a video ffmpeg reads"
     return found
+
+
+_INPUT = re.compile(r"^Input #0, ([^ ]+), from ", re.M)
+_DURATION = re.compile(r"^  Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?),", re.M)
+_STREAM = re.compile(r"^ +Stream #0:\d+[^:]*: (Video|Audio): (\w+)([^\n]*)", re.M)
+_SIZE = re.compile(r"[ ,](\d{1,5})x(\d{1,5})[ ,]")
+
+
+def _header(path: Path) -> dict | str:
+    """What ffprobe would say of `path` (format, duration, streams), read from the header the ffmpeg
+    audioguide brings prints (`ffmpeg -i`), where there is no ffprobe: durations to 10 ms."""
+    from audioguide.ffmpeg import executable
+
+    args = [executable(), "-nostdin", "-hide_banner", "-protocol_whitelist", "file", "-i", str(path)]
+    try:
+        done = subprocess.run(args, capture_output=True, timeout=PROBE_SECONDS, check=False,
+                              preexec_fn=die_with_parent)
+    except subprocess.TimeoutExpired:
+        return f"took ffmpeg more than {PROBE_SECONDS:g} s to read"
+    except OSError as e:
+        return f"cannot be checked: ffmpeg did not run ({e})"
+    text = done.stderr.decode("utf-8", "replace")
+    kind, length = _INPUT.search(text), _DURATION.search(text)
+    if kind is None or length is None:
+        return "is not a video ffmpeg reads"
+    streams = []
+    for what, codec, rest in _STREAM.findall(text):
+        size = _SIZE.search(rest + " ") if what == "Video" else None
+        streams.append({"codec_type": what.lower(), "codec_name": codec,
+                        **({"width": int(size[1]), "height": int(size[2])} if size else {})})
+    hours, minutes, seconds = length.groups()
+    return {"format": {"format_name": kind[1], "duration": str(int(hours) * 3600 + int(minutes) * 60 + float(seconds))},
+            "streams": streams}
 
 
 def check_video(root: Path, value: str) -> Video | str:
