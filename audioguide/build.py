@@ -21,7 +21,7 @@ from contextlib import closing, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from audioguide import images, manifest
+from audioguide import images, manifest, videos
 from audioguide.cache import CacheUnusable, cache_folders, open_cache
 from audioguide.engines import ENGINES, EngineFactory
 from audioguide.errors import AudioguideError, BuildError, display_path
@@ -88,27 +88,31 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
             log.warning("%s %s: nothing in it is trusted (its tracks are made again, from the cache where they "
                         "can be, and no file it lists is removed)", display_path(out / MANIFEST), why)
         cache = _usable_cache(options.cache, root, out)
-        folders = _package_folders(out, plan.tracks)
+        folders = _package_folders(out, config.languages)
         if remove_leftovers(folders):
             log.info("removed the temp files of an interrupted build")
         try:
             pictures = images.make_all(plan.guide, out, old, marked(out), options.force)
+            signed = videos.make_all(plan.guide, out, old, marked(out), options.force)
             result, kept = _make_tracks(plan, out, options, cache, progress, _covers(plan, out, cover, pictures), old)
             made = {o.file: o.made for o in result.outcomes if o.made is not None}
             made |= {name: stop.made for name, stop in kept.items()}
-            files = Files(out, {**pictures.files, **{name: m.file for name, m in made.items()}}, marked(out))
-            description = _describe(plan, made, kept, pictures)
+            files = Files(out, {**pictures.files, **signed.files, **{name: m.file for name, m in made.items()}},
+                          marked(out))
+            description = _describe(plan, made, kept, pictures, signed.stops)
             unchanged_since = old is not None and old.generator == manifest.generator() and \
                 dataclasses.replace(old, files=None, generator="") == description
             package = Package(out, plan.guide, description, cover, old if unchanged_since else None)
             for name, factory in outputs.items():
                 factory(**config.output_options.get(name, {})).write(package, files)
             if old is not None:
-                _remove_stale(out, old.owned(), files.written, [TRACK_NAMES, images.NAMES, *output_names(outputs)])
+                _remove_stale(out, old.owned(), files.written,
+                              [TRACK_NAMES, images.NAMES, videos.NAMES, *output_names(outputs)])
             mark(out, files.written)
             return result
         except BaseException:  # interrupted, say: the workers are gone, and so are their temp files
-            remove_leftovers(_package_folders(out, plan.tracks) + (cache_folders(cache) if cache is not None else []))
+            leftovers = _package_folders(out, config.languages)
+            remove_leftovers(leftovers + (cache_folders(cache) if cache is not None else []))
             raise
 
 
@@ -304,7 +308,7 @@ def _remove_stale(out: Path, before: Mapping[str, FileRecord], now: Mapping[str,
 
 
 def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestStop],
-              pictures: images.Made) -> Manifest:
+              pictures: images.Made, signed: Mapping[str, list[ManifestStop]]) -> Manifest:
     """The manifest of this build (its files are added by the manifest output): tracks made or
     reused now are described from their scripts; tracks a --lang or --stop build left alone keep the
     previous manifest's description, which matches their audio. A language with nothing built yet
@@ -321,8 +325,9 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
     order = [config.source_language] + [c for c in config.languages if c != config.source_language]
     for code in order:
         language = config.languages[code]
-        stops = []
-        for track in plan.tracks[code]:
+        stops = [dataclasses.replace(stop, images=pictures.rows(s)) for stop, s in
+                 zip(signed.get(code, ()), (s for s in plan.guide.stops.get(code, ()) if s.video), strict=True)]
+        for track in plan.tracks.get(code, ()):
             rows = pictures.rows(track.stop)
             picture = pictures.picture(track.stop) if config.picture == "stop" else None
             if track.file in kept and not track.fallback:
@@ -336,7 +341,8 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
         if not stops:
             continue
         languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,
-                                            f"{code}/{PLAYLIST}", tuple(language.engines), tuple(stops),
+                                            f"{code}/{PLAYLIST}", tuple(language.engines) * (language.kind != "sign"),
+                                            tuple(stops),
                                             description=language.description, publisher=language.publisher,
                                             interface=dict(language.interface) or None)
     audio = config.audio

@@ -118,3 +118,23 @@ def encode_m4b(pcm: bytes, sample_rate: int, bitrate: int, metadata: str, langua
               "-flags:a", "+bitexact", "-flags:v", "+bitexact", "-movflags", "+faststart", "-brand", "M4B ",
               "-f", "ipod",              str(where / "book.m4b")], pcm, "make the M4B audiobook", None)
         return (where / "book.m4b").read_bytes()
+
+
+def poster_frame(path: Path, at: float, quality: int, timeout: float = 60.0) -> bytes:
+    """A JPEG of the video frame `at` seconds into `path` (mjpeg -q:v `quality`), with no metadata and
+    bit-exact flags: the same video and ffmpeg make the same bytes. ffmpeg may open that file only, and
+    is stopped after `timeout` seconds."""
+    args = [executable(), "-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file",
+            "-ss", f"{at:.3f}", "-i", str(path), "-frames:v", "1", "-an", "-map_metadata", "-1",
+            "-fflags", "+bitexact", "-flags:v", "+bitexact", "-c:v", "mjpeg", "-q:v", str(quality),
+            "-pix_fmt", "yuvj420p", "-f", "image2pipe", "pipe:1"]
+    try:
+        done = subprocess.run(args, capture_output=True, check=False, timeout=timeout, preexec_fn=die_with_parent)
+    except subprocess.TimeoutExpired:
+        raise AudioguideError(f"ffmpeg took more than {timeout:g} s to take its poster frame", path) from None
+    except OSError as e:
+        raise AudioguideError(f"cannot run ffmpeg to take its poster frame: {e}", path) from None
+    if done.returncode != 0 or not done.stdout.startswith(b"\xff\xd8"):
+        detail = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise AudioguideError(f"ffmpeg could not take its poster frame: {detail[-1] if detail else 'no frame'}", path)
+    return done.stdout

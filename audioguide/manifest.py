@@ -29,6 +29,10 @@ from typing import TYPE_CHECKING, Any
 from audioguide import __version__, records
 from audioguide import manifest_values as checks
 from audioguide.files import Unreadable, load_json, read_limited, write_text
+from audioguide.manifest_media import IMAGE_TYPES as IMAGE_TYPES  # re-exported: the records were here first
+from audioguide.manifest_media import OPTIONAL_PATH, Image, Video
+from audioguide.manifest_media import VIDEO_TYPES as VIDEO_TYPES
+from audioguide.manifest_media import ImageFile as ImageFile
 from audioguide.manifest_values import is_package_path as is_package_path  # re-exported
 from audioguide.manifest_values import is_sha256 as is_sha256  # re-exported
 from audioguide.records import passes, row
@@ -38,9 +42,10 @@ if TYPE_CHECKING:
     from audioguide.mp3.tags import TrackTags
 
 MANIFEST = "manifest.json"
-VERSION = 5  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
+VERSION = 6  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
 # 4: each track's cues (when each paragraph is spoken) and its WebVTT file; 5: each stop's images (the web
-# images made from them), and the picture its track carries when it is not the cover
+# images made from them), and the picture its track carries when it is not the cover; 6: a sign-language
+# stop's video (its file, type, codecs, size, duration and poster frame)
 MAX_BYTES = 64 << 20  # far above any guide's (about 2 kB a track)
 
 
@@ -89,39 +94,6 @@ class Made:
         return FileRecord(self.bytes, self.sha256)
 
 
-IMAGE_TYPES = ("image/webp", "image/jpeg")
-_positive = passes(lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0)
-_OPTIONAL_PATH = row(passes(lambda v: v is None or is_package_path(v), "is not a file name in the package"),
-                     required=False, sparse=True)
-
-
-@dataclass(frozen=True)
-class ImageFile:
-    """One web image the build made from a stop's image: a width of it, in one format."""
-
-    file: str = field(metadata=row(checks.package_path))
-    type: str = field(metadata=row(passes(lambda v: v in IMAGE_TYPES)))  # image/webp or image/jpeg
-    width: int = field(metadata=row(_positive))
-    height: int = field(metadata=row(_positive))
-
-
-@dataclass(frozen=True)
-class Image:
-    """A stop's image: its alt text and credit (in the stop's language), its size as shown (with its
-    orientation applied: the largest web image's), and the web images made from it, smallest first."""
-
-    source: str = field(metadata=row(checks.text))  # as the script names it, relative to the guide folder
-    alt: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str))))  # None: not given
-    credit: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str))))
-    width: int = field(metadata=row(_positive))
-    height: int = field(metadata=row(_positive))
-    files: tuple[ImageFile, ...] = field(metadata=row(record=ImageFile, shape="list"))
-    artwork: str | None = field(default=None, metadata=_OPTIONAL_PATH)  # square, 1400 px or more: a podcast's
-
-    def of_type(self, mime: str) -> list[ImageFile]:
-        return [f for f in self.files if f.type == mime]
-
-
 # What the cache keeps of a track's making with its audio: the measurements.
 MEASURED = ("duration", "loudness_lufs", "true_peak_dbtp", "verified", "encoder_input_true_peak_dbtp", "cues")
 
@@ -145,7 +117,9 @@ class Stop:
                                                  write=lambda v: list(v or ())))
     images: tuple[Image, ...] = field(default=(), kw_only=True, metadata=row(record=Image, shape="list", since=5))
     picture: str | None = field(  # the web image its track carries (APIC) in the cover's place ([tags] picture)
-        default=None, kw_only=True, metadata=_OPTIONAL_PATH)
+        default=None, kw_only=True, metadata=OPTIONAL_PATH)
+    video: Video | None = field(default=None, kw_only=True, metadata=row(  # a sign-language stop's: `file` is it
+        record=Video, required=False, sparse=True, since=6))
 
     @property
     def paragraphs(self) -> list[str]:
@@ -269,6 +243,15 @@ class Manifest:
         """Every track by file, each once: a stand-in's entry is left out (its language's own one
         describes the file)."""
         return {s.file: s for language in self.languages.values() for s in language.stops if s.fallback is None}
+
+    def audio_only(self) -> tuple[Manifest, list[str]]:
+        """The manifest without its sign-language languages (whose stops are videos), for the editions
+        that play sound only; and those languages' codes."""
+        signed = [code for code, language in self.languages.items() if any(s.video for s in language.stops)]
+        if not signed:
+            return self, []
+        return dataclasses.replace(self, languages={code: language for code, language in self.languages.items()
+                                                    if code not in signed}), signed
 
     def track_tags(self, code: str, stop: Stop, position: int) -> TrackTags:
         """The tags the manifest says stop's track (at `position` in language `code`'s playlist)

@@ -181,6 +181,8 @@ def choose_voices(config: GuideConfig | EngineSettings, engines: Mapping[str, Ma
     voices: dict[str, list[Voice]] = {}
     skipped: dict[str, list[str]] = {}
     for code, language in config.languages.items():
+        if language.kind == "sign":  # its stops are videos: nothing is spoken
+            continue
         try:
             chain, reasons = voices_for(code, language.engines, language.voices, engines[code],
                                         engine_settings(config, code))
@@ -245,6 +247,8 @@ def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Pla
     tracks: dict[str, list[Track]] = {}
     gaps: dict[str, list[str]] = {}
     for code, language in config.languages.items():
+        if language.kind == "sign":  # its stops are videos (audioguide/videos.py), not tracks
+            continue
         stops = [(s, False) for s in guide.stops[code] if not s.untranslated]
         if code != config.source_language:
             present = {s.number: s for s in guide.stops[code]}
@@ -332,14 +336,17 @@ def first_engines(guide: Guide, factories: Mapping[str, EngineFactory] = ENGINES
     engines = load_engines(guide, factories)
     chains: dict[str, list[Voice]] = {}
     for code, language in config.languages.items():
+        if language.kind == "sign":
+            continue
         try:
             chains[code], _ = voices_for(code, language.engines, language.voices, engines[code],
                                          engine_settings(config, code))
         except AudioguideError:
             chains[code] = []
     unreachable = probe_engines((v.engine for chain in chains.values() for v in chain), timeout)
-    chosen = {code: voice.engine.name if (voice := first_usable(chain, unreachable)) else "none"
-              for code, chain in chains.items()}
+    chosen = {code: "video" if config.languages[code].kind == "sign" else  # a sign language's stops are videos
+              voice.engine.name if (voice := first_usable(chains.get(code, []), unreachable)) else "none"
+              for code in config.languages}
     return chosen, unreachable_warnings(chains, unreachable)
 
 

@@ -118,7 +118,7 @@ def _field_problem(how: Field, entry: Mapping[str, Any], name: str, where: str, 
         return None if found is None else f"{where} {CHANGED if how.required else found}"
     value = entry.get(name)
     if not how.shape:
-        return problem(how.record, value, where, version)
+        return None if value is None and not how.required else problem(how.record, value, where, version)
     items: Iterable[tuple[Any, Any]]
     if how.shape == "list":
         if not isinstance(value, list):

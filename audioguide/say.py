@@ -62,6 +62,8 @@ def _what(plan: Plan, code: str, stop: int | None, text: str | None, lexicon: bo
     """The timeline to render (without intro and outro: an audition is of the voice) and who speaks it
     (each of the guide's speakers in their own voice, as a build has them)."""
     config = plan.guide.config
+    if config.languages[code].kind == "sign":
+        raise AudioguideError(f"{code} is a sign language: its stops are videos, and nothing is spoken")
     words = config.languages[code].lexicon if lexicon else {}
     if text is not None:
         try:

@@ -48,7 +48,8 @@ log = logging.getLogger("audioguide")
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".json": "application/json", ".vtt": "text/vtt; charset=utf-8",
          ".mp3": "audio/mpeg", ".m3u8": "audio/x-mpegurl; charset=utf-8", ".png": "image/png", ".jpg": "image/jpeg",
-         ".jpeg": "image/jpeg", ".webmanifest": "application/manifest+json", ".svg": "image/svg+xml"}
+         ".jpeg": "image/jpeg", ".webmanifest": "application/manifest+json", ".svg": "image/svg+xml",
+         ".mp4": "video/mp4", ".webm": "video/webm"}
 REQUEST_SECONDS = 30.0  # for a request to arrive whole, and again for its answer to be sent
 HEAD_BYTES = 16 * 1024  # a request's line and headers together (a browser's take under 2 kB)
 CONNECTIONS = 64  # answered at once (a phone opens up to 6)

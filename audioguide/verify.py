@@ -26,6 +26,7 @@ from audioguide.mp3.tags import covers, differences, read_tags
 from audioguide.outputs.playlists import one_line, shown_title
 from audioguide.ownership import LOCK, MARK
 from audioguide.verify_images import image_problems
+from audioguide.verify_videos import video_problems
 
 DURATION_TOLERANCE = 0.002  # seconds: the Info frame makes a decoder return exactly the encoded samples
 LOUDNESS_TOLERANCE = 1.0  # LU from the target, as the build promises
@@ -86,18 +87,27 @@ def check_package(out: Path, audio: bool = False) -> Report:
         except OSError:
             pass  # _file said why
     problems += image_problems(out, manifest, present)
-    for code, language in manifest.languages.items():
-        for position, stop in enumerate(language.stops, 1):
-            if stop.fallback is not None or stop.file not in present:
-                continue
-            report.tracks += 1
-            picture = _picture(out, stop.picture, present) if stop.picture is not None else cover_data
-            problems += _track(out, manifest, code, stop, position, picture, audio)
+    problems += _stops(out, manifest, present, cover_data, audio, report)
     for language in manifest.languages.values():
         report.playlists += 1
         if language.playlist in present:
             problems += _playlist(out, manifest, language)
     return report
+
+
+def _stops(out: Path, manifest: Manifest, present: set[str], cover: bytes | None, audio: bool,
+           report: Report) -> Iterator[Problem]:
+    """Each stop's problems: its track's (counted in `report`), or a sign-language stop's video's."""
+    for code, language in manifest.languages.items():
+        for position, stop in enumerate(language.stops, 1):
+            if stop.video is not None:
+                yield from video_problems(out, code, stop, stop.video, present, set(manifest.files or {}))
+                continue
+            if stop.fallback is not None or stop.file not in present:
+                continue
+            report.tracks += 1
+            picture = _picture(out, stop.picture, present) if stop.picture is not None else cover
+            yield from _track(out, manifest, code, stop, position, picture, audio)
 
 
 def _picture(out: Path, name: str, present: set[str]) -> bytes | None:

@@ -151,7 +151,8 @@ CASES = {
     ),
     "unknown front matter key": (
         _replace("en/01-welcome.md", "title: Welcome\n", "title: Welcome\nvoice: x\n"),
-        "en/01-welcome.md:4: unknown front matter key 'voice' (allowed: stop, title, source, audio, images)",
+        "en/01-welcome.md:4: unknown front matter key 'voice': did you mean 'video'? (allowed: stop, title, source, "
+        "audio, images, video, captions)",
     ),
     "empty narration": (
         _write("en/03-empty.md", "---\nstop: 3\ntitle: Empty\n---\n\n<!-- only a comment -->\n"),
@@ -517,7 +518,7 @@ def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeyp
      "backoff, max_wait, tld, slow)"),
     (_replace("en/01-welcome.md", "title: Welcome", "titel: Welcome"),
      "en/01-welcome.md:3: unknown front matter key 'titel': did you mean 'title'? (allowed: stop, title, source, "
-     "audio, images)"),
+     "audio, images, video, captions)"),
 ], ids=["guide", "table", "engine", "engine-option", "front-matter"])
 def test_a_misspelt_key_gets_a_did_you_mean(guide: Path, monkeypatch: pytest.MonkeyPatch,
                                             change: Callable[[Path], None], expected: str) -> None:

@@ -8,11 +8,14 @@ line in EDITIONS.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from audioguide.errors import AudioguideError
+
+log = logging.getLogger("audioguide")
 
 if TYPE_CHECKING:
     from audioguide.editions.base import Edition, Exported
@@ -94,4 +97,9 @@ def export(out: Path, edition: str, dest: Path, clean: bool = False,
         raise AudioguideError("is not a folder: give export a folder", dest)
     with locked(dest):
         made = kind(**given)
+        if made.audio_only:
+            model, signed = model.audio_only()
+            for code in signed:
+                log.warning("%s: a sign language, whose stops are videos: the %s edition plays sound only, and "
+                            "leaves it out (the zip edition and the phone player have it)", code, edition)
         return write_plan(dest, made.plan(out, model), made, clean)

@@ -15,7 +15,7 @@ from audioguide.errors import AudioguideError
 from audioguide.files import read_limited
 from audioguide.manifest import MANIFEST, MAX_BYTES, Manifest
 
-STORED = (".mp3", ".png", ".jpg", ".jpeg", ".webp", ".gif")  # compressed already
+STORED = (".mp3", ".png", ".jpg", ".jpeg", ".webp", ".gif", ".mp4", ".webm")  # compressed already
 FIRST_DAY, LAST_DAY = datetime.date(1980, 1, 1), datetime.date(2107, 12, 31)  # the days a zip can say
 TIMES_IN_A_DAY = 43_200  # a zip says the time to 2 seconds
 
@@ -71,6 +71,7 @@ def write_zip(out: Path, model: Manifest, target: Path) -> None:
 class Zip(Edition):
     name = "zip"
     about = "the whole package in one archive"
+    audio_only = False  # every file the manifest lists: sign-language videos too
 
     def plan(self, out: Path, model: Manifest) -> Plan:
         """The archive, streamed to a temp file (a package of any size in bounded memory), then renamed

@@ -90,6 +90,8 @@ class Edition:
     # is written straight into place, in order, and synced; no temp file and no mark on the card, and
     # the card is written again whole when a file on it must change
     ordered: ClassVar[bool] = False
+    # It plays sound only: a sign language's stops (videos) are left out of it, with a warning
+    audio_only: ClassVar[bool] = True
 
     def plan(self, out: Path, model: Manifest) -> Plan:
         """The folders and files this edition writes for the package in `out`. What the package lacks

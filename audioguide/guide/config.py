@@ -1,9 +1,8 @@
-"""guide.toml -> typed, validated settings. Every problem names the file, the line and the fix.
-
-Each table's keys are declared once, below (GUIDE_KEYS, ...: a key's check, its default, what it is),
-and read by schema.read_table, as engines' and outputs' options are; the settings' dataclasses take
-their defaults from them. What a table cannot say of one key is checked after it is read: the files
-it names (guide/media.py), a bitrate the sample rate allows, the engines a language names."""
+"""guide.toml -> typed, validated settings. Every problem names the file, the line and the fix. Each
+table's keys are declared once, below (GUIDE_KEYS, ...: a key's check, its default, what it is), and read
+by schema.read_table, as engines' and outputs' options are; the settings' dataclasses take their defaults
+from them. What a table cannot say of one key is checked after it is read: the files it names
+(guide/media.py), a bitrate the sample rate allows, the engines a language names."""
 
 from __future__ import annotations
 
@@ -73,6 +72,7 @@ LANGUAGE_KEYS: dict[str, Key] = {
     "description": Key(nonempty_text, about="the guide described in this language"),
     "publisher": Key(nonempty_text, about="the museum's name in this language; default: [guide] publisher"),
     "interface": Key(interface_table, about="the interface's messages in this language, over audioguide's"),
+    "kind": Key(one_of("spoken", "sign"), "spoken", about='"sign": a sign language, whose stops are videos'),
 }
 AUDIO_KEYS: dict[str, Key] = {
     "target_lufs": Key(number(-40, -5), -18.0, about="for mono speech: README, \"Loudness\""),
@@ -95,7 +95,6 @@ _LOW_BITRATE = 48  # below it LAME's fast mode loses (measured: README), so enco
 
 
 # --- the settings -------------------------------------------------------------------------------
-
 @dataclass(frozen=True)
 class LanguageConfig:
     code: str
@@ -109,6 +108,7 @@ class LanguageConfig:
     description: str | None = None
     publisher: str | None = None  # None: [guide] publisher
     interface: Mapping[str, Any] = field(default_factory=dict)  # its own messages (guide/interface.py)
+    kind: str = "spoken"  # "sign": its stops are videos (guide/videos.py), nothing is spoken
 
 
 @dataclass(frozen=True)
@@ -273,8 +273,8 @@ class _Validator:
         words, own = self.lexicon(lexicon, code), own_messages(self, code, values["interface"])
         if values["title"] is None:
             return None
-        return LanguageConfig(code, language, values["title"], engines, dict(values["voice"]), words,
-                              values["missing"], settings, values["description"], values["publisher"], own)
+        return LanguageConfig(code, language, values["title"], engines, dict(values["voice"]), words, values["missing"],
+                              settings, values["description"], values["publisher"], own, values["kind"])
 
     def lexicon(self, table: Any, code: str) -> dict[str, str]:
         """[lexicon.<code>]: each word to its respelling ("Khojalee"), or to its IPA, with a respelling

@@ -214,6 +214,10 @@ FRONT_MATTER_KEYS: dict[str, Key] = {  # `about`: what "the front matter needs" 
     "source": Key(_source_problem, about="in a translation: the source stop it was made from (SOURCE_KEYS)"),
     "audio": Key(_audio_problem, about="a human recording that replaces synthesis (guide/recordings.py)"),
     "images": Key(images_problem, about="the stop's images: file, alt and credit each (guide/images.py)"),
+    "video": Key(lambda node: None if _is_text(node) else "video must name a video, such as video: media/bfi/03.mp4",
+                 about="a sign-language stop's video (guide/videos.py)"),
+    "captions": Key(lambda node: None if _is_text(node) else "captions must name a WebVTT file, such as "
+                    "captions: media/bfi/03.vtt", about="a sign-language video's own captions (guide/videos.py)"),
 }
 
 
@@ -262,6 +266,8 @@ class FrontMatter:
     audio: str | None = None  # the recording, as the script names it
     audio_line: int = 1
     images: tuple[ImageEntry, ...] | None = None  # None: not given (a translation then uses its source's)
+    video: tuple[str, int] | None = None  # a sign-language stop's video, as named, and its line
+    captions: tuple[str, int] | None = None  # its own WebVTT captions, as named, and their line
 
 
 def read_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
@@ -278,5 +284,7 @@ def read_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
                          int(values.get("stop", 0)), values.get("title", "").strip(), source.get("version"),
                          values["audio"].strip() if "audio" in values else None,
                          read.given["audio"].value_at if "audio" in read.given else 1,
-                         read_images(read.values["images"], first_line) if "images" in read.values else None)
+                         read_images(read.values["images"], first_line) if "images" in read.values else None,
+                         *((values[k].strip(), read.given[k].value_at) if k in values else None
+                           for k in ("video", "captions")))
     return matter, body, body_line

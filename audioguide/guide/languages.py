@@ -38,12 +38,14 @@ def parse_language(code: str) -> Language | None:
 
 def native_name(code: str) -> tuple[str, str]:
     """A language's name in itself (`Azərbaycan`, `Русский`) and its direction (`ltr` or `rtl`), from
-    Babel's CLDR data; the code itself and `ltr` where CLDR does not know it."""
+    Babel's CLDR data. Where CLDR does not know it (sign languages: `bfi`, `ase`), its English name
+    from ISO 639-3 (pycountry: `British Sign Language`), or the code itself, and `ltr`."""
     from babel import Locale, UnknownLocaleError
 
+    known = parse_language(code)
     try:
         locale = Locale.parse(code, sep="-")
     except (UnknownLocaleError, ValueError):
-        return code, "ltr"
-    name = locale.get_display_name(locale) or code
+        return known.name if known else code, "ltr"
+    name = locale.get_display_name(locale) or (known.name if known else code)
     return name[:1].upper() + name[1:], locale.text_direction

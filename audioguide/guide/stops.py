@@ -30,6 +30,7 @@ from audioguide.guide.narration import Paragraph, TextProblem, check_length, par
 from audioguide.guide.recordings import Recording, check_recording, unlikely_length
 from audioguide.guide.speakers import Speaker, assign_speakers, default_speaker, labels_for, transcript_names
 from audioguide.guide.toml import declared_languages
+from audioguide.guide.videos import Captions, Video, check_captions, check_video
 from audioguide.schema import Options
 
 MEDIA_FOLDER = "media"
@@ -52,6 +53,8 @@ class Stop:
     names: tuple[str, ...] | None = None  # each transcript paragraph's speaker (a label, or ""); None: one voice
     images: tuple[StopImage, ...] = ()  # the first is the stop's main image (front matter `images:`)
     own_images: bool = True  # False: a translation that lists none, showing its source's (without alt text)
+    video: Video | None = None  # a sign-language stop's video (front matter `video:`)
+    captions: Captions | None = None  # its own captions (`captions:`); None: made from the text
 
     @property
     def transcript(self) -> str:
@@ -113,22 +116,55 @@ def _read_script(path: Path) -> str:
 
 
 def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.paragraph_pause,
-              lexicon: Mapping[str, str] | None = None, speakers: Mapping[str, Speaker] | None = None) -> Stop:
+              lexicon: Mapping[str, str] | None = None, speakers: Mapping[str, Speaker] | None = None,
+              kind: str = "spoken") -> Stop:
     """One stop script. Raises GuideInvalid naming the file and line of every problem found.
     `paragraph_pause` (the guide's) counts towards the stop's silence (narration.MAX_SILENCE), and the
     narration with the language's `lexicon` applied towards its length (narration.MAX_SPOKEN_CHARACTERS).
-    The guide's `speakers`' labels say who speaks each paragraph (guide/speakers.py)."""
+    The guide's `speakers`' labels say who speaks each paragraph (guide/speakers.py). A stop of a sign
+    language (`kind` "sign") is a video, with captions (guide/videos.py)."""
     front, body, body_line = read_front_matter(_read_script(path), path)
     problems = list(front.problems)
     recording = _recording(path, front, problems)
     speakers = speakers or {}
     images = _images(path, front, problems)
+    video, captions = _video(path, front, kind, problems)
     paragraphs = _narration(path, front, body, body_line, (paragraph_pause, lexicon),
                             (labels_for(speakers, language), default_speaker(speakers)), problems)
     if problems:
         raise GuideInvalid(problems)
     return Stop(front.number, front.title, language, path, tuple(paragraphs), front.version, recording,
-                transcript_names(paragraphs, speakers, language), images, front.images is not None)
+                transcript_names(paragraphs, speakers, language), images, front.images is not None, video, captions)
+
+
+def _video(path: Path, front: FrontMatter, kind: str, problems: list[Problem]) -> tuple[Video | None, Captions | None]:
+    """A sign-language stop's video and captions (`video:`, `captions:`), checked; a problem when a
+    sign-language stop has no video, or a spoken language's stop names one."""
+    sign = kind == "sign"
+    if not sign:
+        for key, given in (("video", front.video), ("captions", front.captions)):
+            if given is not None:
+                problems.append(Problem(path, f"{key}: is for a sign language's stops ([languages.{path.parent.name}] "
+                                              'kind = "sign"): a spoken stop is its narration', given[1]))
+        return None, None
+    if front.audio is not None:
+        problems.append(Problem(path, "audio: is for a spoken language: a sign-language stop is a video (video:)",
+                                front.audio_line))
+    if front.video is None:
+        problems.append(Problem(path, "a sign-language stop needs its video: video: media/"
+                                      f"{path.parent.name}/{front.number or 1:02d}.mp4", 2))
+        return None, None
+    video = check_video(path.parent.parent, front.video[0])
+    if isinstance(video, str):
+        problems.append(Problem(path, video, front.video[1]))
+        return None, None
+    if front.captions is None:
+        return video, None
+    captions = check_captions(path.parent.parent, front.captions[0], video.seconds)
+    if isinstance(captions, str):
+        problems.append(Problem(path, captions, front.captions[1]))
+        return video, None
+    return video, captions
 
 
 def _images(path: Path, front: FrontMatter, problems: list[Problem]) -> tuple[StopImage, ...]:
@@ -210,6 +246,11 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
         config = load_config(root, engine_options, output_options)
         declared = dict.fromkeys(config.languages)
         settings: EngineSettings | None = None
+        source = config.languages.get(config.source_language)
+        if source is not None and source.kind == "sign":
+            problems.append(Problem(config.path, f"source_language '{source.code}' is a sign language: the source is "
+                                                 "a written language, whose text a sign language's captions are made "
+                                                 "from", config_line(config, ("guide",), "source_language")))
     except GuideInvalid as e:
         problems.extend(e.problems)
         config = None
@@ -271,7 +312,9 @@ def _language_stops(scripts: list[Path], code: str, config: GuideConfig | None,
     found: dict[int, Stop] = {}
     for path in scripts:
         try:
-            stop = read_stop(path, code, pause, lexicon, config.speakers if config is not None else None)
+            stop = read_stop(path, code, pause, lexicon, config.speakers if config is not None else None,
+                             config.languages[code].kind if config is not None and code in config.languages
+                             else "spoken")
         except GuideInvalid as e:
             problems.extend(e.problems)
             continue

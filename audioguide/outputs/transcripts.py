@@ -54,5 +54,5 @@ class Transcripts:
         if package.previous is not None and files.keep(self.names, package.previous):
             return  # nothing they are made from has changed
         for stop in package.manifest.tracks().values():
-            if stop.vtt is not None:
+            if stop.vtt is not None and stop.video is None:  # a video's captions are videos.py's
                 files.write(stop.vtt, webvtt(stop).encode("utf-8"))

@@ -98,7 +98,9 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any
         stops = [{"stop": s.stop, "title": s.title, "file": s.file, "vtt": s.vtt, "duration": s.made.duration,
                   "lang": s.fallback or code, "fallback": s.fallback is not None,
                   "cues": _cues(s),
-                  "image": _image(s.images[0], s.fallback or code) if s.images else None}
+                  "image": _image(s.images[0], s.fallback or code) if s.images else None,
+                  **({"video": {"type": s.video.type, "width": s.video.width, "height": s.video.height,
+                                "poster": s.video.poster}} if s.video else {})}
                  for s in language.stops]
         languages.append({"code": code, "name": language.name, "native": native, "dir": direction,
                           "title": language.title, "publisher": manifest.publisher(code), "ui": ui_name(code),
@@ -134,9 +136,15 @@ def worker_files(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any
     images = [*ICONS.values(), *([data["guide"]["cover"]] if data["guide"]["cover"] else [])]
     page = ["", *sorted(name for name in names if name != "sw.js" and name not in images)]
     languages = {language["code"]: list(dict.fromkeys(file for stop in language["stops"]
-                                                      for file in (stop["file"], stop["vtt"], *_webp(stop)) if file))
+                                                      for file in (*_heard(stop), stop["vtt"], *_webp(stop)) if file))
                  for language in data["languages"]}
     return {"build": data["build"], "page": page, "images": images, "languages": languages}
+
+
+def _heard(stop: Mapping[str, Any]) -> list[str]:
+    """A stop's track; for a sign-language stop, its poster frame only: its video (up to 500 MiB) plays
+    from the network and is not kept on the phone."""
+    return [stop["video"]["poster"]] if stop.get("video") else [stop["file"]]
 
 
 def _webp(stop: Mapping[str, Any]) -> list[str]:

@@ -7,7 +7,7 @@ const app = (() => {
   const { $, setText, setLabel, say } = ui;
 
   function setLanguage(code, remember) {
-    const audio = $("audio");
+    const audio = playback.media();
     const wasPlaying = store.current && !audio.paused;
     const number = store.current ? store.current.stop : null;
     const language = (store.language = store.byCode[code]);

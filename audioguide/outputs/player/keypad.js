@@ -39,7 +39,7 @@ const keypad = (() => {
   }
 
   function formControl(el) {
-    return !!(el && el.closest && el.closest("input, select, textarea, [contenteditable]:not([contenteditable='false'])"));
+    return !!(el && el.closest && el.closest("input, select, textarea, video, [contenteditable]:not([contenteditable='false'])"));
   }
 
   function onKey(event) {

@@ -1,11 +1,15 @@
 /* audioguide's phone player: the stop open in the player and its audio: play and pause, seek, 10 s
    back and forward, the previous and next stop, the speed, and the phone's lock screen and headset
-   buttons. Uses: store, ui, header, images, stops, transcript. */
+   buttons. A sign-language stop is a video (with its own controls and its captions track), played by
+   the same controls. Uses: store, ui, header, images, stops, transcript. */
 "use strict";
 
 const playback = (() => {
   const { $, make, clear, t, setText, setLabel, tagLanguage, clock, say } = ui;
-  const audio = $("audio");
+  const sound = $("audio");
+  const video = $("video");
+  /* What plays the open stop: the <audio>, or a sign-language stop's <video> (store.media). */
+  function media() { return store.media || sound; }
 
   function open(stop, options = {}) {
     const { language } = store;
@@ -25,12 +29,17 @@ const playback = (() => {
     $("prev").disabled = index <= 0;
     $("next").disabled = index < 0 || index >= language.stops.length - 1;
 
-    for (const old of audio.querySelectorAll("track")) audio.removeChild(old);
-    audio.src = stop.file;
-    audio.defaultPlaybackRate = store.speed;
-    audio.playbackRate = store.speed;
+    media().pause();
+    for (const element of [sound, video]) {
+      for (const old of element.querySelectorAll("track")) element.removeChild(old);
+    }
+    store.media = stop.video ? video : sound;
+    showVideo(stop);
+    media().src = stop.file;
+    media().defaultPlaybackRate = store.speed;
+    media().playbackRate = store.speed;
     transcript.show(stop, stop.cues || [], "data");
-    if (!store.fromFile && stop.vtt) transcript.load(stop);
+    if (!store.fromFile && stop.vtt && !stop.video) transcript.load(stop);
     updateTime();
     stops.mark();
     header.render();
@@ -40,10 +49,42 @@ const playback = (() => {
     if (options.reveal) reveal();
   }
 
+  /* A sign-language stop's video, its poster and its captions (shown: WebVTT made from its script, or
+     the guide's own); the hint says "watch" for it. The other element is emptied. */
+  function showVideo(stop) {
+    const signed = Boolean(stop.video);
+    $("now-video").hidden = !signed;
+    $("listen-hint").hidden = signed;
+    $("watch-hint").hidden = !signed;
+    const idle = signed ? sound : video;
+    idle.removeAttribute("src");
+    idle.load();
+    if (!signed) { video.removeAttribute("poster"); return; }
+    video.poster = stop.video.poster;
+    video.width = stop.video.width;
+    video.height = stop.video.height;
+    for (const old of video.textTracks) old.mode = "disabled"; // an earlier stop's, made below
+    if (store.fromFile) {
+      // Chromium loads no <track> file from file://: the same captions, made from data.js's cues
+      const made = video.addTextTrack("captions", stop.title, stop.lang || store.language.code);
+      for (const cue of stop.cues || []) made.addCue(new VTTCue(cue[0], cue[1], cue[2]));
+      made.mode = "showing";
+      return;
+    }
+    if (!stop.vtt) return;
+    const track = document.createElement("track");
+    track.kind = "captions";
+    track.src = stop.vtt;
+    track.srclang = stop.lang || store.language.code;
+    track.label = stop.title;
+    track.default = true;
+    video.appendChild(track);
+  }
+
   function close() {
     const wasOpen = store.current !== null;
     store.current = null;
-    audio.pause();
+    media().pause();
     $("player").hidden = true;
     $("intro").hidden = false;
     $("now").setAttribute("aria-labelledby", "intro-title");
@@ -66,7 +107,7 @@ const playback = (() => {
 
   function play() {
     if (!store.current) return;
-    const started = audio.play();
+    const started = media().play();
     if (started && started.catch) {
       started.catch((error) => {
         if (error && error.name !== "AbortError" && error.name !== "NotAllowedError") say("error");
@@ -75,14 +116,14 @@ const playback = (() => {
   }
 
   function duration() {
-    if (isFinite(audio.duration) && audio.duration > 0) return audio.duration;
+    if (isFinite(media().duration) && media().duration > 0) return media().duration;
     return store.current ? store.current.duration : 0;
   }
 
   function updateTime() {
     const seek = $("seek");
     const total = duration();
-    const now = Math.min(audio.currentTime || 0, total || 0);
+    const now = Math.min(media().currentTime || 0, total || 0);
     seek.max = String(Math.max(1, total));
     seek.value = String(now);
     seek.setAttribute("aria-valuetext", t("of", { a: clock(now), b: clock(total, true) }));
@@ -92,7 +133,7 @@ const playback = (() => {
   }
 
   function updateToggle() {
-    const playing = !audio.paused && !audio.ended;
+    const playing = !media().paused && !media().ended;
     const toggle = $("toggle");
     toggle.classList.toggle("playing", playing);
     setLabel(toggle, playing ? "pause" : "play");
@@ -100,7 +141,7 @@ const playback = (() => {
 
   function skip(seconds) {
     if (!store.current) return;
-    audio.currentTime = Math.max(0, Math.min(duration(), (audio.currentTime || 0) + seconds));
+    media().currentTime = Math.max(0, Math.min(duration(), (media().currentTime || 0) + seconds));
   }
 
   function step(offset) {
@@ -127,8 +168,8 @@ const playback = (() => {
 
   function setSpeed(value) {
     store.setSpeed(value);
-    audio.defaultPlaybackRate = value;
-    audio.playbackRate = value;
+    media().defaultPlaybackRate = value;
+    media().playbackRate = value;
     $("speeds").querySelectorAll("button").forEach((b, i) => b.setAttribute("aria-pressed",
                                                                            String(store.SPEEDS[i] === value)));
   }
@@ -148,7 +189,7 @@ const playback = (() => {
     if (!("mediaSession" in navigator)) return;
     const actions = {
       play,
-      pause: () => audio.pause(),
+      pause: () => media().pause(),
       seekbackward: () => skip(-10),
       seekforward: () => skip(10),
       previoustrack: () => step(-1),
@@ -161,7 +202,7 @@ const playback = (() => {
 
   function start() {
     $("toggle").addEventListener("click", () => {
-      if (audio.paused || audio.ended) play(); else audio.pause();
+      if (media().paused || media().ended) play(); else media().pause();
     });
     $("back").addEventListener("click", () => skip(-10));
     $("forward").addEventListener("click", () => skip(10));
@@ -170,17 +211,22 @@ const playback = (() => {
     const seek = $("seek");
     seek.addEventListener("input", () => {
       if (!store.current) return;
-      audio.currentTime = Number(seek.value);
+      media().currentTime = Number(seek.value);
       updateTime();
     });
-    for (const name of ["timeupdate", "seeked", "loadedmetadata", "durationchange"]) {
-      audio.addEventListener(name, updateTime);
+    for (const element of [sound, video]) {
+      const current = () => element === media();
+      for (const name of ["timeupdate", "seeked", "loadedmetadata", "durationchange"]) {
+        element.addEventListener(name, () => { if (current()) updateTime(); });
+      }
+      for (const name of ["play", "pause", "ended", "emptied"]) {
+        element.addEventListener(name, () => { if (current()) updateToggle(); });
+      }
+      element.addEventListener("error", () => { if (store.current && current() && element.src) say("error"); });
     }
-    for (const name of ["play", "pause", "ended", "emptied"]) audio.addEventListener(name, updateToggle);
-    audio.addEventListener("error", () => { if (store.current) say("error"); });
     mediaActions();
     updateToggle();
   }
 
-  return { open, close, play, reveal, updateTime, renderSpeeds, start };
+  return { open, close, play, reveal, updateTime, renderSpeeds, start, media };
 })();

@@ -82,7 +82,7 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   let path = url.pathname.slice(new URL(SCOPE).pathname.length);
   try { path = decodeURIComponent(path); } catch (e) { /* not percent-encoded UTF-8: as it is */ }
-  if (path === "sw.js") return;
+  if (path === "sw.js" || /\.(mp4|webm)$/.test(path)) return; // a sign-language video: the network's, not kept
   if (request.mode === "navigate") {
     event.respondWith(networkFirst(request, address("index.html")));
   } else if (files.page.includes(path) && !url.search) {

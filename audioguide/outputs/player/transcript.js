@@ -34,7 +34,7 @@ const transcript = (() => {
       b.type = "button";
       const start = Number(cue[0]) || 0;
       b.addEventListener("click", () => {
-        $("audio").currentTime = start + 0.01;
+        playback.media().currentTime = start + 0.01;
         playback.updateTime();
         playback.play();
       });
@@ -83,7 +83,7 @@ const transcript = (() => {
 
   function highlight() {
     const state = store.cues;
-    const now = $("audio").currentTime || 0;
+    const now = playback.media().currentTime || 0;
     let index = -1;
     for (let i = 0; i < state.starts.length && state.starts[i] <= now + 0.05; i++) index = i;
     if (index === state.active) return;
