@@ -9,7 +9,7 @@ import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -33,8 +33,9 @@ from audioguide.outputs import OUTPUTS, OutputFactory, output_options
 from audioguide.phonemes import for_engine
 from audioguide.survey import PROBE_SECONDS, probe_engines
 
-# A track's file: its language's folder, the zero-padded stop number and an ASCII slug of its title.
-TRACK_NAMES = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+\.mp3")
+# A track's file: its language's folder, the zero-padded stop number and an ASCII slug of its title;
+# a version's, its id before the extension (en/003-the-night.ad.mp3).
+TRACK_NAMES = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+(?:\.[a-z0-9-]+)?\.mp3")
 # Letters unidecode spells badly (ə -> "@"), as their everyday Latin transliteration.
 _TRANSLITERATION = [["ə", "e"], ["Ə", "E"]]
 
@@ -75,12 +76,17 @@ class Track:
 class Plan:
     guide: Guide
     voices: dict[str, list[Voice]]  # language -> engines to try, in order
-    tracks: dict[str, list[Track]]  # language -> tracks in stop order
+    tracks: dict[str, list[Track]]  # language -> tracks in stop order (the main versions: the playlist)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # language -> engines passed over, and why
     gaps: dict[str, list[str]] = field(default_factory=dict)  # language -> stops not translated, and why
     unreachable: dict[str, str] = field(default_factory=dict)  # engine -> why, from a probe (check only)
     intro: Sound | None = None
     outro: Sound | None = None
+    versions: dict[str, list[Track]] = field(default_factory=dict)  # language -> other versions' tracks, in order
+
+    def every(self) -> dict[str, list[Track]]:
+        """language -> every track to make or list: the main ones, then the other versions."""
+        return {code: [*tracks, *self.versions.get(code, ())] for code, tracks in self.tracks.items()}
 
     def timeline(self, track: Track) -> Timeline:
         config = self.guide.config
@@ -106,17 +112,18 @@ class Plan:
         stop = track.stop
         language = config.languages[stop.language]
         return stop_tags(
-            stop=stop.number, title=stop.title, transcript=stop.transcript, engine_version=voice.engine.version(),
-            voice=voice.voice, album=language.title, iso639_2=language.language.iso639_2,
-            publisher=language.publisher or config.publisher, copyright=config.copyright, position=track.position,
-            total=track.total, cover=cover, cover_mime=cover_mime or config.cover_mime or "image/png", names=stop.names,
-        )
+            stop=stop.number, title=stop.track_title, version=stop.version, transcript=stop.transcript,
+            engine_version=voice.engine.version(), voice=voice.voice, album=language.title,
+            iso639_2=language.language.iso639_2, publisher=language.publisher or config.publisher,
+            copyright=config.copyright, position=track.position, total=track.total, cover=cover,
+            cover_mime=cover_mime or config.cover_mime or "image/png", names=stop.names)
 
 
-def track_filename(stop: int, title: str, width: int) -> str:
-    """`003-personal-belongings.mp3`: zero-padded stop number, then an ASCII slug of the title."""
+def track_filename(stop: int, title: str, width: int, version: str | None = None) -> str:
+    """`003-personal-belongings.mp3`: zero-padded stop number, then an ASCII slug of the title (and a
+    version's id: `003-the-night.ad.mp3`)."""
     slug = slugify(title, replacements=_TRANSLITERATION, max_length=40, word_boundary=True) or "stop"
-    return f"{stop:0{width}d}-{slug}.mp3"
+    return f"{stop:0{width}d}-{slug}{'.' + version if version else ''}.mp3"
 
 
 def load(root: Path, factories: Mapping[str, EngineFactory] = ENGINES,
@@ -240,7 +247,7 @@ def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Pla
     source = {s.number: s for s in guide.stops.get(config.source_language, ())}
 
     def file(stop: Stop) -> str:
-        return f"{stop.language}/{track_filename(stop.number, stop.title, width)}"
+        return f"{stop.language}/{track_filename(stop.number, stop.title, width, stop.version)}"
 
     tracks: dict[str, list[Track]] = {}
     gaps: dict[str, list[str]] = {}
@@ -257,7 +264,15 @@ def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Pla
         tracks[code] = [Track(stop, file(stop), i, len(stops), fallback) for i, (stop, fallback) in enumerate(stops, 1)]
     audio, root = config.audio, config.path.parent
     return Plan(guide, voices, tracks, skipped, gaps, intro=Sound.of(audio.intro, root) if audio.intro else None,
-                outro=Sound.of(audio.outro, root) if audio.outro else None)
+                outro=Sound.of(audio.outro, root) if audio.outro else None, versions=_versions(guide, tracks, file))
+
+
+def _versions(guide: Guide, tracks: Mapping[str, list[Track]], file: Callable[[Stop], str]) -> dict[str, list[Track]]:
+    """Each language's tracks of its stops' other versions whose main stop has a track of its own there,
+    each at that track's place in the playlist (which lists only the main ones)."""
+    return {code: [Track(s, file(s), at[s.number].position, at[s.number].total) for s in guide.versions.get(code, ())
+                   if s.number in at and not s.untranslated]
+            for code, main in tracks.items() for at in [{t.stop.number: t for t in main if not t.fallback}]}
 
 
 def gap_warnings(plan: Plan) -> list[str]:

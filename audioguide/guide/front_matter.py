@@ -194,7 +194,7 @@ def _written(node: yaml.Node) -> str | None:
 
 SOURCE_KEYS: dict[str, Key] = {  # source: in a translation, as `audioguide translate` writes it
     "file": Key(_scalar, about="the source language's script"),
-    "version": required(_written, about="the version of the source stop it was made from (Stop.version)"),
+    "version": required(_written, about="the version of the source stop it was made from (Stop.digest)"),
 }
 
 
@@ -202,6 +202,14 @@ def _source_problem(node: yaml.Node) -> str | None:
     if not isinstance(node, yaml.MappingNode) or read_table(_entries(node), SOURCE_KEYS, Words("source")).problems:
         return "source must be 'file: <source script>' and 'version: <id>' (written by `audioguide translate`)"
     return None
+
+
+def _version_problem(node: yaml.Node) -> str | None:
+    from audioguide.guide.versions import VERSION_ID
+
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR and VERSION_ID.fullmatch(node.value):
+        return None
+    return "version must name one of the guide's [versions], such as version: ad"
 
 
 def _audio_problem(node: yaml.Node) -> str | None:
@@ -214,6 +222,7 @@ FRONT_MATTER_KEYS: dict[str, Key] = {  # `about`: what "the front matter needs" 
     "source": Key(_source_problem, about="in a translation: the source stop it was made from (SOURCE_KEYS)"),
     "audio": Key(_audio_problem, about="a human recording that replaces synthesis (guide/recordings.py)"),
     "images": Key(images_problem, about="the stop's images: file, alt and credit each (guide/images.py)"),
+    "version": Key(_version_problem, about="which of the guide's [versions] of the stop this is (guide/versions.py)"),
 }
 
 
@@ -258,10 +267,12 @@ class FrontMatter:
     given: frozenset[str]
     number: int = 0
     title: str = ""
-    version: str | None = None  # source's: the version of the source stop a translation was made from
+    source_version: str | None = None  # source's: the version of the source stop a translation was made from
     audio: str | None = None  # the recording, as the script names it
     audio_line: int = 1
     images: tuple[ImageEntry, ...] | None = None  # None: not given (a translation then uses its source's)
+    version: str | None = None  # which of the guide's [versions.<id>] this script is; None: the main one
+    version_line: int = 1
 
 
 def read_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
@@ -278,5 +289,6 @@ def read_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
                          int(values.get("stop", 0)), values.get("title", "").strip(), source.get("version"),
                          values["audio"].strip() if "audio" in values else None,
                          read.given["audio"].value_at if "audio" in read.given else 1,
-                         read_images(read.values["images"], first_line) if "images" in read.values else None)
+                         read_images(read.values["images"], first_line) if "images" in read.values else None,
+                         values.get("version"), read.given["version"].value_at if "version" in read.given else 1)
     return matter, body, body_line
