@@ -7,17 +7,21 @@ const playback = (() => {
   const { $, make, clear, t, setText, setLabel, tagLanguage, clock, say } = ui;
   const audio = $("audio");
 
+  /* Open a stop: its main version, or the one named by options.version (an id of stop.versions). */
   function open(stop, options = {}) {
     const { language } = store;
+    const track = (options.version && (stop.versions || []).find((v) => v.version === options.version)) || stop;
     store.current = stop;
+    store.track = track;
     const index = language.stops.indexOf(stop);
     $("intro").hidden = true;
     $("player").hidden = false;
     $("now").setAttribute("aria-labelledby", "now-title");
     setText($("now-number"), "stop", { n: stop.stop });
     const title = $("now-title");
-    title.textContent = stop.title;
+    title.textContent = track.title;
     tagLanguage(title, stop.lang || language.code);
+    renderVersions(stop, track);
     const note = $("now-note");
     note.hidden = !stop.fallback;
     if (stop.fallback) setText(note, "fallback");
@@ -26,23 +30,48 @@ const playback = (() => {
     $("next").disabled = index < 0 || index >= language.stops.length - 1;
 
     for (const old of audio.querySelectorAll("track")) audio.removeChild(old);
-    audio.src = stop.file;
+    audio.src = track.file;
     audio.defaultPlaybackRate = store.speed;
     audio.playbackRate = store.speed;
-    transcript.show(stop, stop.cues || [], "data");
-    if (!store.fromFile && stop.vtt) transcript.load(stop);
+    transcript.show(track, track.cues || [], "data");
+    if (!store.fromFile && track.vtt) transcript.load(track);
     updateTime();
     stops.mark();
     header.render();
-    setMediaSession(stop);
+    setMediaSession(track);
     setHash(store.link(language.code, stop.stop));
     if (options.play) play();
     if (options.reveal) reveal();
   }
 
+  /* A button for each other version of the stop (pressed: the one playing), which switches to it, or
+     back to the main version when pressed again; an audio description's with its symbol. */
+  function renderVersions(stop, track) {
+    const box = $("now-versions");
+    clear(box);
+    const versions = stop.versions || [];
+    box.hidden = !versions.length;
+    for (const version of versions) {
+      const b = make("button", "version");
+      b.type = "button";
+      if (version.kind === "audio-description") b.appendChild(ui.adSymbol(false));
+      const label = make("span", "", version.label || version.version);
+      tagLanguage(label, stop.lang || store.language.code);
+      b.appendChild(label);
+      b.setAttribute("aria-pressed", String(track === version));
+      b.addEventListener("click", () => {
+        const at = Array.prototype.indexOf.call(box.children, b);
+        open(stop, { version: track === version ? null : version.version, play: !audio.paused && !audio.ended });
+        if (box.children[at]) box.children[at].focus(); // the same button, made again
+      });
+      box.appendChild(b);
+    }
+  }
+
   function close() {
     const wasOpen = store.current !== null;
     store.current = null;
+    store.track = null;
     audio.pause();
     $("player").hidden = true;
     $("intro").hidden = false;
@@ -76,7 +105,7 @@ const playback = (() => {
 
   function duration() {
     if (isFinite(audio.duration) && audio.duration > 0) return audio.duration;
-    return store.current ? store.current.duration : 0;
+    return store.track ? store.track.duration : 0;
   }
 
   function updateTime() {

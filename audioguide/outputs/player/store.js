@@ -34,6 +34,7 @@ const store = (() => {
     language: null, // the language shown
     strings: null, // the interface's strings for it: {lang, strings, english} (player/strings-<lang>.js)
     current: null, // the stop open in the player
+    track: null, // what plays of it: the stop, or one of its versions (an audio description ...)
     digits: "", // typed on the keypad
     speed: 1,
     fromFile: location.protocol === "file:",
