@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import eyed3
@@ -137,3 +138,47 @@ def test_translate_add_writes_each_version_paired_with_its_source(tmp_path: Path
     assert "version: ad" in text and "file: en/02-belongings.ad.md" in text
     status = json.loads(invoke("translate", "status", str(root), "--format", "json")[1])
     assert status["languages"]["de"]["versions"]["2.ad"]["state"] == "untranslated"
+
+
+# --- the phone player -----------------------------------------------------------------------------
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+from tests.test_player import Visit, axe_clean, browser, serving_package, until, visit, wait_playing  # noqa: E402
+
+assert browser and visit  # fixtures, used by name
+
+
+@pytest.fixture(scope="module")
+def server(built: Path) -> Iterator[str]:
+    with serving_package(built) as address:
+        yield address
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_player_marks_the_audio_description_and_switches_to_it(visit: Callable[..., Visit], scheme: str) -> None:
+    page = visit("/index.html#/en/2", color_scheme=scheme).page
+    until(page, "!document.getElementById('player').hidden")
+    marked = page.locator("#stops li:nth-child(2) svg.ad-symbol")
+    assert marked.get_attribute("role") == "img" and marked.get_attribute("aria-label") == "Audio description"
+    assert page.locator("#stops li:nth-child(1) svg").count() == 0  # stop 1 has no audio description
+    button = page.locator("#now-versions button")
+    assert button.count() == 1 and button.get_attribute("aria-pressed") == "false"
+    assert button.text_content() == "ADAudio description"  # the symbol (hidden from screen readers) and the label
+    button.click()
+    until(page, "document.getElementById('audio').src.endsWith('.ad.mp3')")
+    assert page.locator("#now-title").text_content() == "Personal belongings: a hall (Audio description)"
+    assert page.locator("#now-versions button").get_attribute("aria-pressed") == "true"
+    assert page.evaluate("document.activeElement.id === '' && document.activeElement.classList.contains('version')")
+    until(page, "document.getElementById('cues').textContent.includes('glass case')")
+    page.locator("#toggle").click()
+    wait_playing(page)
+    axe_clean(page, f"the audio description playing, {scheme}")
+    page.locator("#now-versions button").click()  # back to the main version
+    until(page, "!document.getElementById('audio').src.endsWith('.ad.mp3')")
+    assert page.locator("#now-title").text_content() == "Personal belongings: a hall"
+    page.locator("#language").select_option("ru")
+    until(page, "document.documentElement.lang === 'ru'")
+    assert page.locator("#stops li:nth-child(2) svg.ad-symbol").get_attribute("aria-label") == "Тифлокомментарий"
+    page.locator("#stops li:nth-child(2) a").click()
+    assert page.locator("#now-versions button").text_content() == "ADТифлокомментарий"
+    axe_clean(page, f"Russian, {scheme}")
