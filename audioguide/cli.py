@@ -124,8 +124,10 @@ def check(guide_dir: Path) -> None:
                     *unreachable_warnings(plan.voices, plan.unreachable), *interface_warnings(own)]:
         log.warning("%s", warning)
     for code, tracks in plan.tracks.items():
-        log.info("%s: %s, %s", code, plural(len(tracks), "stop"), describe(plan.voices[code], plan.unreachable))
-    say(f"{guide_dir}: ok ({plural(sum(len(t) for t in plan.tracks.values()), 'track')} in "
+        versions = f" and {plural(len(plan.versions[code]), 'other version')}" if plan.versions.get(code) else ""
+        log.info("%s: %s%s, %s", code, plural(len(tracks), "stop"), versions,
+                 describe(plan.voices[code], plan.unreachable))
+    say(f"{guide_dir}: ok ({plural(sum(len(t) for t in plan.every().values()), 'track')} in "
         f"{plural(len(plan.tracks), 'language')})")
 
 

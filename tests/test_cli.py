@@ -77,7 +77,7 @@ def test_engines_lists_each_engine_with_its_languages() -> None:
 def test_check_the_sample_guide(fake_google: FakeGoogle) -> None:
     code, out, err = invoke("check", str(SAMPLE))
     assert code == 0, err
-    assert out.strip().endswith("ok (32 tracks in 4 languages)")
+    assert out.strip().endswith("ok (40 tracks in 4 languages)")
     english = "piper (en_US-joe-medium) (then espeak)" if sample_english_piper() else "espeak (en)"
     assert f"en: 8 stops, {english}" in err
     assert "az: 8 stops, espeak (az)" in err
@@ -90,7 +90,7 @@ def test_check_offline_says_what_a_build_will_use() -> None:
     """Before issue 11 check said gtts even when Google could not be reached (the tests' proxy is a closed port)."""
     code, out, err = invoke("check", str(SAMPLE))
     assert code == 0, err
-    assert out.strip().endswith("ok (32 tracks in 4 languages)")
+    assert out.strip().endswith("ok (40 tracks in 4 languages)")
     piper = sample_english_piper()
     assert err.splitlines() == [
         "warning: gtts: cannot reach Google TTS: unable to connect to proxy; until it answers, builds use the next "

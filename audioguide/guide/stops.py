@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from audioguide.errors import GuideInvalid, Problem, listed
@@ -282,8 +282,6 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
 def _source_images(source: str, stops: dict[str, tuple[Stop, ...]]) -> dict[str, tuple[Stop, ...]]:
     """Each translation that lists no images of its own shows its source stop's, without alt text
     (the source's is in another language): `translate status` and `check` say so."""
-    from dataclasses import replace
-
     images = {s.number: s.images for s in stops.get(source, ())}
     return {code: tuple(s if s.own_images or not images.get(s.number) else
                         replace(s, images=tuple(replace(i, alt=None) for i in images[s.number]))
@@ -317,7 +315,9 @@ def _language_stops(scripts: list[Path], code: str, config: GuideConfig | None,
         if version and (number, "") not in found:
             problems.append(Problem(stop.path, f"version {version} of stop {number} has no main stop {number} in "
                                                f"{code}: write the main script first (without version:)", 2))
-    return (tuple(found[k] for k in sorted(found) if not k[1]), tuple(found[k] for k in sorted(found) if k[1]))
+    versions = tuple(s if s.own_images or (s.number, "") not in found else replace(s, images=found[s.number, ""].images)
+                     for k, s in sorted(found.items()) if k[1])  # a version that lists no images shows its stop's
+    return tuple(found[k] for k in sorted(found) if not k[1]), versions
 
 
 def _coverage_warnings(config: GuideConfig, stops: Mapping[str, tuple[Stop, ...]]) -> list[Problem]:
