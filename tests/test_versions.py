@@ -91,6 +91,22 @@ def test_verify_checks_a_version_and_finds_its_tag_changed(built: Path, tmp_path
     assert "TXXX:VERSION" in err
 
 
+def test_a_build_again_keeps_the_versions_and_removes_one_taken_out(built: Path, tmp_path: Path) -> None:
+    root = versioned_guide(tmp_path / "test-guide")
+    out = tmp_path / "out"
+    shutil.copytree(built, out)  # as the module's build left it, from the same guide
+    code, _, err = invoke("build", str(root), "-o", str(out))
+    assert code == 0 and ": 0 built" in err, err  # every track, the versions too, as it was
+    assert invoke("verify", str(out))[0] == 0
+    (root / "en/02-belongings.ad.md").unlink()
+    code, _, err = invoke("build", str(root), "-o", str(out))
+    assert code == 0, err
+    assert not (out / "en/002-personal-belongings-a-hall.ad.mp3").exists()
+    assert not (out / "en/002-personal-belongings-a-hall.ad.vtt").exists()
+    assert model(out).languages["en"].versions == () and len(model(out).languages["ru"].versions) == 1
+    assert invoke("verify", str(out))[0] == 0
+
+
 def test_check_reports_a_version_without_its_main_stop_and_an_undeclared_one(tmp_path: Path) -> None:
     root = versioned_guide(tmp_path / "g")
     write(root / "en/05-lone.ad.md", "---\nstop: 5\nversion: ad\ntitle: Lone\n---\nText.\n")
