@@ -107,6 +107,16 @@ def test_a_build_again_keeps_the_versions_and_removes_one_taken_out(built: Path,
     assert invoke("verify", str(out))[0] == 0
 
 
+def test_a_label_shows_the_audio_description_symbol(built: Path) -> None:
+    from audioguide.label_sheets import label_sheet, labels_of
+
+    found = model(built)
+    labels = labels_of(found, "https://museum.example/guide/")
+    assert [label.audio_description for label in labels] == [False, True]
+    sheet = label_sheet(found, labels, "https://museum.example/guide/", "a4")
+    assert sheet.count('<svg class="ad" viewBox="0 0 34 20" role="img" aria-label="Audio description" lang="en">') == 1
+
+
 def test_check_reports_a_version_without_its_main_stop_and_an_undeclared_one(tmp_path: Path) -> None:
     root = versioned_guide(tmp_path / "g")
     write(root / "en/05-lone.ad.md", "---\nstop: 5\nversion: ad\ntitle: Lone\n---\nText.\n")
