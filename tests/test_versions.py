@@ -194,6 +194,7 @@ def test_the_player_marks_the_audio_description_and_switches_to_it(visit: Callab
     until(page, "document.getElementById('audio').src.endsWith('.ad.mp3')")
     assert page.locator("#now-title").text_content() == "Personal belongings: a hall (Audio description)"
     assert page.locator("#now-versions button").get_attribute("aria-pressed") == "true"
+    assert page.evaluate("location.hash") == "#/en/2/ad"  # a deep link to the version
     assert page.evaluate("document.activeElement.id === '' && document.activeElement.classList.contains('version')")
     until(page, "document.getElementById('cues').textContent.includes('glass case')")
     page.locator("#toggle").click()
@@ -202,9 +203,16 @@ def test_the_player_marks_the_audio_description_and_switches_to_it(visit: Callab
     page.locator("#now-versions button").click()  # back to the main version
     until(page, "!document.getElementById('audio').src.endsWith('.ad.mp3')")
     assert page.locator("#now-title").text_content() == "Personal belongings: a hall"
-    page.locator("#language").select_option("ru")
+    assert page.evaluate("location.hash") == "#/en/2"
+    page.goto(page.url.split("#")[0] + "#/en/2/ad")  # a deep link opens the version
+    until(page, "document.getElementById('audio').src.endsWith('.ad.mp3')")
+    page.locator("#language").select_option("ru")  # the version stays where the language has it
     until(page, "document.documentElement.lang === 'ru'")
+    until(page, "document.getElementById('audio').src.endsWith('ru/002-lichnye-veshchi.ad.mp3')")
     assert page.locator("#stops li:nth-child(2) svg.ad-symbol").get_attribute("aria-label") == "Тифлокомментарий"
-    page.locator("#stops li:nth-child(2) a").click()
     assert page.locator("#now-versions button").text_content() == "ADТифлокомментарий"
+    assert page.locator("#now-title").text_content() == "Личные вещи (Тифлокомментарий)"
     axe_clean(page, f"Russian, {scheme}")
+    page.locator("#language").select_option("az")  # Azerbaijani has no audio description: its main stop
+    until(page, "document.getElementById('audio').src.endsWith('az/002-sexsi-esyalar.mp3')")
+    assert page.locator("#now-versions").is_hidden()

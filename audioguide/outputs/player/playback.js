@@ -39,7 +39,7 @@ const playback = (() => {
     stops.mark();
     header.render();
     setMediaSession(track);
-    setHash(store.link(language.code, stop.stop));
+    setHash(store.link(language.code, stop.stop, track === stop ? null : track.version));
     if (options.play) play();
     if (options.reveal) reveal();
   }

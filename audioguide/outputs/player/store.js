@@ -86,7 +86,9 @@ const store = (() => {
       return state.language.stops.find((stop) => stop.stop === number) || null;
     },
 
-    link(code, number) { return "#/" + encodeURIComponent(code) + "/" + number; }
+    link(code, number, version) {
+      return "#/" + encodeURIComponent(code) + "/" + number + (version ? "/" + encodeURIComponent(version) : "");
+    }
   };
   return state;
 })();
