@@ -216,3 +216,28 @@ def test_the_player_marks_the_audio_description_and_switches_to_it(visit: Callab
     page.locator("#language").select_option("az")  # Azerbaijani has no audio description: its main stop
     until(page, "document.getElementById('audio').src.endsWith('az/002-sexsi-esyalar.mp3')")
     assert page.locator("#now-versions").is_hidden()
+
+
+def test_a_po_file_carries_each_version_and_its_import_writes_it(tmp_path: Path) -> None:
+    import polib
+
+    root = versioned_guide(tmp_path / "g")
+    po_path = tmp_path / "az.po"
+    assert invoke("translate", "export", str(root), "az", "-o", str(po_path))[0] == 0
+    po = polib.pofile(str(po_path))
+    contexts = [e.msgctxt for e in po if e.msgctxt and e.msgctxt.startswith("stop 2.ad")]
+    assert contexts == ["stop 2.ad title", "stop 2.ad paragraph 1", "stop 2.ad paragraph 2"]
+    for entry, text in zip([e for e in po if e.msgctxt in contexts],
+                           ["Şəxsi əşyalar", "Divar boyunca vitrin var.", "Məktublar əllə yazılıb."], strict=True):
+        entry.msgstr = text
+    po.save(str(po_path))
+    code, _, err = invoke("translate", "import", str(root), str(po_path))
+    assert code == 0, err
+    written = (root / "az/02-belongings.ad.md").read_text(encoding="utf-8")
+    assert written.startswith("---\nstop: 2\nversion: ad\ntitle: Şəxsi əşyalar\n")
+    assert "Divar boyunca vitrin var.\n\nMəktublar əllə yazılıb." in written
+    status = json.loads(invoke("translate", "status", str(root), "--format", "json")[1])
+    assert status["languages"]["az"]["versions"]["2.ad"]["state"] == "ok"
+    ru = polib.pofile(str(tmp_path / "ru.po")) if invoke("translate", "export", str(root), "ru", "-o",
+                                                        str(tmp_path / "ru.po"))[0] == 0 else None
+    assert ru is not None and ru.find("stop 2.ad title", by="msgctxt").msgstr == "Личные вещи"
