@@ -26,13 +26,14 @@ from audioguide.cache import CacheUnusable, cache_folders, open_cache
 from audioguide.engines import ENGINES, EngineFactory
 from audioguide.errors import AudioguideError, BuildError, display_path
 from audioguide.files import remove_leftovers
+from audioguide.keys import audio_key, audio_settings, track_key
 from audioguide.manifest import MANIFEST, FileRecord, Made, Manifest
 from audioguide.manifest import Stop as ManifestStop
 from audioguide.outputs import OUTPUTS, Files, OutputFactory, Package, output_names
 from audioguide.outputs.playlists import PLAYLIST
 from audioguide.outputs.transcripts import vtt_name
 from audioguide.ownership import claimed, mark, marked, removable, unchanged
-from audioguide.plan import TRACK_NAMES, Plan, Track, audio_key, audio_settings, check, gap_warnings, track_key
+from audioguide.plan import TRACK_NAMES, Plan, Track, check, gap_warnings
 from audioguide.render import Candidate, Job, Outcome, render
 from audioguide.translate.workflow import alt_warnings, stale_warnings
 
@@ -189,7 +190,7 @@ def _jobs(plan: Plan, out: Path, options: Options, cache: Path | None, cover: Co
     seen = marked(out)
     settings = audio_settings(config.audio)
     jobs: list[Job] = []
-    for code, tracks in plan.tracks.items():
+    for code, tracks in plan.every().items():
         for track in tracks:
             if track.fallback:  # the source language's own track, made there
                 continue
@@ -250,7 +251,7 @@ def _check_subset(plan: Plan, options: Options) -> None:
         if code not in plan.tracks:
             raise AudioguideError(f"--lang {code}: the guide has no language '{code}' "
                                   f"(it has {', '.join(plan.tracks)})")
-    numbers = {t.stop.number for tracks in plan.tracks.values() for t in tracks}
+    numbers = {t.stop.number for tracks in plan.tracks.values() for t in tracks}  # --stop 3: its versions too
     for number in options.stops:
         if number not in numbers:
             raise AudioguideError(f"--stop {number}: no script has stop {number}")
@@ -327,22 +328,13 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
         language = config.languages[code]
         stops = [dataclasses.replace(stop, images=pictures.rows(s)) for stop, s in
                  zip(signed.get(code, ()), (s for s in plan.guide.stops.get(code, ()) if s.video), strict=True)]
-        for track in plan.tracks.get(code, ()):
-            rows = pictures.rows(track.stop)
-            picture = pictures.picture(track.stop) if config.picture == "stop" else None
-            if track.file in kept and not track.fallback:
-                stops.append(dataclasses.replace(kept[track.file], images=rows, picture=picture))
-            elif track.file in made:
-                stops.append(ManifestStop(track.stop.number, track.stop.title, track.file, made[track.file],
-                                          track.stop.path.relative_to(config.root).as_posix(),
-                                          track.stop.transcript, vtt_name(track.file),
-                                          fallback=track.stop.language if track.fallback else None,
-                                          names=track.stop.names, images=rows, picture=picture))
+        stops += [s for track in plan.tracks.get(code, ()) if (s := _entry(plan, track, made, kept, pictures))]
+        versions = [s for track in plan.versions.get(code, ()) if (s := _entry(plan, track, made, kept, pictures))]
         if not stops:
             continue
         languages[code] = manifest.Language(language.language.name, language.language.iso639_2, language.title,
                                             f"{code}/{PLAYLIST}", tuple(language.engines) * (language.kind != "sign"),
-                                            tuple(stops),
+                                            tuple(stops), versions=tuple(versions),
                                             description=language.description, publisher=language.publisher,
                                             interface=dict(language.interface) or None)
     audio = config.audio
@@ -353,3 +345,23 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
         manifest.Audio(audio.sample_rate, audio.bitrate, audio.target_lufs, audio.true_peak,
                        f"2.{config.id3_version}"),
         languages)
+
+
+def _entry(plan: Plan, track: Track, made: Mapping[str, Made], kept: Mapping[str, ManifestStop],
+           pictures: images.Made) -> ManifestStop | None:
+    """A track's manifest entry: described from its script when it was made or reused now, the
+    previous manifest's when a --lang or --stop build left it alone; None when it is not built yet."""
+    config = plan.guide.config
+    rows = pictures.rows(track.stop)
+    picture = pictures.picture(track.stop) if config.picture == "stop" else None
+    if track.file in kept and not track.fallback:
+        return dataclasses.replace(kept[track.file], images=rows, picture=picture)
+    if track.file not in made:
+        return None
+    stop = track.stop
+    version = config.versions.get(stop.version) if stop.version else None
+    return ManifestStop(stop.number, stop.track_title, track.file, made[track.file],
+                        stop.path.relative_to(config.root).as_posix(), stop.transcript, vtt_name(track.file),
+                        fallback=stop.language if track.fallback else None, names=stop.names, images=rows,
+                        picture=picture, version=stop.version, kind=version.kind if version else None,
+                        label=stop.label)

@@ -124,13 +124,15 @@ def check(guide_dir: Path) -> None:
                     *unreachable_warnings(plan.voices, plan.unreachable), *interface_warnings(own)]:
         log.warning("%s", warning)
     for code, tracks in plan.tracks.items():
-        log.info("%s: %s, %s", code, plural(len(tracks), "stop"), describe(plan.voices[code], plan.unreachable))
+        versions = f" and {plural(len(plan.versions[code]), 'other version')}" if plan.versions.get(code) else ""
+        log.info("%s: %s%s, %s", code, plural(len(tracks), "stop"), versions,
+                 describe(plan.voices[code], plan.unreachable))
     signed = {code: len(plan.guide.stops.get(code, ())) for code, language in plan.guide.config.languages.items()
               if language.kind == "sign"}
     for code, count in signed.items():
         log.info("%s: %s, sign-language videos", code, plural(count, "stop"))
     videos = f" and {plural(sum(signed.values()), 'video')} in {plural(len(signed), 'sign language')}" if signed else ""
-    say(f"{guide_dir}: ok ({plural(sum(len(t) for t in plan.tracks.values()), 'track')} in "
+    say(f"{guide_dir}: ok ({plural(sum(len(t) for t in plan.every().values()), 'track')} in "
         f"{plural(len(plan.tracks), 'language')}{videos})")
 
 

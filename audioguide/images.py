@@ -173,7 +173,8 @@ def make_all(guide: Guide, out: Path, old: Manifest | None, seen: Mapping[str, A
     build (`old`) made them and they are still as it left them (not with `force`)."""
     previous = old.owned() if old is not None and not force else {}
     result = Made({}, {})
-    for image in _distinct(s.images for stops in guide.stops.values() for s in stops):
+    every = [*guide.stops.values(), *guide.versions.values()]  # a version may list images of its own
+    for image in _distinct(s.images for stops in every for s in stops):
         plan = result.plans[image.sha256] = web_images(image)
         if all(name in previous and unchanged(out, name, previous[name], seen) for name in plan.names):
             result.files.update({name: previous[name] for name in plan.names})

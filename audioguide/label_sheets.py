@@ -42,6 +42,7 @@ class Label:
     stop: int
     titles: tuple[Title, ...]  # the source language's first; each text once
     url: str | None  # what its QR code opens; None without a base URL
+    audio_description: bool = False  # the stop has an audio-described version in some language: the AD symbol
 
 
 def player_url(base: str) -> str:
@@ -72,7 +73,9 @@ def labels_of(model: Manifest, base: str | None) -> list[Label]:
             shown = titles.setdefault(stop.stop, [])
             if stop.title not in (t.text for t in shown):
                 shown.append(Title(stop.title, lang, _language(lang)[1]))
-    return [Label(number, tuple(titles[number]), deep_link(base, number) if base else None)
+    described = {v.stop for language in model.languages.values() for v in language.versions
+                 if v.kind == "audio-description"}
+    return [Label(number, tuple(titles[number]), deep_link(base, number) if base else None, number in described)
             for number in sorted(titles)]
 
 
@@ -104,6 +107,14 @@ _HEADPHONES = ('<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path f
                'stroke-width="2" stroke-linecap="round" d="M4 15v-3a8 8 0 0 1 16 0v3"/>'
                '<rect x="3" y="14" width="5" height="7" rx="1.5" fill="currentColor"/>'
                '<rect x="16" y="14" width="5" height="7" rx="1.5" fill="currentColor"/></svg>')
+
+
+def ad_symbol(name: str, lang: str) -> str:
+    """The audio-description symbol ("AD" in a box) as inline SVG, named `name` (in language `lang`)."""
+    return (f'<svg class="ad" viewBox="0 0 34 20" role="img" aria-label="{_e(name)}" lang="{_e(lang)}">'
+            '<rect x="1" y="1" width="32" height="18" rx="3" fill="none" stroke="currentColor" stroke-width="2"/>'
+            '<text x="17" y="14.5" text-anchor="middle" font-size="12" font-weight="700" font-family="sans-serif" '
+            'fill="currentColor">AD</text></svg>')
 
 
 def _page(lang: str, rtl: bool, title: str, css: str, body: str) -> str:
@@ -149,6 +160,8 @@ body {{ margin: 0; color: var(--ink); font-family: var(--sans); font-size: 10pt;
   border: 0.25mm solid var(--line); display: flex; flex-direction: column; }}
 .top {{ display: flex; justify-content: space-between; align-items: flex-end; gap: 4mm; }}
 .icon {{ display: block; width: 6mm; height: 6mm; color: var(--accent); margin: 0 0 1.5mm; }}
+.icons {{ display: flex; align-items: flex-start; gap: 2mm; }}
+.ad {{ display: block; width: 10mm; height: 6mm; color: var(--ink); }}
 .number {{ margin: 0; font: 700 58pt/0.85 var(--sans); letter-spacing: -0.02em;
   font-variant-numeric: lining-nums tabular-nums; }}
 .qr svg {{ display: block; width: {LABEL_QR_MM}mm; height: {LABEL_QR_MM}mm; }}
@@ -165,11 +178,14 @@ body {{ margin: 0; color: var(--ink); font-family: var(--sans); font-size: 10pt;
                  "Set base_url in guide.toml's [guide] table and build again, or pass --base-url, to print them.</p>"
                  "<p>Cut along the grey lines.</p>")
     codes = ", ".join(_language(code)[0] for code in model.languages)
+    face = interface(guide.source_language, model.languages[guide.source_language].interface)
+    ad = ad_symbol(face.text("audioDescription"), face.lang("audioDescription"))
     cards = []
     for label in labels:
         titles = "".join(f"<p {_lang(t.lang, t.rtl)}>{_e(t.text)}</p>" for t in label.titles)
         qr = f'<div class="qr">{qr_svg(label.url, f"QR code: {label.url}")}</div>' if label.url else ""
-        cards.append(f'<section class="label">\n<div class="top"><div>{_HEADPHONES}'
+        icons = f'<div class="icons">{_HEADPHONES}{ad}</div>' if label.audio_description else _HEADPHONES
+        cards.append(f'<section class="label">\n<div class="top"><div>{icons}'
                      f'<p class="number">{label.stop}</p></div>{qr}</div>\n<div class="rule"></div>\n'
                      f'<div class="titles">{titles}</div>\n</section>\n')
     body = (f'<header class="sheet">\n<h1>{_e(guide.title)}: stop labels</h1>\n'

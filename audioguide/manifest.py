@@ -35,6 +35,7 @@ from audioguide.manifest_media import VIDEO_TYPES as VIDEO_TYPES
 from audioguide.manifest_media import ImageFile as ImageFile
 from audioguide.manifest_values import is_package_path as is_package_path  # re-exported
 from audioguide.manifest_values import is_sha256 as is_sha256  # re-exported
+from audioguide.manifest_values import with_names
 from audioguide.records import passes, row
 from audioguide.schema import boolean
 
@@ -45,7 +46,8 @@ MANIFEST = "manifest.json"
 VERSION = 6  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
 # 4: each track's cues (when each paragraph is spoken) and its WebVTT file; 5: each stop's images (the web
 # images made from them), and the picture its track carries when it is not the cover; 6: a sign-language
-# stop's video (its file, type, codecs, size, duration and poster frame)
+# stop's video (its file, type, codecs, size, duration and poster frame), and each language's other
+# versions of its stops ("versions", each with its version, kind and label)
 MAX_BYTES = 64 << 20  # far above any guide's (about 2 kB a track)
 
 
@@ -120,6 +122,9 @@ class Stop:
         default=None, kw_only=True, metadata=OPTIONAL_PATH)
     video: Video | None = field(default=None, kw_only=True, metadata=row(  # a sign-language stop's: `file` is it
         record=Video, required=False, sparse=True, since=6))
+    version: str | None = field(default=None, kw_only=True, metadata=checks.VERSION_TEXT)  # its id; None: the main
+    kind: str | None = field(default=None, kw_only=True, metadata=checks.VERSION_TEXT)  # audio-description ...
+    label: str | None = field(default=None, kw_only=True, metadata=checks.VERSION_TEXT)  # the version's name
 
     @property
     def paragraphs(self) -> list[str]:
@@ -164,6 +169,12 @@ class Language:
         read=checks.interface_read,
         write=lambda v: {k: t if isinstance(t, str) else list(t) for k, t in (v or {}).items()}))
     stops: tuple[Stop, ...] = field(metadata=row(record=Stop, shape="list"))  # in stop order
+    versions: tuple[Stop, ...] = field(  # the stops' other versions, in stop order: not in the playlist
+        default=(), kw_only=True, metadata=row(record=Stop, shape="list", since=6))
+
+    def position(self, stop: Stop) -> int:
+        """Where a track is in the playlist: a version's place is its main stop's."""
+        return next((i for i, s in enumerate(self.stops, 1) if s.stop == stop.stop), 0)
 
 
 @dataclass(frozen=True)
@@ -194,32 +205,20 @@ class Audio:
     id3_version: str = field(metadata=row(required=False, read=checks.text_or("")))  # "2.3" or "2.4"
 
 
-def with_names(transcript: str, names: tuple[str, ...] | None) -> str:
-    """`transcript` with each speaker's name before their passage (`Curator: ...`, where the speaker
-    changes), as printed tour transcripts are: `names` says who says each paragraph ("" for nobody)."""
-    paragraphs = [p for p in transcript.split("\n\n") if p]
-    if not names or len(names) != len(paragraphs):
-        return transcript
-    out, before = [], None
-    for name, paragraph in zip(names, paragraphs, strict=True):
-        out.append(f"{name}: {paragraph}" if name and name != before else paragraph)
-        before = name
-    return "\n\n".join(out)
-
-
-def stop_tags(*, stop: int, title: str, transcript: str, engine_version: str, voice: str, album: str,
-              iso639_2: str, publisher: str, copyright: str | None, position: int, total: int,
+def stop_tags(*, stop: int, title: str, version: str | None, transcript: str, engine_version: str, voice: str,
+              album: str, iso639_2: str, publisher: str, copyright: str | None, position: int, total: int,
               names: tuple[str, ...] | None, cover: bytes | None = None, cover_mime: str = "image/png") -> TrackTags:
     """The tags of stop `stop`'s track (at `position` of `total` in its playlist), from the plain values
     its stop, its making, its language (`album`: the guide's title in it; `iso639_2`: the language it is
     spoken in) and its guide have: the one mapping from a stop to its tags, for the build (which has no
     manifest yet: plan.py), `verify` and the device editions (through Manifest.track_tags). Every value
     is a required keyword, so a tag that needs one more cannot be left out by either. The transcript
-    (USLT) names each speaker before their passage (`names`: with_names)."""
+    (USLT) names each speaker before their passage (`names`: with_names). A version of a stop
+    (`version`: its id; None for the main one) carries it as TXXX:VERSION."""
     from audioguide.mp3.tags import TrackTags, engine_comment
 
-    return TrackTags(title=title, stop=stop, position=position, total=total, album=album, publisher=publisher,
-                     language=iso639_2, transcript=with_names(transcript, names),
+    return TrackTags(title=title, stop=stop, version=version, position=position, total=total, album=album,
+                     publisher=publisher, language=iso639_2, transcript=with_names(transcript, names),
                      comment=engine_comment(engine_version, voice), copyright=copyright, cover=cover,
                      cover_mime=cover_mime)
 
@@ -242,7 +241,8 @@ class Manifest:
     def tracks(self) -> dict[str, Stop]:
         """Every track by file, each once: a stand-in's entry is left out (its language's own one
         describes the file)."""
-        return {s.file: s for language in self.languages.values() for s in language.stops if s.fallback is None}
+        return {s.file: s for language in self.languages.values() for s in (*language.stops, *language.versions)
+                if s.fallback is None}
 
     def audio_only(self) -> tuple[Manifest, list[str]]:
         """The manifest without its sign-language languages (whose stops are videos), for the editions
@@ -260,10 +260,11 @@ class Manifest:
         for a missing translation speaks, and is tagged in, its source language."""
         language = self.languages[code]
         spoken = self.languages.get(stop.fallback or code, language)
-        return stop_tags(stop=stop.stop, title=stop.title, transcript=stop.transcript, names=stop.names,
-                         engine_version=stop.made.engine_version, voice=stop.made.voice, album=language.title,
-                         iso639_2=spoken.iso639_2, publisher=spoken.publisher or self.guide.publisher,
-                         copyright=self.guide.copyright, position=position, total=len(language.stops))
+        return stop_tags(stop=stop.stop, title=stop.title, version=stop.version, transcript=stop.transcript,
+                         names=stop.names, engine_version=stop.made.engine_version, voice=stop.made.voice,
+                         album=language.title, iso639_2=spoken.iso639_2,
+                         publisher=spoken.publisher or self.guide.publisher, copyright=self.guide.copyright,
+                         position=position, total=len(language.stops))
 
     def publisher(self, code: str) -> str:
         """The museum's name in language `code`: its own, else the guide's."""
@@ -311,7 +312,8 @@ def problem_with(data: Any) -> str | None:
         return problem
     # What a stop's fields say together, which no one row can check: a cue a paragraph, or one (a recording).
     return next((f"languages.{code}.stops[{i}] has {len(s['cues'])} cues for a transcript of another length"
-                 for code, language in data["languages"].items() for i, s in enumerate(language["stops"])
+                 for code, language in data["languages"].items()
+                 for i, s in enumerate([*language["stops"], *language.get("versions", [])])
                  if len(s["cues"]) not in (1, len([p for p in s["transcript"].split("\n\n") if p]))), None)
 
 
@@ -350,7 +352,7 @@ def dumps(data: dict[str, Any]) -> str:
     token = secrets.token_hex(16)
     compact: list[str] = []
     for language in data["languages"].values():
-        for stop in language["stops"]:
+        for stop in (*language["stops"], *language.get("versions", ())):
             if "cues" in stop:
                 compact.append(json.dumps(stop["cues"], allow_nan=False))
                 stop["cues"] = f"{token}:{len(compact) - 1}"

@@ -38,6 +38,9 @@ optional_number = passes(lambda v: v is None or finite(v))
 whole = passes(lambda v: isinstance(v, int) and not isinstance(v, bool))
 text = passes(lambda v: isinstance(v, str))
 OPTIONAL_TEXT = row(passes(lambda v: v is None or isinstance(v, str), "is not text"), required=False)
+# a version's id ([versions.<id>]), its kind and its label in the track's language: only a version's entry has them
+VERSION_TEXT = row(passes(lambda v: v is None or isinstance(v, str), "is not text"), required=False, sparse=True,
+                   since=6)
 package_path = passes(is_package_path)
 sha256 = passes(is_sha256)
 names = passes(lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v))
@@ -68,3 +71,14 @@ def texts_read(value: Any) -> tuple[str, ...]:
     return tuple(e for e in value if isinstance(e, str)) if isinstance(value, list) else ()
 
 
+def with_names(transcript: str, names: tuple[str, ...] | None) -> str:
+    """`transcript` with each speaker's name before their passage (`Curator: ...`, where the speaker
+    changes), as printed tour transcripts are: `names` says who says each paragraph ("" for nobody)."""
+    paragraphs = [p for p in transcript.split("\n\n") if p]
+    if not names or len(names) != len(paragraphs):
+        return transcript
+    out, before = [], None
+    for name, paragraph in zip(names, paragraphs, strict=True):
+        out.append(f"{name}: {paragraph}" if name and name != before else paragraph)
+        before = name
+    return "\n\n".join(out)

@@ -1,4 +1,4 @@
-"""Phase one: choose engines, name every track and compute the keys that say what must be redone.
+"""Phase one: choose engines and name every track (keys.py computes the keys that say what must be redone).
 
 Nothing here writes a file or asks an engine to speak.
 """
@@ -6,25 +6,20 @@ Nothing here writes a file or asks an engine to speak.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from slugify import slugify
 
-from audioguide.audio.master import MASTERING
 from audioguide.audio.timeline import Recorded, Sound, Timeline, narration
-from audioguide.cache import CACHE_FORMAT
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
-from audioguide.engines.base import Keyed
 from audioguide.engines.recording import RECORDED
 from audioguide.errors import AudioguideError, EngineError, GuideInvalid, Problem
-from audioguide.guide.config import AudioConfig, EngineSettings, GuideConfig, config_line
+from audioguide.guide.config import EngineSettings, GuideConfig, config_line
 from audioguide.guide.languages import LANGUAGE_FOLDER
 from audioguide.guide.stops import Guide, ScriptsInvalid, Stop, load_guide
 from audioguide.manifest import stop_tags
@@ -33,8 +28,9 @@ from audioguide.outputs import OUTPUTS, OutputFactory, output_options
 from audioguide.phonemes import for_engine
 from audioguide.survey import PROBE_SECONDS, probe_engines
 
-# A track's file: its language's folder, the zero-padded stop number and an ASCII slug of its title.
-TRACK_NAMES = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+\.mp3")
+# A track's file: its language's folder, the zero-padded stop number and an ASCII slug of its title;
+# a version's, its id before the extension (en/003-the-night.ad.mp3).
+TRACK_NAMES = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+(?:\.[a-z0-9-]+)?\.mp3")
 # Letters unidecode spells badly (ə -> "@"), as their everyday Latin transliteration.
 _TRANSLITERATION = [["ə", "e"], ["Ə", "E"]]
 
@@ -75,12 +71,17 @@ class Track:
 class Plan:
     guide: Guide
     voices: dict[str, list[Voice]]  # language -> engines to try, in order
-    tracks: dict[str, list[Track]]  # language -> tracks in stop order
+    tracks: dict[str, list[Track]]  # language -> tracks in stop order (the main versions: the playlist)
     skipped: dict[str, list[str]] = field(default_factory=dict)  # language -> engines passed over, and why
     gaps: dict[str, list[str]] = field(default_factory=dict)  # language -> stops not translated, and why
     unreachable: dict[str, str] = field(default_factory=dict)  # engine -> why, from a probe (check only)
     intro: Sound | None = None
     outro: Sound | None = None
+    versions: dict[str, list[Track]] = field(default_factory=dict)  # language -> other versions' tracks, in order
+
+    def every(self) -> dict[str, list[Track]]:
+        """language -> every track to make or list: the main ones, then the other versions."""
+        return {code: [*tracks, *self.versions.get(code, ())] for code, tracks in self.tracks.items()}
 
     def timeline(self, track: Track) -> Timeline:
         config = self.guide.config
@@ -106,17 +107,18 @@ class Plan:
         stop = track.stop
         language = config.languages[stop.language]
         return stop_tags(
-            stop=stop.number, title=stop.title, transcript=stop.transcript, engine_version=voice.engine.version(),
-            voice=voice.voice, album=language.title, iso639_2=language.language.iso639_2,
-            publisher=language.publisher or config.publisher, copyright=config.copyright, position=track.position,
-            total=track.total, cover=cover, cover_mime=cover_mime or config.cover_mime or "image/png", names=stop.names,
-        )
+            stop=stop.number, title=stop.track_title, version=stop.version, transcript=stop.transcript,
+            engine_version=voice.engine.version(), voice=voice.voice, album=language.title,
+            iso639_2=language.language.iso639_2, publisher=language.publisher or config.publisher,
+            copyright=config.copyright, position=track.position, total=track.total, cover=cover,
+            cover_mime=cover_mime or config.cover_mime or "image/png", names=stop.names)
 
 
-def track_filename(stop: int, title: str, width: int) -> str:
-    """`003-personal-belongings.mp3`: zero-padded stop number, then an ASCII slug of the title."""
+def track_filename(stop: int, title: str, width: int, version: str | None = None) -> str:
+    """`003-personal-belongings.mp3`: zero-padded stop number, then an ASCII slug of the title (and a
+    version's id: `003-the-night.ad.mp3`)."""
     slug = slugify(title, replacements=_TRANSLITERATION, max_length=40, word_boundary=True) or "stop"
-    return f"{stop:0{width}d}-{slug}.mp3"
+    return f"{stop:0{width}d}-{slug}{'.' + version if version else ''}.mp3"
 
 
 def load(root: Path, factories: Mapping[str, EngineFactory] = ENGINES,
@@ -242,7 +244,7 @@ def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Pla
     source = {s.number: s for s in guide.stops.get(config.source_language, ())}
 
     def file(stop: Stop) -> str:
-        return f"{stop.language}/{track_filename(stop.number, stop.title, width)}"
+        return f"{stop.language}/{track_filename(stop.number, stop.title, width, stop.version)}"
 
     tracks: dict[str, list[Track]] = {}
     gaps: dict[str, list[str]] = {}
@@ -261,7 +263,15 @@ def plan_build(guide: Guide, engines: Mapping[str, Mapping[str, Engine]]) -> Pla
         tracks[code] = [Track(stop, file(stop), i, len(stops), fallback) for i, (stop, fallback) in enumerate(stops, 1)]
     audio, root = config.audio, config.path.parent
     return Plan(guide, voices, tracks, skipped, gaps, intro=Sound.of(audio.intro, root) if audio.intro else None,
-                outro=Sound.of(audio.outro, root) if audio.outro else None)
+                outro=Sound.of(audio.outro, root) if audio.outro else None, versions=_versions(guide, tracks, file))
+
+
+def _versions(guide: Guide, tracks: Mapping[str, list[Track]], file: Callable[[Stop], str]) -> dict[str, list[Track]]:
+    """Each language's tracks of its stops' other versions whose main stop has a track of its own there,
+    each at that track's place in the playlist (which lists only the main ones)."""
+    return {code: [Track(s, file(s), at[s.number].position, at[s.number].total) for s in guide.versions.get(code, ())
+                   if s.number in at and not s.untranslated]
+            for code, main in tracks.items() for at in [{t.stop.number: t for t in main if not t.fallback}]}
 
 
 def gap_warnings(plan: Plan) -> list[str]:
@@ -348,45 +358,3 @@ def first_engines(guide: Guide, factories: Mapping[str, EngineFactory] = ENGINES
               voice.engine.name if (voice := first_usable(chains.get(code, []), unreachable)) else "none"
               for code in config.languages}
     return chosen, unreachable_warnings(chains, unreachable)
-
-
-# --- keys: what decides whether a track must be made again ------------------------------------
-
-
-def _digest(value: Any) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-
-
-def audio_settings(audio: AudioConfig) -> dict[str, Any]:
-    """The audio settings, as part of every audio key."""
-    return dataclasses.asdict(audio)
-
-
-def audio_key(timeline: Timeline, voice: Voice, settings: Mapping[str, Any]) -> str:
-    """Everything that changes the untagged MP3: the timeline's items (the prepared text, the
-    sounds' content), engine and version, voice, engine settings, audio settings, the mastering's
-    version and the cache format; for an engine whose voices are files, their digest."""
-    speakers = {"speakers": {sid: _voice(voice.of(sid)) for sid in timeline.speakers}} if timeline.speakers else {}
-    return _digest({"cache": CACHE_FORMAT, "mastering": MASTERING, **timeline.key(settings), **_voice(voice),
-                    **speakers})
-
-
-def _voice(voice: Voice) -> dict[str, Any]:
-    """A voice's part of the audio key: engine and version, voice, engine settings, voice files."""
-    engine = voice.engine
-    files = {"voice_files": engine.voice_key(voice.voice)} if isinstance(engine, Keyed) else {}
-    return {"engine": engine.version(), "voice": voice.voice,
-            "options": {name: value for name, value in voice.options.items() if value is not None},  # unset: default
-            **files}
-
-
-@lru_cache(maxsize=4)
-def _bytes_digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def track_key(audio: str, tags: TrackTags, id3_version: int) -> str:
-    """Everything that changes the finished, tagged file."""
-    values: dict[str, Any] = {f.name: getattr(tags, f.name) for f in dataclasses.fields(tags) if f.name != "cover"}
-    values["cover"] = _bytes_digest(tags.cover) if tags.cover is not None else None
-    return _digest({"audio": audio, "tags": values, "id3": id3_version})

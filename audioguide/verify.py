@@ -99,12 +99,13 @@ def _stops(out: Path, manifest: Manifest, present: set[str], cover: bytes | None
            report: Report) -> Iterator[Problem]:
     """Each stop's problems: its track's (counted in `report`), or a sign-language stop's video's."""
     for code, language in manifest.languages.items():
-        for position, stop in enumerate(language.stops, 1):
+        for stop in (*language.stops, *language.versions):  # a version: at its main stop's place
             if stop.video is not None:
                 yield from video_problems(out, code, stop, stop.video, present, set(manifest.files or {}))
                 continue
             if stop.fallback is not None or stop.file not in present:
                 continue
+            position = language.position(stop)
             report.tracks += 1
             picture = _picture(out, stop.picture, present) if stop.picture is not None else cover
             yield from _track(out, manifest, code, stop, position, picture, audio)
@@ -141,7 +142,11 @@ def _names(out: Path, manifest: Manifest) -> Iterator[Problem]:
     for code, language in languages.items():
         if language.playlist not in files:
             yield Problem(where, f"languages.{code}.playlist {_short(language.playlist)} is not in its files")
-        for stop in language.stops:
+        for stop in language.versions:
+            if stop.version is None or not language.position(stop):
+                yield Problem(where, f"languages.{code}.versions: stop {stop.stop} "
+                                     f"{'has no version' if stop.version is None else 'has no main stop'}")
+        for stop in (*language.stops, *language.versions):
             if stop.fallback is not None and stop.fallback not in languages:
                 yield Problem(where, f"languages.{code}: stop {stop.stop} stands in for {_short(stop.fallback)}, "
                                      "a language it does not have")

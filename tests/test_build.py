@@ -263,5 +263,5 @@ def test_the_sample_guide_builds_and_plays(sample_package: Built) -> None:
                 assert stop["true_peak_dbtp"] <= -1.0
             else:  # espeak's: what LAME was given is measured (README: "How the audio is made")
                 assert stop["encoder_input_true_peak_dbtp"] <= -2.5 + 0.01
-    summary = r"32 tracks in 4 languages: 32 built, 0 re-tagged from the cache, 0 unchanged; \d+ min \d+ s of audio"
+    summary = r"40 tracks in 4 languages: 40 built, 0 re-tagged from the cache, 0 unchanged; \d+ min \d+ s of audio"
     assert re.search(summary, stderr)

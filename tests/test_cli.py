@@ -77,11 +77,11 @@ def test_engines_lists_each_engine_with_its_languages() -> None:
 def test_check_the_sample_guide(fake_google: FakeGoogle) -> None:
     code, out, err = invoke("check", str(SAMPLE))
     assert code == 0, err
-    assert out.strip().endswith("ok (32 tracks in 4 languages)")
+    assert out.strip().endswith("ok (40 tracks in 4 languages)")
     english = "piper (en_US-joe-medium) (then espeak)" if sample_english_piper() else "espeak (en)"
-    assert f"en: 8 stops, {english}" in err
-    assert "az: 8 stops, espeak (az)" in err
-    assert "tr: 8 stops, gtts (tr:com) (then espeak)" in err
+    assert f"en: 8 stops and 2 other versions, {english}" in err
+    assert "az: 8 stops and 2 other versions, espeak (az)" in err
+    assert "tr: 8 stops and 2 other versions, gtts (tr:com) (then espeak)" in err
     assert "warning" not in err
     assert len(fake_google.requests) == 1  # one probe, not one per track or language
 
@@ -90,15 +90,15 @@ def test_check_offline_says_what_a_build_will_use() -> None:
     """Before issue 11 check said gtts even when Google could not be reached (the tests' proxy is a closed port)."""
     code, out, err = invoke("check", str(SAMPLE))
     assert code == 0, err
-    assert out.strip().endswith("ok (32 tracks in 4 languages)")
+    assert out.strip().endswith("ok (40 tracks in 4 languages)")
     piper = sample_english_piper()
     assert err.splitlines() == [
         "warning: gtts: cannot reach Google TTS: unable to connect to proxy; until it answers, builds use the next "
         f"engine in each language's list ({'' if piper else 'en uses espeak, '}ru uses espeak, tr uses espeak)",
-        "en: 8 stops, piper (en_US-joe-medium) (then espeak)" if piper else "en: 8 stops, espeak (en)",
-        "az: 8 stops, espeak (az)",
-        "ru: 8 stops, espeak (ru) (gtts unreachable)",
-        "tr: 8 stops, espeak (tr) (gtts unreachable)",
+        f"en: 8 stops and 2 other versions, {'piper (en_US-joe-medium) (then espeak)' if piper else 'espeak (en)'}",
+        "az: 8 stops and 2 other versions, espeak (az)",
+        "ru: 8 stops and 2 other versions, espeak (ru) (gtts unreachable)",
+        "tr: 8 stops and 2 other versions, espeak (tr) (gtts unreachable)",
     ]
 
 
@@ -195,10 +195,11 @@ def test_every_guide_toml_key_is_in_the_readme() -> None:
     from audioguide.engines import engine_options
     from audioguide.guide.config import AUDIO_KEYS, GUIDE_KEYS, LANGUAGE_KEYS, TAGS_KEYS, TOP_KEYS
     from audioguide.guide.speakers import SPEAKER_KEYS
+    from audioguide.guide.versions import VERSION_KEYS
     from audioguide.outputs import output_options
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    keys = [*GUIDE_KEYS, *LANGUAGE_KEYS, *AUDIO_KEYS, *TAGS_KEYS, *SPEAKER_KEYS]
+    keys = [*GUIDE_KEYS, *LANGUAGE_KEYS, *AUDIO_KEYS, *TAGS_KEYS, *SPEAKER_KEYS, *VERSION_KEYS]
     keys += [key for options in (*engine_options().values(), *output_options().values()) for key in options]
     for key in keys:
         assert f"\n{key} = " in readme, key

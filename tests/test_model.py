@@ -20,9 +20,10 @@ from audioguide import manifest, records
 from audioguide.audio.timeline import Context, Silence, Sound, Speech, Timeline
 from audioguide.engines.base import Audio
 from audioguide.guide.config import AudioConfig
+from audioguide.keys import audio_key, audio_settings
 from audioguide.mp3.codec import encode_mp3
 from audioguide.mp3.tags import FRAMES, TrackTags, differences, read_tags, write_tags
-from audioguide.plan import Voice, audio_key, audio_settings
+from audioguide.plan import Voice
 
 
 @pytest.fixture(scope="module")

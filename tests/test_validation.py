@@ -152,7 +152,7 @@ CASES = {
     "unknown front matter key": (
         _replace("en/01-welcome.md", "title: Welcome\n", "title: Welcome\nvoice: x\n"),
         "en/01-welcome.md:4: unknown front matter key 'voice': did you mean 'video'? (allowed: stop, title, source, "
-        "audio, images, video, captions)",
+        "audio, images, video, captions, version)",
     ),
     "empty narration": (
         _write("en/03-empty.md", "---\nstop: 3\ntitle: Empty\n---\n\n<!-- only a comment -->\n"),
@@ -193,7 +193,7 @@ CASES = {
     "unknown config table": (
         _replace("guide.toml", "[lexicon.en]", "[output]\ndir = 'x'\n\n[lexicon.en]"),
         "guide.toml:19: unknown table or key 'output': did you mean 'outputs'? (allowed: guide, languages, lexicon, "
-        "audio, tags, engines, outputs, speakers)",
+        "audio, tags, engines, outputs, speakers, versions)",
     ),
     "unknown engine": (
         _replace("guide.toml", 'engines = ["espeak"]\n\n[languages.az]', 'engines = ["festival"]\n\n[languages.az]'),
@@ -510,7 +510,7 @@ def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeyp
      "source_language, cover, copyright, base_url, published, id, contact_email, contact_name, description)"),
     (_replace("guide.toml", "[lexicon.en]", "[lexicons.en]"),
      "guide.toml:19: unknown table or key 'lexicons': did you mean 'lexicon'? (allowed: guide, languages, lexicon, "
-     "audio, tags, engines, outputs, speakers)"),
+     "audio, tags, engines, outputs, speakers, versions)"),
     (_replace("guide.toml", 'engines = ["espeak"]\n\n[languages.az]', 'engines = ["espeek"]\n\n[languages.az]'),
      "guide.toml:9: unknown engine 'espeek' for en: did you mean 'espeak'? (engines: espeak, piper, gtts, azure)"),
     (_replace("guide.toml", "[lexicon.en]", "[engines.gtts]\ntimout = 5\n\n[lexicon.en]"),
@@ -518,7 +518,7 @@ def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeyp
      "backoff, max_wait, tld, slow)"),
     (_replace("en/01-welcome.md", "title: Welcome", "titel: Welcome"),
      "en/01-welcome.md:3: unknown front matter key 'titel': did you mean 'title'? (allowed: stop, title, source, "
-     "audio, images, video, captions)"),
+     "audio, images, video, captions, version)"),
 ], ids=["guide", "table", "engine", "engine-option", "front-matter"])
 def test_a_misspelt_key_gets_a_did_you_mean(guide: Path, monkeypatch: pytest.MonkeyPatch,
                                             change: Callable[[Path], None], expected: str) -> None:

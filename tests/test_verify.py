@@ -222,7 +222,7 @@ def test_the_sample_build_verifies(sample_package: Built) -> None:
     out = sample_package.out
     result = run(out, "--audio")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == f"{out}: ok (32 tracks, 4 playlists, 140 files checked; audio measured)\n"
+    assert result.stdout == f"{out}: ok (40 tracks, 4 playlists, 156 files checked; audio measured)\n"
 
 
 def test_a_verified_id3v24_build_with_a_copyright_verifies(tmp_path: Path) -> None:

@@ -54,10 +54,10 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
     import json
 
     from audioguide.plan import first_engines
-    from audioguide.translate.workflow import OK, alt_warnings, status, status_json
+    from audioguide.translate.workflow import OK, alt_warnings, status, status_json, version_status
 
     guide = _load_guide(guide_dir)
-    matrix = status(guide)
+    matrix, versions = status(guide), version_status(guide)
     chosen, warnings = first_engines(guide)
     for warning in [*warnings, *alt_warnings(guide)]:
         log.warning("%s", warning)
@@ -70,11 +70,18 @@ def translate_status(guide_dir: Path, form: str, strict: bool) -> None:
                    "".join(f"  {c:12}" for c in codes))
         for number, title in source.items():
             say(f"{number:>4}  {title[:30]:30}" + "".join(f"  {matrix[c][number].state:12}" for c in codes))
+        for original in guide.versions.get(guide.config.source_language, ()):  # each version: a row of its own
+            name = f"{original.number}.{original.version}"
+            say(f"{name:>4}  {original.track_title[:30]:30}" + "".join(f"  {versions[c][name].state:12}"
+                                                                       for c in codes))
         for state in ("ok", "missing", "untranslated", "stale"):
-            counts = [sum(1 for cell in matrix[c].values() if cell.state == state) for c in codes]
+            counts = [sum(1 for cell in [*matrix[c].values(), *versions[c].values()] if cell.state == state)
+                      for c in codes]
             say(f"{'':4}  {state:30}" + "".join(f"  {n:<12}" for n in counts))
         say(f"{'':4}  {'engine':30}" + "".join(f"  {chosen[c]:12}" for c in codes))
-    if strict and any(cell.state != OK for row in matrix.values() for cell in row.values()):
+    cells = [*(c for row in matrix.values() for c in row.values()),
+             *(c for row in versions.values() for c in row.values())]
+    if strict and any(cell.state != OK for cell in cells):
         sys.exit(1)
 
 

@@ -20,6 +20,7 @@ from audioguide.guide.narration import quoted
 from audioguide.guide.speakers import Speaker, read_speakers
 from audioguide.guide.toml import CONFIG_NAME as CONFIG_NAME  # re-exported
 from audioguide.guide.toml import Lines, parse_config, read_config
+from audioguide.guide.versions import Version, read_versions
 from audioguide.mp3.frames import RATES, bitrates
 from audioguide.schema import (
     Entry,
@@ -52,8 +53,7 @@ DEFAULT_ENGINES = ("espeak",)
 # --- the schema -------------------------------------------------------------------------------
 
 GUIDE_KEYS: dict[str, Key] = {
-    "title": required(nonempty_text),
-    "publisher": required(nonempty_text),
+    "title": required(nonempty_text), "publisher": required(nonempty_text),
     "source_language": required(nonempty_text),
     "cover": Key(nonempty_text),
     "copyright": Key(nonempty_text),
@@ -90,7 +90,7 @@ AUDIO_KEYS: dict[str, Key] = {
 }
 TAGS_KEYS: dict[str, Key] = {"id3_version": Key(one_of(3, 4), 3), "picture": Key(  # what a track's APIC shows
     one_of("cover", "stop"), "cover", about="the guide's cover, or its stop's main image (a JPEG) where it has one")}
-TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines", "outputs", "speakers")
+TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines", "outputs", "speakers", "versions")
 _LOW_BITRATE = 48  # below it LAME's fast mode loses (measured: README), so encoder_quality is 3 unless set
 
 
@@ -152,6 +152,7 @@ class GuideConfig:
     contact_name: str | None = None
     description: str | None = None
     speakers: Mapping[str, Speaker] = field(default_factory=dict)  # [speakers.<id>], by id
+    versions: Mapping[str, Version] = field(default_factory=dict)  # [versions.<id>], by id (guide/versions.py)
 
     @property
     def path(self) -> Path:
@@ -388,7 +389,7 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
     tags = with_defaults(v.table(data.get("tags", {}), ("tags",), TAGS_KEYS), TAGS_KEYS)
     options = v.plugins(data, "engines", "engine", engine_options, "gtts")
     outputs = v.plugins(data, "outputs", "output", output_options, "playlists")
-    settings = v.guide(guide, codes)
+    settings = {**v.guide(guide, codes), "versions": read_versions(v, data.get("versions", {}), languages)}
     speakers = read_speakers(v, data.get("speakers", {}), engine_options,
                              {code: language.engines for code, language in languages.items()}, v.speakers)
     if v.problems:

@@ -20,7 +20,7 @@ from audioguide.errors import GuideInvalid, Problem
 from audioguide.files import size_text
 from audioguide.guide.images import ImageEntry, images_problem, read_images
 from audioguide.guide.narration import quoted
-from audioguide.schema import Entry, Key, Table, Words, allowed, did_you_mean, read_table, required
+from audioguide.schema import Entry, Key, Read, Table, Words, allowed, did_you_mean, read_table, required
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when the wheel has it: ten times faster
 
@@ -194,7 +194,7 @@ def _written(node: yaml.Node) -> str | None:
 
 SOURCE_KEYS: dict[str, Key] = {  # source: in a translation, as `audioguide translate` writes it
     "file": Key(_scalar, about="the source language's script"),
-    "version": required(_written, about="the version of the source stop it was made from (Stop.version)"),
+    "version": required(_written, about="the version of the source stop it was made from (Stop.digest)"),
 }
 
 
@@ -202,6 +202,14 @@ def _source_problem(node: yaml.Node) -> str | None:
     if not isinstance(node, yaml.MappingNode) or read_table(_entries(node), SOURCE_KEYS, Words("source")).problems:
         return "source must be 'file: <source script>' and 'version: <id>' (written by `audioguide translate`)"
     return None
+
+
+def _version_problem(node: yaml.Node) -> str | None:
+    from audioguide.guide.versions import VERSION_ID
+
+    if isinstance(node, yaml.ScalarNode) and node.tag == _STR and VERSION_ID.fullmatch(node.value):
+        return None
+    return "version must name one of the guide's [versions], such as version: ad"
 
 
 def _audio_problem(node: yaml.Node) -> str | None:
@@ -218,6 +226,7 @@ FRONT_MATTER_KEYS: dict[str, Key] = {  # `about`: what "the front matter needs" 
                  about="a sign-language stop's video (guide/videos.py)"),
     "captions": Key(lambda node: None if _is_text(node) else "captions must name a WebVTT file, such as "
                     "captions: media/bfi/03.vtt", about="a sign-language video's own captions (guide/videos.py)"),
+    "version": Key(_version_problem, about="which of the guide's [versions] of the stop this is (guide/versions.py)"),
 }
 
 
@@ -262,12 +271,19 @@ class FrontMatter:
     given: frozenset[str]
     number: int = 0
     title: str = ""
-    version: str | None = None  # source's: the version of the source stop a translation was made from
+    source_version: str | None = None  # source's: the version of the source stop a translation was made from
     audio: str | None = None  # the recording, as the script names it
     audio_line: int = 1
     images: tuple[ImageEntry, ...] | None = None  # None: not given (a translation then uses its source's)
     video: tuple[str, int] | None = None  # a sign-language stop's video, as named, and its line
     captions: tuple[str, int] | None = None  # its own WebVTT captions, as named, and their line
+    version: str | None = None  # which of the guide's [versions.<id>] this script is; None: the main one
+    version_line: int = 1
+
+
+def _named(values: dict[str, Any], read: Read, key: str) -> tuple[str, int] | None:
+    """A file the front matter names (`video:`, `captions:`), as written, and its line; None: not given."""
+    return (values[key].strip(), read.given[key].value_at) if key in values else None
 
 
 def read_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
@@ -285,6 +301,7 @@ def read_front_matter(text: str, path: Path) -> tuple[FrontMatter, str, int]:
                          values["audio"].strip() if "audio" in values else None,
                          read.given["audio"].value_at if "audio" in read.given else 1,
                          read_images(read.values["images"], first_line) if "images" in read.values else None,
-                         *((values[k].strip(), read.given[k].value_at) if k in values else None
-                           for k in ("video", "captions")))
+                         video=_named(values, read, "video"), captions=_named(values, read, "captions"),
+                         version=values.get("version"),
+                         version_line=read.given["version"].value_at if "version" in read.given else 1)
     return matter, body, body_line

@@ -23,18 +23,20 @@ SPEAKER_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")
 VOICE_KEY = Key(nonempty_text, about="the voice this speaker uses, as [languages.<code>] voice names one")
 
 
-def _label(value: Any) -> str | None:
+def label_problem(value: Any, example: tuple[str, str] = ("Curator", "Куратор")) -> str | None:
+    """Why `value` is not a label (one for every language, or a table per language code), worded with
+    an `example` (in English and Russian); [versions.<id>] labels are read the same way."""
     texts = list(value.values()) if isinstance(value, dict) else [value]
     if not texts or not all(isinstance(t, str) and t.strip() == t and t for t in texts):
-        return ("must be a name, such as \"Curator\", or a name per language, such as { en = \"Curator\", "
-                "ru = \"Куратор\" }, without spaces around it")
+        return (f"must be a name, such as \"{example[0]}\", or a name per language, such as {{ en = "
+                f"\"{example[0]}\", ru = \"{example[1]}\" }}, without spaces around it")
     if any(len(t) > MAX_LABEL_CHARACTERS or ":" in t or any(c < " " for c in t) for t in texts):
         return f"must be at most {MAX_LABEL_CHARACTERS} characters, on one line, without a colon"
     return None
 
 
 SPEAKER_KEYS: dict[str, Key] = {
-    "label": Key(_label, required=True, about="the name as written in scripts and shown in transcripts"),
+    "label": Key(label_problem, required=True, about="the name as written in scripts and shown in transcripts"),
     "default": Key(boolean, False, about="speaks what comes before any label (one speaker at most)"),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from audioguide.errors import GuideInvalid, Problem, listed
@@ -30,6 +30,7 @@ from audioguide.guide.narration import Paragraph, TextProblem, check_length, par
 from audioguide.guide.recordings import Recording, check_recording, unlikely_length
 from audioguide.guide.speakers import Speaker, assign_speakers, default_speaker, labels_for, transcript_names
 from audioguide.guide.toml import declared_languages
+from audioguide.guide.versions import Version, version_title
 from audioguide.guide.videos import Captions, Video, check_captions, check_video
 from audioguide.schema import Options
 
@@ -55,6 +56,18 @@ class Stop:
     own_images: bool = True  # False: a translation that lists none, showing its source's (without alt text)
     video: Video | None = None  # a sign-language stop's video (front matter `video:`)
     captions: Captions | None = None  # its own captions (`captions:`); None: made from the text
+    version: str | None = None  # one of the guide's [versions.<id>] (front matter `version:`); None: the main one
+    label: str | None = None  # that version's label in the stop's language
+
+    @property
+    def track_title(self) -> str:
+        """The track's title: a version's is the stop's with its label, `The night (Audio description)`."""
+        return version_title(self.title, self.label)
+
+    @property
+    def key(self) -> tuple[int, str]:
+        """What names a stop in its language: its number and version ("" for the main one)."""
+        return self.number, self.version or ""
 
     @property
     def transcript(self) -> str:
@@ -66,7 +79,7 @@ class Stop:
         return not self.paragraphs
 
     @property
-    def version(self) -> str:
+    def digest(self) -> str:
         """What a translation of this stop was made from: its title and narration, pauses and speakers included."""
         named = self.names is not None  # a stop with speakers' labels: who says what is part of it
         text = self.title + "\n" + "\n\n".join(repr(p.parts) + (f" {p.speaker}" if named and p.speaker else "")
@@ -77,8 +90,13 @@ class Stop:
 @dataclass(frozen=True)
 class Guide:
     config: GuideConfig
-    stops: Mapping[str, tuple[Stop, ...]]  # language -> stops in stop order
+    stops: Mapping[str, tuple[Stop, ...]]  # language -> stops in stop order (the main versions)
     warnings: tuple[Problem, ...] = field(default=())
+    versions: Mapping[str, tuple[Stop, ...]] = field(default_factory=dict)  # language -> other versions, in order
+
+    def versions_of(self, code: str, number: int) -> tuple[Stop, ...]:
+        """Stop `number`'s other versions in language `code`, in the order of their ids."""
+        return tuple(s for s in self.versions.get(code, ()) if s.number == number)
 
     @property
     def name(self) -> str:
@@ -117,12 +135,13 @@ def _read_script(path: Path) -> str:
 
 def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.paragraph_pause,
               lexicon: Mapping[str, str] | None = None, speakers: Mapping[str, Speaker] | None = None,
-              kind: str = "spoken") -> Stop:
+              kind: str = "spoken", versions: Mapping[str, Version] | None = None) -> Stop:
     """One stop script. Raises GuideInvalid naming the file and line of every problem found.
     `paragraph_pause` (the guide's) counts towards the stop's silence (narration.MAX_SILENCE), and the
     narration with the language's `lexicon` applied towards its length (narration.MAX_SPOKEN_CHARACTERS).
     The guide's `speakers`' labels say who speaks each paragraph (guide/speakers.py). A stop of a sign
-    language (`kind` "sign") is a video, with captions (guide/videos.py)."""
+    language (`kind` "sign") is a video, with captions (guide/videos.py); a script of a version names
+    one of the guide's `versions` (None: not known, not checked)."""
     front, body, body_line = read_front_matter(_read_script(path), path)
     problems = list(front.problems)
     recording = _recording(path, front, problems)
@@ -131,10 +150,17 @@ def read_stop(path: Path, language: str, paragraph_pause: float = AudioConfig.pa
     video, captions = _video(path, front, kind, problems)
     paragraphs = _narration(path, front, body, body_line, (paragraph_pause, lexicon),
                             (labels_for(speakers, language), default_speaker(speakers)), problems)
+    version = versions.get(front.version) if versions is not None and front.version is not None else None
+    if versions is not None and front.version is not None and version is None:
+        problems.append(Problem(path, f"version: {front.version} is not declared in guide.toml: add [versions."
+                                      f"{front.version}] with its label and kind (versions: {listed(list(versions))})"
+                                if versions else f"version: {front.version} is not declared in guide.toml: add "
+                                f"[versions.{front.version}] with its label and kind", front.version_line))
     if problems:
         raise GuideInvalid(problems)
-    return Stop(front.number, front.title, language, path, tuple(paragraphs), front.version, recording,
-                transcript_names(paragraphs, speakers, language), images, front.images is not None, video, captions)
+    return Stop(front.number, front.title, language, path, tuple(paragraphs), front.source_version, recording,
+                transcript_names(paragraphs, speakers, language), images, front.images is not None, video, captions,
+                front.version, version.label(language) if version is not None else None)
 
 
 def _video(path: Path, front: FrontMatter, kind: str, problems: list[Problem]) -> tuple[Video | None, Captions | None]:
@@ -259,6 +285,7 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
     folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name not in (MEDIA_FOLDER, INTERFACE_FOLDER)
                      and not p.name.startswith((".", "_"))) if root.is_dir() else []
     stops: dict[str, tuple[Stop, ...]] = {}
+    versions: dict[str, tuple[Stop, ...]] = {}
     warnings: list[Problem] = []  # files in language folders that are not read
     for folder in folders:
         code = folder.name
@@ -274,7 +301,7 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
             problems.extend(e.problems)
             continue
         warnings.extend(skipped)
-        stops[code] = _language_stops(scripts, code, config, problems)
+        stops[code], versions[code] = _language_stops(scripts, code, config, problems)
     if config is not None:
         declared = {code: config_line(config, ("languages", code)) for code in config.languages}
     for code, line in (declared or {}).items():
@@ -289,14 +316,12 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
         raise ScriptsInvalid(problems, config or settings)
     assert config is not None
     stops = _source_images(config.source_language, stops)
-    return Guide(config, stops, (*warnings, *_coverage_warnings(config, stops)))
+    return Guide(config, stops, (*warnings, *_coverage_warnings(config, stops)), versions)
 
 
 def _source_images(source: str, stops: dict[str, tuple[Stop, ...]]) -> dict[str, tuple[Stop, ...]]:
     """Each translation that lists no images of its own shows its source stop's, without alt text
     (the source's is in another language): `translate status` and `check` say so."""
-    from dataclasses import replace
-
     images = {s.number: s.images for s in stops.get(source, ())}
     return {code: tuple(s if s.own_images or not images.get(s.number) else
                         replace(s, images=tuple(replace(i, alt=None) for i in images[s.number]))
@@ -305,28 +330,35 @@ def _source_images(source: str, stops: dict[str, tuple[Stop, ...]]) -> dict[str,
 
 
 def _language_stops(scripts: list[Path], code: str, config: GuideConfig | None,
-                    problems: list[Problem]) -> tuple[Stop, ...]:
-    """A language folder's scripts, read, in stop order; the problems of each added to `problems`."""
+                    problems: list[Problem]) -> tuple[tuple[Stop, ...], tuple[Stop, ...]]:
+    """A language folder's scripts, read: its main stops in stop order, and its other versions in
+    stop and version order; the problems of each added to `problems`."""
     pause = (config.audio if config is not None else AudioConfig()).paragraph_pause
     lexicon = config.languages[code].lexicon if config is not None and code in config.languages else {}
-    found: dict[int, Stop] = {}
+    found: dict[tuple[int, str], Stop] = {}
     for path in scripts:
         try:
             stop = read_stop(path, code, pause, lexicon, config.speakers if config is not None else None,
                              config.languages[code].kind if config is not None and code in config.languages
-                             else "spoken")
+                             else "spoken", config.versions if config is not None else None)
         except GuideInvalid as e:
             problems.extend(e.problems)
             continue
-        if stop.number in found:
-            problems.append(Problem(path, f"stop {stop.number} is already used by "
-                                          f"{found[stop.number].path.name}", 2))
+        if stop.key in found:
+            what = f"stop {stop.number}" + (f" version {stop.version}" if stop.version else "")
+            problems.append(Problem(path, f"{what} is already used by {found[stop.key].path.name}", 2))
             continue
         if stop.untranslated and config is not None and code == config.source_language:
             problems.append(Problem(path, f"no narration: {code} is the source language, whose stops are never "
                                           "left out as untranslated: write the narration after the front matter"))
-        found[stop.number] = stop
-    return tuple(found[n] for n in sorted(found))
+        found[stop.key] = stop
+    for (number, version), stop in found.items():
+        if version and (number, "") not in found:
+            problems.append(Problem(stop.path, f"version {version} of stop {number} has no main stop {number} in "
+                                               f"{code}: write the main script first (without version:)", 2))
+    versions = tuple(s if s.own_images or (s.number, "") not in found else replace(s, images=found[s.number, ""].images)
+                     for k, s in sorted(found.items()) if k[1])  # a version that lists no images shows its stop's
+    return tuple(found[k] for k in sorted(found) if not k[1]), versions
 
 
 def _coverage_warnings(config: GuideConfig, stops: Mapping[str, tuple[Stop, ...]]) -> list[Problem]:

@@ -35,6 +35,7 @@ class TrackTags:
     copyright: str | None = None
     cover: bytes | None = None
     cover_mime: str = "image/png"
+    version: str | None = None  # a version of the stop ([versions.<id>]); None: the main one
 
 
 def engine_comment(engine_version: str, voice: str) -> str:
@@ -80,6 +81,7 @@ FRAMES = (  # in the order they are written
     Row("TLAN", lambda t: t.language),
     Row("TCON", lambda t: "Speech"),
     Row("TXXX:STOP", lambda t: str(t.stop)),
+    Row("TXXX:VERSION", lambda t: t.version),
     Row("USLT::{lang}", lambda t: t.transcript, "USLT ({lang})"),
     Row("COMM:audioguide:{lang}", lambda t: t.comment),
     Row("TCOP", lambda t: t.copyright or None),

@@ -48,11 +48,14 @@ def webvtt(stop: Stop) -> str:
 class Transcripts:
     name: ClassVar[str] = "transcripts"
     options: ClassVar[Options] = {}
-    names: ClassVar[re.Pattern[str]] = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+\.vtt")
+    # beside each track, as plan.TRACK_NAMES names it: a version's (en/004-personal-belongings.ad.vtt) too
+    names: ClassVar[re.Pattern[str]] = re.compile(rf"{LANGUAGE_FOLDER}/\d+-[a-z0-9-]+(?:\.[a-z0-9-]+)?\.vtt")
 
     def write(self, package: Package, files: Files) -> None:
-        if package.previous is not None and files.keep(self.names, package.previous):
-            return  # nothing they are made from has changed
-        for stop in package.manifest.tracks().values():
+        tracks = package.manifest.tracks().values()
+        if package.previous is not None and files.keep(self.names, package.previous) and \
+                all(stop.vtt in files.written for stop in tracks if stop.vtt is not None and stop.video is None):
+            return  # nothing they are made from has changed, and the last build wrote every one
+        for stop in tracks:
             if stop.vtt is not None and stop.video is None:  # a video's captions are videos.py's
                 files.write(stop.vtt, webvtt(stop).encode("utf-8"))

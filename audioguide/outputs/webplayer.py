@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 from audioguide import manifest as manifests
 from audioguide.guide.languages import native_name
-from audioguide.manifest import FileRecord, Manifest, Stop
+from audioguide.manifest import FileRecord, Language, Manifest, Stop
 from audioguide.messages import Interface, interface, missing_warning, plural_js
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
@@ -89,6 +89,12 @@ def _cues(stop: Stop) -> list[list[Any]]:
             for (start, end), text, name in zip(stop.made.cues or (), texts, names, strict=True)]
 
 
+def _versions(language: Language, number: int) -> list[dict[str, Any]]:
+    """A stop's other versions, as the page switches to them: each one's id, kind, label and track."""
+    return [{"version": v.version, "kind": v.kind, "label": v.label, "title": v.title, "file": v.file, "vtt": v.vtt,
+             "duration": v.made.duration, "cues": _cues(v)} for v in language.versions if v.stop == number]
+
+
 def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any]:
     """What the page shows and plays, from the manifest (paths relative to the package's root); `fixed`
     are the player's files that are not made from the guide (its page, scripts, style, strings)."""
@@ -100,7 +106,8 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any
                   "cues": _cues(s),
                   "image": _image(s.images[0], s.fallback or code) if s.images else None,
                   **({"video": {"type": s.video.type, "width": s.video.width, "height": s.video.height,
-                                "poster": s.video.poster}} if s.video else {})}
+                                "poster": s.video.poster}} if s.video else {}),
+                  **({"versions": found} if (found := _versions(language, s.stop)) else {})}
                  for s in language.stops]
         languages.append({"code": code, "name": language.name, "native": native, "dir": direction,
                           "title": language.title, "publisher": manifest.publisher(code), "ui": ui_name(code),
@@ -135,9 +142,10 @@ def worker_files(data: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any
     from the network first; the icons and the cover; each language's tracks and transcripts, in order."""
     images = [*ICONS.values(), *([data["guide"]["cover"]] if data["guide"]["cover"] else [])]
     page = ["", *sorted(name for name in names if name != "sw.js" and name not in images)]
-    languages = {language["code"]: list(dict.fromkeys(file for stop in language["stops"]
-                                                      for file in (*_heard(stop), stop["vtt"], *_webp(stop)) if file))
-                 for language in data["languages"]}
+    languages = {language["code"]: list(dict.fromkeys(
+        file for stop in language["stops"] for file in (*_heard(stop), stop["vtt"], *_webp(stop), *(
+            f for v in stop.get("versions", ()) for f in (v["file"], v["vtt"]))) if file))  # a stop's versions too
+        for language in data["languages"]}
     return {"build": data["build"], "page": page, "images": images, "languages": languages}
 
 

@@ -26,9 +26,18 @@ from audioguide.errors import AudioguideError
 from audioguide.files import write_text
 from audioguide.guide.stops import Guide, Stop
 from audioguide.translate.interface import add_interface, import_interface, is_interface
-from audioguide.translate.workflow import STALE, UNTRANSLATED, script_body, script_text, status
+from audioguide.translate.workflow import (
+    STALE,
+    UNTRANSLATED,
+    script_body,
+    script_text,
+    status,
+    version_name,
+    version_status,
+)
 
-_CONTEXT = re.compile(r"^stop (\d+) (title|paragraph (\d+))$")
+# `stop 3 title`, `stop 3 paragraph 2`; a version of a stop, `stop 3.ad title` (translate/workflow.version_name)
+_CONTEXT = re.compile(r"^stop (\d+)(?:\.([a-z0-9-]+))? (title|paragraph (\d+))$")
 _PAUSE_ONLY = re.compile(r"^\s*(\[\s*pause[^\]]*\]\s*)+$", re.I)
 _COMMENT_ONLY = re.compile(r"^\s*<!--.*-->\s*$", re.S)
 _MARKDOWN = MarkdownIt("commonmark")
@@ -91,7 +100,7 @@ def export(guide: Guide, code: str) -> polib.POFile:
         raise AudioguideError(f"'{code}' is not a translation in this guide (translations: "
                               f"{', '.join(c for c in config.languages if c != config.source_language)})")
     states = status(guide)[code]
-    have = {s.number: s for s in guide.stops.get(code, ())}
+    have = {s.key: s for s in (*guide.stops.get(code, ()), *guide.versions.get(code, ()))}
     po = polib.POFile(wrapwidth=0)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M+0000")
     po.metadata = {
@@ -109,9 +118,11 @@ def export(guide: Guide, code: str) -> polib.POFile:
         "X-Audioguide-Guide": guide.name,
         "X-Audioguide-Source-Language": config.source_language,
     }
-    for source in guide.stops[config.source_language]:
-        translation = have.get(source.number)
-        state = states[source.number].state
+    versions = version_status(guide)[code]
+    for source in (*guide.stops[config.source_language], *guide.versions.get(config.source_language, ())):
+        translation = have.get(source.key)
+        state = (versions[version_name(*source.key)] if source.version else states[source.number]).state
+        context = f"stop {version_name(*source.key) if source.version else source.number}"
         usable = translation is not None and state != UNTRANSLATED
         theirs = _texts(translation.path) if usable and translation else []
         ours = blocks(source.path)
@@ -120,12 +131,12 @@ def export(guide: Guide, code: str) -> polib.POFile:
         aligned = len(theirs) == len(units)
         where = source.path.relative_to(config.root).as_posix()
         flags = ["fuzzy"] if state == STALE else []
-        po.append(polib.POEntry(msgctxt=f"stop {source.number} title", msgid=source.title,
+        po.append(polib.POEntry(msgctxt=f"{context} title", msgid=source.title,
                                 msgstr=translation.title if usable and translation else "",
                                 occurrences=[(where, str(_title_line(source.path)))], flags=list(flags)))
         for index, block in enumerate(units, 1):
             po.append(polib.POEntry(
-                msgctxt=f"stop {source.number} paragraph {index}", msgid=block.text,
+                msgctxt=f"{context} paragraph {index}", msgid=block.text,
                 msgstr=theirs[index - 1] if aligned else "", occurrences=[(where, str(block.line))],
                 comment="\n".join(comments.get(index, ())), flags=list(flags) if aligned and theirs else [],
                 tcomment="" if aligned or not theirs else "the translation has a different number of paragraphs"))
@@ -152,30 +163,31 @@ def import_po(guide: Guide, po_path: Path) -> Imported:
     if code == config.source_language or code not in config.languages:
         raise AudioguideError(f"this PO file is for '{code}', which is not a translation in this guide "
                               f"(add it first: audioguide translate add {config.root} {code})", po_path)
-    source = {s.number: s for s in guide.stops[config.source_language]}
-    have = {s.number: s for s in guide.stops.get(code, ())}
-    entries: dict[int, dict[str, polib.POEntry]] = {}
+    source = {s.key: s for s in (*guide.stops[config.source_language], *guide.versions.get(config.source_language, ()))}
+    have = {s.key: s for s in (*guide.stops.get(code, ()), *guide.versions.get(code, ()))}
+    entries: dict[tuple[int, str], dict[str, polib.POEntry]] = {}
     skipped: list[str] = []
     interface = [entry for entry in po if is_interface(entry)]
     for entry in po:
         if is_interface(entry):
             continue
         m = _CONTEXT.match(entry.msgctxt or "")
-        if m is None or int(m.group(1)) not in source:
+        key = (int(m.group(1)), m.group(2) or "") if m is not None else None
+        if m is None or key not in source:
             skipped.append(f"line {entry.linenum}: cannot place msgctxt {entry.msgctxt!r}")
             continue
-        entries.setdefault(int(m.group(1)), {})[m.group(2)] = entry
+        entries.setdefault(key, {})[m.group(3)] = entry
     written = []
-    for number, found in sorted(entries.items()):
-        result = _compose(source[number], have.get(number), found, skipped, code)
+    for key, found in sorted(entries.items()):
+        result = _compose(source[key], have.get(key), found, skipped, code)
         if result is None:
             continue
         title, body, reviewed = result
-        translation = have.get(number)
-        path = translation.path if translation else config.root / code / source[number].path.name
+        translation = have.get(key)
+        path = translation.path if translation else config.root / code / source[key].path.name
         # fuzzy entries do not make a translation current: it keeps the version it had (stale)
         version = None if reviewed else (translation.source_version if translation else None) or "unreviewed"
-        text = script_text(number, title, source[number], body, version, translation)
+        text = script_text(key[0], title, source[key], body, version, translation)
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             write_text(path, text)
             written.append(path)

@@ -6,8 +6,10 @@ A translation file records the version of the source stop it was made from in it
       file: en/03-the-night.md
       version: 5d41402abc4b
 
-`version` is a hash of the source stop's title and narration (pauses included); when the source
-changes, the translation is stale until a translator reviews it (`translate done`).
+`version` is a hash of the source stop's title and narration (pauses included: Stop.digest); when the
+source changes, the translation is stale until a translator reviews it (`translate done`). A version of
+a stop (front matter `version: ad`) is paired with the source's same version of the same stop, and is
+stale when that changes: each version is a translation of its own.
 """
 
 from __future__ import annotations
@@ -50,12 +52,13 @@ def script_text(stop: int, title: str, source: Stop, body: str, version: str | N
                 translation: Stop | None = None) -> str:
     """A translation script: front matter recording the source version (the current one unless
     given), with the images the `translation` lists of its own, then the body."""
-    front: dict[str, object] = {"stop": stop, "title": title}
+    front: dict[str, object] = {"stop": stop, **({"version": source.version} if source.version else {}),
+                                "title": title}
     if translation is not None and translation.own_images:
         front["images"] = [{"file": i.file, "alt": i.alt, **({"credit": i.credit} if i.credit else {})}
                            for i in translation.images]
     front["source"] = {"file": source.path.relative_to(source.path.parent.parent).as_posix(),
-                       "version": version or source.version}
+                       "version": version or source.digest}
     return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n" + body
 
 
@@ -80,7 +83,7 @@ def add_language(root: Path, code: str, factories: Mapping[str, EngineFactory] =
         f"no engine here can speak '{code}': add one to [languages.{code}] engines before building")
     source_name = config.languages[config.source_language].language.name
     written = []
-    for stop in guide.stops[config.source_language]:
+    for stop in (*guide.stops[config.source_language], *guide.versions.get(config.source_language, ())):
         source_text = _DASHES.sub("- ", _COMMENTS.sub(_note, script_body(stop.path)).strip())
         body = (f"<!-- Translate into {language.name}: write the narration here, in place of this comment,\n"
                 f"and translate the title above. The {source_name} text:\n\n{source_text}\n-->\n")
@@ -105,6 +108,18 @@ class Cell:
     file: str | None = None
 
 
+def _cell(stop: Stop | None, original: Stop) -> Cell:
+    """The state of a translation (`stop`, None: there is none) of the source's `original`."""
+    if stop is None:
+        return Cell(MISSING)
+    name = stop.path.name
+    if stop.untranslated:
+        return Cell(UNTRANSLATED, name)
+    if stop.source_version is not None and stop.source_version != original.digest:
+        return Cell(STALE, name)
+    return Cell(OK, name)
+
+
 def status(guide: Guide) -> dict[str, dict[int, Cell]]:
     """language -> stop number -> state, for every language but the source, over the source's stops."""
     config = guide.config
@@ -114,21 +129,23 @@ def status(guide: Guide) -> dict[str, dict[int, Cell]]:
         if code == config.source_language:
             continue
         have = {s.number: s for s in guide.stops.get(code, ())}
-        row: dict[int, Cell] = {}
-        for number, original in sorted(source.items()):
-            stop = have.get(number)
-            if stop is None:
-                row[number] = Cell(MISSING)
-                continue
-            name = stop.path.name
-            if stop.untranslated:
-                row[number] = Cell(UNTRANSLATED, name)
-            elif stop.source_version is not None and stop.source_version != original.version:
-                row[number] = Cell(STALE, name)
-            else:
-                row[number] = Cell(OK, name)
-        matrix[code] = row
+        matrix[code] = {number: _cell(have.get(number), original) for number, original in sorted(source.items())}
     return matrix
+
+
+def version_name(number: int, version: str) -> str:
+    """`3.ad`: a version of a stop, as `translate status` names it."""
+    return f"{number}.{version}"
+
+
+def version_status(guide: Guide) -> dict[str, dict[str, Cell]]:
+    """language -> `3.ad` -> state, for every language but the source, over the source's versions of
+    stops: each version is paired with the source's same version of the same stop."""
+    config = guide.config
+    source = {s.key: s for s in guide.versions.get(config.source_language, ())}
+    return {code: {version_name(*key): _cell(have.get(key), original) for key, original in sorted(source.items())}
+            for code in config.languages if code != config.source_language
+            for have in [{s.key: s for s in guide.versions.get(code, ())}]}
 
 
 def mark_done(guide: Guide, code: str, numbers: list[int] | None) -> list[Path]:
@@ -150,15 +167,22 @@ def mark_done(guide: Guide, code: str, numbers: list[int] | None) -> list[Path]:
             raise AudioguideError(f"stop {number} is not translated yet: write its narration first",
                                   have[number].path)
     written = []
+    originals = {s.key: s for s in guide.versions.get(config.source_language, ())}
     for number in wanted:
         stop = have[number]
         write_text(stop.path, script_text(number, stop.title, source[number], script_body(stop.path),
                                           translation=stop))
         written.append(stop.path)
+        for version in guide.versions_of(code, number):  # its versions, paired with the source's
+            if not version.untranslated and version.key in originals:
+                write_text(version.path, script_text(number, version.title, originals[version.key],
+                                                     script_body(version.path), translation=version))
+                written.append(version.path)
     return written
 
 
 def status_json(guide: Guide, matrix: dict[str, dict[int, Cell]], engines: Mapping[str, str]) -> dict[str, Any]:
+    versions = version_status(guide)
     return {
         "source_language": guide.config.source_language,
         "languages": {
@@ -168,6 +192,7 @@ def status_json(guide: Guide, matrix: dict[str, dict[int, Cell]], engines: Mappi
                            for state in (OK, MISSING, UNTRANSLATED, STALE)},
                 "stops": {str(n): {"state": c.state, "file": c.file} for n, c in row.items()},
                 "missing_alt": missing_alt(guide).get(code, []),
+                "versions": {name: {"state": c.state, "file": c.file} for name, c in versions[code].items()},
             }
             for code, row in matrix.items()
         },
@@ -198,8 +223,11 @@ def stale_warnings(guide: Guide) -> list[str]:
     """One line per language with stale translations (their source stop changed since), for `check`
     and `build` to say."""
     lines = []
+    versions = version_status(guide)
     for code, row in status(guide).items():
         stale = [str(number) for number, cell in row.items() if cell.state == STALE]
+        stale += [f"{name.split('.')[0]} ({name.split('.')[1]})" for name, cell in versions[code].items()
+                  if cell.state == STALE]
         if len(stale) == 1:
             lines.append(f"{code}: stop {stale[0]} is stale: its source changed since it was translated "
                          "(audioguide translate status)")

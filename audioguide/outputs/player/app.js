@@ -1,5 +1,6 @@
 /* audioguide's phone player: starts the page, switches its language, and follows deep links
-   (#/<lang>/<stop>, #/<stop>, #/<lang>). Loaded last: every other script of the player is there.
+   (#/<lang>/<stop>, #/<lang>/<stop>/<version>, #/<stop>, #/<lang>). Loaded last: every other script
+   of the player is there.
    Uses: store, ui, header, stops, transcript, playback, keypad, offline. */
 "use strict";
 
@@ -10,6 +11,7 @@ const app = (() => {
     const audio = playback.media();
     const wasPlaying = store.current && !audio.paused;
     const number = store.current ? store.current.stop : null;
+    const version = store.track && store.track !== store.current ? store.track.version : null; // kept where it is
     const language = (store.language = store.byCode[code]);
     store.strings = ui.stringsOf(language);
     if (remember) store.remember(store.LANGUAGE_KEY, code);
@@ -28,7 +30,7 @@ const app = (() => {
     say("", null, true);
     const again = number !== null ? store.find(number) : null;
     if (again) {
-      playback.open(again, { play: wasPlaying });
+      playback.open(again, { play: wasPlaying, version });
     } else {
       playback.close();
       if (number !== null) say("unknown", { n: number, language: language.native || language.code });
@@ -36,7 +38,7 @@ const app = (() => {
   }
 
   function route(initial) {
-    const match = /^#\/([^/]+?)(?:\/(\d+))?\/?$/.exec(location.hash);
+    const match = /^#\/([^/]+?)(?:\/(\d+)(?:\/([a-z0-9-]+))?)?\/?$/.exec(location.hash);
     if (!match) return;
     let first = decodeURIComponent(match[1]);
     let number = match[2];
@@ -52,9 +54,10 @@ const app = (() => {
       say("unknown", { n: parseInt(number, 10), language: store.language.native || store.language.code });
       return;
     }
-    if (store.current === stop) return;
+    const version = match[3] || null; // one of the stop's versions (an audio description ...)
+    if (store.current === stop && (store.track === stop ? null : store.track.version) === version) return;
     const gesture = navigator.userActivation ? navigator.userActivation.isActive : false;
-    playback.open(stop, { play: !initial && gesture, reveal: !initial });
+    playback.open(stop, { play: !initial && gesture, reveal: !initial, version });
   }
 
   async function start() {

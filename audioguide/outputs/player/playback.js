@@ -11,17 +11,21 @@ const playback = (() => {
   /* What plays the open stop: the <audio>, or a sign-language stop's <video> (store.media). */
   function media() { return store.media || sound; }
 
+  /* Open a stop: its main version, or the one named by options.version (an id of stop.versions). */
   function open(stop, options = {}) {
     const { language } = store;
+    const track = (options.version && (stop.versions || []).find((v) => v.version === options.version)) || stop;
     store.current = stop;
+    store.track = track;
     const index = language.stops.indexOf(stop);
     $("intro").hidden = true;
     $("player").hidden = false;
     $("now").setAttribute("aria-labelledby", "now-title");
     setText($("now-number"), "stop", { n: stop.stop });
     const title = $("now-title");
-    title.textContent = stop.title;
+    title.textContent = track.title;
     tagLanguage(title, stop.lang || language.code);
+    renderVersions(stop, track);
     const note = $("now-note");
     note.hidden = !stop.fallback;
     if (stop.fallback) setText(note, "fallback");
@@ -35,16 +39,16 @@ const playback = (() => {
     }
     store.media = stop.video ? video : sound;
     showVideo(stop);
-    media().src = stop.file;
+    media().src = track.file;
     media().defaultPlaybackRate = store.speed;
     media().playbackRate = store.speed;
-    transcript.show(stop, stop.cues || [], "data");
-    if (!store.fromFile && stop.vtt && !stop.video) transcript.load(stop);
+    transcript.show(track, track.cues || [], "data");
+    if (!store.fromFile && track.vtt && !stop.video) transcript.load(track);
     updateTime();
     stops.mark();
     header.render();
-    setMediaSession(stop);
-    setHash(store.link(language.code, stop.stop));
+    setMediaSession(track);
+    setHash(store.link(language.code, stop.stop, track === stop ? null : track.version));
     if (options.play) play();
     if (options.reveal) reveal();
   }
@@ -81,9 +85,34 @@ const playback = (() => {
     video.appendChild(track);
   }
 
+  /* A button for each other version of the stop (pressed: the one playing), which switches to it, or
+     back to the main version when pressed again; an audio description's with its symbol. */
+  function renderVersions(stop, track) {
+    const box = $("now-versions");
+    clear(box);
+    const versions = stop.versions || [];
+    box.hidden = !versions.length;
+    for (const version of versions) {
+      const b = make("button", "version");
+      b.type = "button";
+      if (version.kind === "audio-description") b.appendChild(ui.adSymbol(false));
+      const label = make("span", "", version.label || version.version);
+      tagLanguage(label, stop.lang || store.language.code);
+      b.appendChild(label);
+      b.setAttribute("aria-pressed", String(track === version));
+      b.addEventListener("click", () => {
+        const at = Array.prototype.indexOf.call(box.children, b);
+        open(stop, { version: track === version ? null : version.version, play: !media().paused && !media().ended });
+        if (box.children[at]) box.children[at].focus(); // the same button, made again
+      });
+      box.appendChild(b);
+    }
+  }
+
   function close() {
     const wasOpen = store.current !== null;
     store.current = null;
+    store.track = null;
     media().pause();
     $("player").hidden = true;
     $("intro").hidden = false;
@@ -117,7 +146,7 @@ const playback = (() => {
 
   function duration() {
     if (isFinite(media().duration) && media().duration > 0) return media().duration;
-    return store.current ? store.current.duration : 0;
+    return store.track ? store.track.duration : 0;
   }
 
   function updateTime() {

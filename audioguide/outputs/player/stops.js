@@ -2,7 +2,7 @@
 "use strict";
 
 const stops = (() => {
-  const { $, make, clear, t, tagUi, tagLanguage, clock } = ui;
+  const { $, make, clear, t, tagUi, tagLanguage, clock, adSymbol } = ui;
 
   function render() {
     const { language, byCode } = store;
@@ -19,6 +19,7 @@ const stops = (() => {
       if (stop.fallback && byCode[stop.lang]) {
         title.appendChild(make("span", "stop-lang", byCode[stop.lang].native || byCode[stop.lang].name));
       }
+      if ((stop.versions || []).some((v) => v.kind === "audio-description")) title.appendChild(adSymbol(true));
       a.appendChild(title);
       const duration = make("span", "stop-duration");
       const label = make("span", "visually-hidden", t("duration") + " ");

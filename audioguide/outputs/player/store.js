@@ -35,6 +35,7 @@ const store = (() => {
     strings: null, // the interface's strings for it: {lang, strings, english} (player/strings-<lang>.js)
     current: null, // the stop open in the player
     media: null, // what plays it: the <audio>, or a sign-language stop's <video> (playback.js)
+    track: null, // what plays of it: the stop, or one of its versions (an audio description ...)
     digits: "", // typed on the keypad
     speed: 1,
     fromFile: location.protocol === "file:",
@@ -86,7 +87,9 @@ const store = (() => {
       return state.language.stops.find((stop) => stop.stop === number) || null;
     },
 
-    link(code, number) { return "#/" + encodeURIComponent(code) + "/" + number; }
+    link(code, number, version) {
+      return "#/" + encodeURIComponent(code) + "/" + number + (version ? "/" + encodeURIComponent(version) : "");
+    }
   };
   return state;
 })();

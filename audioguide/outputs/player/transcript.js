@@ -58,7 +58,7 @@ const transcript = (() => {
     element.srclang = stop.lang || store.language.code;
     element.label = stop.title;
     element.addEventListener("load", () => {
-      if (store.current !== stop) return;
+      if (store.track !== stop) return;
       const cues = Array.from(element.track.cues || [], (cue) => [cue.startTime, cue.endTime,
                                                                    cue.getCueAsHTML().textContent,
                                                                    voiceOf(cue.text)]);
@@ -68,7 +68,7 @@ const transcript = (() => {
       show(stop, same ? cues.map((cue, i) => [cue[0], cue[1], stop.cues[i][2], stop.cues[i][3]]) : cues, "vtt");
     });
     element.addEventListener("error", () => {
-      if (store.current === stop) document.body.dataset.cues = "data";
+      if (store.track === stop) document.body.dataset.cues = "data";
     });
     element.track.addEventListener("cuechange", highlight);
     audio.appendChild(element);

@@ -115,5 +115,34 @@ const ui = (() => {
     message.textContent = text;
   }
 
-  return { $, loadStrings, stringsOf, t, tagUi, setText, setLabel, make, clear, tagLanguage, setNamed, clock, say };
+
+  /* The audio-description symbol: "AD" in a rounded box, drawn; named by the catalog's message
+     (role img) when `named`, else hidden from screen readers (its button's text names it). */
+  function adSymbol(named) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 34 20");
+    svg.setAttribute("class", "ad-symbol");
+    svg.setAttribute("focusable", "false");
+    if (named) {
+      svg.setAttribute("role", "img");
+      svg.setAttribute("aria-label", t("audioDescription"));
+      tagUi(svg, "audioDescription");
+    } else {
+      svg.setAttribute("aria-hidden", "true");
+    }
+    const box = document.createElementNS(svg.namespaceURI, "rect");
+    for (const [name, value] of [["x", 1], ["y", 1], ["width", 32], ["height", 18], ["rx", 3], ["fill", "none"],
+                                 ["stroke", "currentColor"], ["stroke-width", 2]]) box.setAttribute(name, value);
+    const text = document.createElementNS(svg.namespaceURI, "text");
+    for (const [name, value] of [["x", 17], ["y", 14.5], ["text-anchor", "middle"], ["font-size", 12],
+                                 ["font-weight", 700], ["font-family", "sans-serif"], ["fill", "currentColor"]]) {
+      text.setAttribute(name, value);
+    }
+    text.textContent = "AD";
+    svg.append(box, text);
+    return svg;
+  }
+
+  return { $, loadStrings, stringsOf, t, tagUi, setText, setLabel, make, clear, tagLanguage, setNamed, clock, say,
+           adSymbol };
 })();
