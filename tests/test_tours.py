@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
@@ -19,49 +18,8 @@ from audioguide.build import Options, build
 from audioguide.editions import EDITIONS
 from audioguide.editions.devices import CONTENTS
 from audioguide.tours import for_tour, tour_stops
-from tests.helpers import SAMPLE, invoke, model, need, write
-
-TOML = """\
-[guide]
-title = "Tour Museum"
-publisher = "Tour Museum"
-source_language = "en"
-cover = "media/cover.png"
-published = 2026-12-01
-id = "5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f"
-
-[languages.en]
-title = "Tour Museum"
-engines = ["espeak"]
-
-[languages.az]
-title = "Tur Muzeyi"
-engines = ["espeak"]
-
-[tours.highlights]
-title = { en = "Highlights", az = "Əsas" }
-description = { en = "The best three." }
-stops = [4, 1, 3]
-
-[tours.family]
-title = "Family"
-stops = [2, 4]
-version = "kids"
-"""
-
-EN = {1: "One", 2: "Two", 3: "Three", 4: "Four"}
-AZ = {1: "Bir", 2: "Iki", 4: "Dord"}  # no stop 3: left out of az's tours
-
-
-def make_tour_guide(root: Path, toml: str = TOML) -> Path:
-    write(root / "guide.toml", toml)
-    (root / "media").mkdir(parents=True)
-    shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
-    for n, title in EN.items():
-        write(root / "en" / f"0{n}.md", f"---\nstop: {n}\ntitle: {title}\n---\nStop {title.lower()}.\n")
-    for n, title in AZ.items():
-        write(root / "az" / f"0{n}.md", f"---\nstop: {n}\ntitle: {title}\n---\n{title}.\n")
-    return root
+from tests.helpers import TOURS_TOML as TOML
+from tests.helpers import invoke, make_tour_guide, model, need, write
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,8 @@ const store = (() => {
     language: null, // the language shown
     strings: null, // the interface's strings for it: {lang, strings, english} (player/strings-<lang>.js)
     current: null, // the stop open in the player
+    tour: null, // the tour followed (one of language.tours), or null: the whole guide in stop order
+    tourAt: -1, // the place in the tour of the last of its stops opened (a stop off the tour keeps it)
     digits: "", // typed on the keypad
     speed: 1,
     fromFile: location.protocol === "file:",
@@ -49,6 +51,7 @@ const store = (() => {
       data.guide = data.guide || {};
       for (const language of data.languages) {
         language.stops = language.stops || [];
+        language.tours = language.tours || [];
         state.byCode[language.code] = language;
       }
       const speed = parseFloat(remembered(SPEED_KEY));
@@ -85,7 +88,26 @@ const store = (() => {
       return state.language.stops.find((stop) => stop.stop === number) || null;
     },
 
-    link(code, number) { return "#/" + encodeURIComponent(code) + "/" + number; }
+    link(code, number) { return "#/" + encodeURIComponent(code) + "/" + number; },
+
+    /* A tour's address, or one of its stops' (#/<lang>/tour/<id>/<stop>). */
+    tourLink(code, id, number) {
+      return "#/" + encodeURIComponent(code) + "/tour/" + encodeURIComponent(id) + (number === undefined ? "" : "/" + number);
+    },
+
+    /* The address of a stop: in the tour followed, if any. */
+    here(number) {
+      const code = state.language.code;
+      return state.tour ? state.tourLink(code, state.tour.id, number) : state.link(code, number);
+    },
+
+    /* A tour's stops, in its order: the tracks the build chose for it (tours.tour_stops). */
+    tourStops(tour) {
+      return tour.tracks.map((i) => state.language.stops[i]).filter(Boolean);
+    },
+
+    /* What "next" and "previous" follow: the tour's stops, else every stop in stop order. */
+    sequence() { return state.tour ? state.tourStops(state.tour) : state.language.stops; }
   };
   return state;
 })();
