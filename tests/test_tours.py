@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
@@ -258,3 +259,24 @@ def test_for_tour_is_the_package_as_the_tour(package: Path) -> None:
         {"en": [2, 4], "az": [2, 4]}
     assert view.tour == "family" and view.guide.name == "g-family"
     assert view.languages["az"].title == "Tur Muzeyi – Family"
+
+
+# --- labels ---------------------------------------------------------------------------------------
+
+
+def test_a_label_shows_the_tours_that_include_its_stop(package: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from audioguide import labels as labels_module
+
+    monkeypatch.setattr(labels_module, "find_chromium", lambda: None)  # the HTML sheets only
+    code, _, err = invoke("labels", str(package), "-o", str(tmp_path / "l"))
+    assert code == 0, err
+    text = (tmp_path / "l" / "labels-a4.html").read_text(encoding="utf-8")
+    cards = re.findall(r'<p class="number">(\d+)</p>.*?</section>', text, flags=re.S)
+    shown = {int(n): re.findall(r'<span lang="(\w+)">([^<]+)</span>', card)
+             for n, card in zip(cards, re.findall(r'<section class="label">.*?</section>', text, flags=re.S),
+                                strict=True)}
+    assert shown == {1: [("en", "Highlights"), ("az", "Əsas")], 2: [("en", "Family")],
+                     3: [("en", "Highlights")],  # az has no stop 3: its tour does not play it
+                     4: [("en", "Highlights"), ("az", "Əsas"), ("en", "Family")]}
+    assert text.count('<p class="tours">') == 4
