@@ -125,6 +125,8 @@ def check(guide_dir: Path) -> None:
         log.warning("%s", warning)
     for code, tracks in plan.tracks.items():
         log.info("%s: %s, %s", code, plural(len(tracks), "stop"), describe(plan.voices[code], plan.unreachable))
+    for tid, tour in plan.guide.config.tours.items():
+        log.info("tour %s: stops %s", tid, ", ".join(map(str, tour.stops)))
     say(f"{guide_dir}: ok ({plural(sum(len(t) for t in plan.tracks.values()), 'track')} in "
         f"{plural(len(plan.tracks), 'language')})")
 

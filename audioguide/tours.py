@@ -93,7 +93,7 @@ def for_tour(model: Manifest, tour_id: str) -> Manifest:
             continue
         title = tour.title.get(code) or tour.title.get(model.guide.source_language) or tour_id
         languages[code] = dataclasses.replace(
-            language, title=f"{language.title} – {title}", stops=stops, playlist=tour.playlists[code],
+            language, title=f"{language.title} – {title}", stops=stops, playlist=tour.playlists.get(code, ""),
             description=(tour.description or {}).get(code) or language.description)
     if not languages:
         raise AudioguideError(f"tour {tour_id!r} has no stop built in any language; build the package again")

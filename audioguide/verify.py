@@ -25,6 +25,7 @@ from audioguide.mp3 import frames
 from audioguide.mp3.tags import covers, differences, read_tags
 from audioguide.outputs.playlists import one_line, shown_title
 from audioguide.ownership import LOCK, MARK
+from audioguide.tours import for_tour
 from audioguide.verify_images import image_problems
 
 DURATION_TOLERANCE = 0.002  # seconds: the Info frame makes a decoder return exactly the encoded samples
@@ -93,8 +94,9 @@ def check_package(out: Path, audio: bool = False) -> Report:
             report.tracks += 1
             picture = _picture(out, stop.picture, present) if stop.picture is not None else cover_data
             problems += _track(out, manifest, code, stop, position, picture, audio)
-    for language in manifest.languages.values():
-        report.playlists += 1
+    tours = [for_tour(manifest, tid) for tid, tour in (manifest.tours or {}).items() if tour.playlists]
+    for language in [*manifest.languages.values(), *(v for view in tours for v in view.languages.values())]:
+        report.playlists += 1  # each language's, then each tour's in each language (tours.for_tour)
         if language.playlist in present:
             problems += _playlist(out, manifest, language)
     return report
@@ -128,6 +130,9 @@ def _names(out: Path, manifest: Manifest) -> Iterator[Problem]:
     cover = manifest.guide.cover
     if cover is not None and cover not in files:
         yield Problem(where, f"guide.cover {_short(cover)} is not in its files")
+    for tid, tour in (manifest.tours or {}).items():
+        yield from (Problem(where, f"tours.{tid}.playlists.{code} {_short(name)} is not in its files")
+                    for code, name in tour.playlists.items() if name not in files or code not in languages)
     for code, language in languages.items():
         if language.playlist not in files:
             yield Problem(where, f"languages.{code}.playlist {_short(language.playlist)} is not in its files")

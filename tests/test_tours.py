@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
@@ -280,3 +281,17 @@ def test_a_label_shows_the_tours_that_include_its_stop(package: Path, tmp_path: 
                      3: [("en", "Highlights")],  # az has no stop 3: its tour does not play it
                      4: [("en", "Highlights"), ("az", "Əsas"), ("en", "Family")]}
     assert text.count('<p class="tours">') == 4
+
+
+def test_verify_reads_each_tour_playlist_back(package: Path, tmp_path: Path) -> None:
+    code, out, err = invoke("verify", str(package))
+    assert code == 0, err
+    assert "(7 tracks, 6 playlists," in out  # 2 languages' own, and 2 tours' in each
+    copy = tmp_path / "copy"
+    shutil.copytree(package, copy)
+    playlist = copy / "en" / "tour-highlights.m3u8"
+    lines = playlist.read_text(encoding="utf-8").splitlines()
+    playlist.write_text("\n".join([*lines[:2], *lines[4:6], *lines[2:4], *lines[6:]]) + "\n", encoding="utf-8")
+    code, _, err = invoke("verify", str(copy))
+    assert code == 1
+    assert "tour-highlights.m3u8" in err and "order" in err, err
