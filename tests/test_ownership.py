@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from audioguide.cache import CACHE_FORMAT
 from audioguide.cli import main
 from audioguide.manifest import VERSION
+from audioguide.outputs.webplayer import SCRIPTS
 from audioguide.ownership import LOCK, MARK
 
 
@@ -129,7 +130,8 @@ def test_a_cache_that_cannot_be_written_is_done_without(guide: Path, tmp_path: P
     assert result.exit_code == 0, result.stderr
     assert [line for line in result.stderr.splitlines() if "cannot be written" in line] == [
         f"warning: cache {cache} cannot be written (Not a directory); building without it"]
-    assert len(manifest(out)["files"]) == 6 + 6 + 3 + 1 + 20  # tracks, their transcripts, playlists, cover, player
+    assert len(manifest(out)["files"]) == 6 + 6 + 3 + 1 + len(SCRIPTS) + 11  # tracks, their transcripts, playlists,
+    # cover, the player: its scripts, page, style, data, worker, worker's files, web manifest, 2 icons, 3 strings
 
 
 @pytest.mark.parametrize("where", ["guide", "out"])
@@ -261,9 +263,7 @@ def test_a_manifest_cannot_get_a_users_file_deleted(guide: Path, tmp_path: Path)
                                              for s in lang["stops"] for kind in ("file", "vtt")),
                                            "index.html", "manifest.webmanifest", "player/app.js", "player/style.css",
                                            "player/data.js", "player/icon-192.png", "player/icon-512.png", "sw.js",
-                                           *(f"player/{name}.js" for name in ("store", "ui", "header", "stops",
-                                                                              "transcript", "playback", "keypad",
-                                                                              "offline", "sw-files")),
+                                           *(f"player/{name}.js" for name in (*SCRIPTS, "sw-files")),
                                            *(f"player/strings-{code}.js" for code in ("en", "az", "ru"))}
 
 
