@@ -99,6 +99,7 @@ def test_check_offline_says_what_a_build_will_use() -> None:
         "az: 8 stops, espeak (az)",
         "ru: 8 stops, espeak (ru) (gtts unreachable)",
         "tr: 8 stops, espeak (tr) (gtts unreachable)",
+        "tour highlights: stops 1, 4, 6, 8",
     ]
 
 
