@@ -35,6 +35,7 @@ from audioguide.outputs.transcripts import vtt_name
 from audioguide.ownership import claimed, mark, marked, removable, unchanged
 from audioguide.plan import TRACK_NAMES, Plan, Track, check, gap_warnings
 from audioguide.render import Candidate, Job, Outcome, render
+from audioguide.tours import tour_record
 from audioguide.translate.workflow import alt_warnings, stale_warnings
 
 log = logging.getLogger("audioguide")
@@ -344,7 +345,10 @@ def _describe(plan: Plan, made: Mapping[str, Made], kept: Mapping[str, ManifestS
                        config.published, config.id, config.contact_email, config.contact_name, config.description),
         manifest.Audio(audio.sample_rate, audio.bitrate, audio.target_lufs, audio.true_peak,
                        f"2.{config.id3_version}"),
-        languages)
+        languages, tours={tid: tour_record(tid, {code: tour.title(code, config.source_language) for code in languages},
+                                           {code: text for code in languages
+                                            if (text := tour.description(code, config.source_language))},
+                                           tour.stops, tour.version, languages) for tid, tour in config.tours.items()})
 
 
 def _entry(plan: Plan, track: Track, made: Mapping[str, Made], kept: Mapping[str, ManifestStop],

@@ -127,6 +127,8 @@ def check(guide_dir: Path) -> None:
         versions = f" and {plural(len(plan.versions[code]), 'other version')}" if plan.versions.get(code) else ""
         log.info("%s: %s%s, %s", code, plural(len(tracks), "stop"), versions,
                  describe(plan.voices[code], plan.unreachable))
+    for tid, tour in plan.guide.config.tours.items():
+        log.info("tour %s: stops %s", tid, ", ".join(map(str, tour.stops)))
     signed = {code: len(plan.guide.stops.get(code, ())) for code, language in plan.guide.config.languages.items()
               if language.kind == "sign"}
     for code, count in signed.items():

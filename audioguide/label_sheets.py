@@ -20,6 +20,7 @@ from audioguide.guide.languages import native_name
 from audioguide.guide.media import MAX_COVER_PIXELS
 from audioguide.manifest import Manifest, package_file
 from audioguide.messages import Interface, interface
+from audioguide.tours import tour_stops
 
 log = logging.getLogger("audioguide")
 
@@ -43,6 +44,7 @@ class Label:
     titles: tuple[Title, ...]  # the source language's first; each text once
     url: str | None  # what its QR code opens; None without a base URL
     audio_description: bool = False  # the stop has an audio-described version in some language: the AD symbol
+    tours: tuple[Title, ...] = ()  # the titles of the tours that include it, in each language, each text once
 
 
 def player_url(base: str) -> str:
@@ -65,7 +67,7 @@ def _language(code: str) -> tuple[str, bool]:
 
 
 def labels_of(model: Manifest, base: str | None) -> list[Label]:
-    """One label per stop of any language, in number order."""
+    """One label per stop of any language, in number order, with the tours it is on."""
     titles: dict[int, list[Title]] = {}
     for code, language in model.languages.items():
         for stop in language.stops:
@@ -75,8 +77,23 @@ def labels_of(model: Manifest, base: str | None) -> list[Label]:
                 shown.append(Title(stop.title, lang, _language(lang)[1]))
     described = {v.stop for language in model.languages.values() for v in language.versions
                  if v.kind == "audio-description"}
-    return [Label(number, tuple(titles[number]), deep_link(base, number) if base else None, number in described)
+    return [Label(number, tuple(titles[number]), deep_link(base, number) if base else None, number in described,
+                  _tours(model, number))
             for number in sorted(titles)]
+
+
+def _tours(model: Manifest, number: int) -> tuple[Title, ...]:
+    """The titles of the tours that include stop `number`, tour by tour, in each language of the
+    package whose tour plays it (tours.tour_stops; the source language's first), each text once:
+    short, as a label shows them."""
+    shown: list[Title] = []
+    for tour in (model.tours or {}).values():
+        for code, language in model.languages.items():
+            text = tour.title.get(code)
+            if text and text not in (t.text for t in shown) and \
+                    any(s.stop == number for s in tour_stops(language, tour)):
+                shown.append(Title(text, code, _language(code)[1]))
+    return tuple(shown)
 
 
 def _e(text: str) -> str:
@@ -115,6 +132,12 @@ def ad_symbol(name: str, lang: str) -> str:
             '<rect x="1" y="1" width="32" height="18" rx="3" fill="none" stroke="currentColor" stroke-width="2"/>'
             '<text x="17" y="14.5" text-anchor="middle" font-size="12" font-weight="700" font-family="sans-serif" '
             'fill="currentColor">AD</text></svg>')
+
+
+_ROUTE = ('<svg class="icon" viewBox="0 0 24 24" aria-hidden="true"><path fill="none" stroke="currentColor" '
+          'stroke-width="2" stroke-linecap="round" stroke-dasharray="3 3" d="M6 18C10 18 8 6 18 6"/>'
+          '<circle cx="6" cy="18" r="2.5" fill="currentColor"/><circle cx="18" cy="6" r="2.5" fill="currentColor"/>'
+          '</svg>')  # a route: what the tours on a label are marked with
 
 
 def _page(lang: str, rtl: bool, title: str, css: str, body: str) -> str:
@@ -168,6 +191,10 @@ body {{ margin: 0; color: var(--ink); font-family: var(--sans); font-size: 10pt;
 .rule {{ width: 12mm; height: 0.7mm; margin: 3.5mm 0 2.5mm; background: var(--accent); }}
 .titles p {{ margin: 0 0 1mm; font: 400 10pt/1.25 var(--serif); color: var(--muted); }}
 .titles p:first-child {{ font-size: 12.5pt; font-weight: 600; color: var(--ink); }}
+.tours {{ display: flex; flex-wrap: wrap; align-items: center; gap: 0 1.5mm; margin: auto 0 0; padding-top: 2mm;
+  color: var(--muted); font-size: 8.5pt; line-height: 1.3; }}
+.tours .icon {{ width: 4mm; height: 4mm; margin: 0; }}
+.tours span + span::before {{ content: "·"; margin-inline-end: 1.5mm; }}
 """
     if base:
         about = (f"<p>Each code opens its stop in the phone player at {_e(player_url(base))}, "
@@ -183,11 +210,13 @@ body {{ margin: 0; color: var(--ink); font-family: var(--sans); font-size: 10pt;
     cards = []
     for label in labels:
         titles = "".join(f"<p {_lang(t.lang, t.rtl)}>{_e(t.text)}</p>" for t in label.titles)
+        tours = "".join(f"<span {_lang(t.lang, t.rtl)}>{_e(t.text)}</span>" for t in label.tours)
+        tours = f'<p class="tours">{_ROUTE}{tours}</p>\n' if tours else ""
         qr = f'<div class="qr">{qr_svg(label.url, f"QR code: {label.url}")}</div>' if label.url else ""
         icons = f'<div class="icons">{_HEADPHONES}{ad}</div>' if label.audio_description else _HEADPHONES
         cards.append(f'<section class="label">\n<div class="top"><div>{icons}'
                      f'<p class="number">{label.stop}</p></div>{qr}</div>\n<div class="rule"></div>\n'
-                     f'<div class="titles">{titles}</div>\n</section>\n')
+                     f'<div class="titles">{titles}</div>\n{tours}</section>\n')
     body = (f'<header class="sheet">\n<h1>{_e(guide.title)}: stop labels</h1>\n'
             f"<p>{len(labels)} stops in {_e(codes)} ({PAPERS[paper]})</p>\n{about}\n</header>\n"
             f'<main class="labels">\n{"".join(cards)}</main>\n')

@@ -38,6 +38,7 @@ from audioguide.manifest_values import is_sha256 as is_sha256  # re-exported
 from audioguide.manifest_values import with_names
 from audioguide.records import passes, row
 from audioguide.schema import boolean
+from audioguide.tours import TOUR_ID, Tour
 
 if TYPE_CHECKING:
     from audioguide.mp3.tags import TrackTags
@@ -46,8 +47,9 @@ MANIFEST = "manifest.json"
 VERSION = 6  # 2: "files", every file the build made, with its size and sha256; 3: true peaks as measured;
 # 4: each track's cues (when each paragraph is spoken) and its WebVTT file; 5: each stop's images (the web
 # images made from them), and the picture its track carries when it is not the cover; 6: a sign-language
-# stop's video (its file, type, codecs, size, duration and poster frame), and each language's other
-# versions of its stops ("versions", each with its version, kind and label)
+# stop's video (its file, type, codecs, size, duration and poster frame), each language's other versions
+# of its stops ("versions", each with its version, kind and label), and the guide's tours (tours.py Tour:
+# title, description, stops in order, version, a playlist per language)
 MAX_BYTES = 64 << 20  # far above any guide's (about 2 kB a track)
 
 
@@ -230,6 +232,9 @@ class Manifest:
     languages: Mapping[str, Language] = field(metadata=row(  # the source language first
         record=Language, shape="map", item="{}.{}",
         keys=lambda code: None if checks.CODE.fullmatch(code) else f"has {code[:40]!r}, which is not a language code"))
+    tours: Mapping[str, Tour] | None = field(  # [tours.<id>], by id; None: before version 6
+        default=None, metadata=row(record=Tour, shape="map", since=6, write=lambda tours: tours or {},
+                                   keys=lambda t: None if TOUR_ID.fullmatch(t) else f"has {t[:40]!r}, not a tour id"))
     files: Mapping[str, FileRecord] | None = field(  # None: version 1, which did not list them
         default=None, metadata=row(
             record=FileRecord, shape="map", since=2, write=lambda files: dict(sorted((files or {}).items())),
@@ -237,6 +242,7 @@ class Manifest:
             f"lists {name[:60]!r}, which is not a path inside the package"))
     version: int = VERSION  # manifest_version, written first with the generator
     generator: str = ""
+    tour: str | None = None  # the tour this is a view of (tours.for_tour: export --tour); None: the whole guide
 
     def tracks(self) -> dict[str, Stop]:
         """Every track by file, each once: a stand-in's entry is left out (its language's own one

@@ -25,6 +25,7 @@ from audioguide.mp3 import frames
 from audioguide.mp3.tags import covers, differences, read_tags
 from audioguide.outputs.playlists import one_line, shown_title
 from audioguide.ownership import LOCK, MARK
+from audioguide.tours import for_tour
 from audioguide.verify_images import image_problems
 from audioguide.verify_videos import video_problems
 
@@ -35,8 +36,6 @@ RECORDED_LOUDNESS_TOLERANCE = 0.05  # LU between a "verified" entry's loudness a
 RECORDED_PEAK_TOLERANCE = 0.1  # dB between a "verified" entry's true peak and this measurement
 _SHOWN = 60  # characters of a value shown in a message
 
-_ID3V1_BYTES = 128
-_NOT_MP3 = "does not start with an ID3v2 tag: not an MP3 audioguide made"
 
 
 @dataclass
@@ -88,8 +87,9 @@ def check_package(out: Path, audio: bool = False) -> Report:
             pass  # _file said why
     problems += image_problems(out, manifest, present)
     problems += _stops(out, manifest, present, cover_data, audio, report)
-    for language in manifest.languages.values():
-        report.playlists += 1
+    tours = [for_tour(manifest, tid) for tid, tour in (manifest.tours or {}).items() if tour.playlists]
+    for language in [*manifest.languages.values(), *(v for view in tours for v in view.languages.values())]:
+        report.playlists += 1  # each language's, then each tour's in each language (tours.for_tour)
         if language.playlist in present:
             problems += _playlist(out, manifest, language)
     return report
@@ -139,6 +139,9 @@ def _names(out: Path, manifest: Manifest) -> Iterator[Problem]:
     cover = manifest.guide.cover
     if cover is not None and cover not in files:
         yield Problem(where, f"guide.cover {_short(cover)} is not in its files")
+    for tid, tour in (manifest.tours or {}).items():
+        yield from (Problem(where, f"tours.{tid}.playlists.{code} {_short(name)} is not in its files")
+                    for code, name in tour.playlists.items() if name not in files or code not in languages)
     for code, language in languages.items():
         if language.playlist not in files:
             yield Problem(where, f"languages.{code}.playlist {_short(language.playlist)} is not in its files")
@@ -226,8 +229,8 @@ def _track(out: Path, manifest: Manifest, code: str, stop: Stop, position: int, 
         data = path.read_bytes()
     except OSError as e:
         return [Problem(path, f"cannot be read: {e.strerror or e}")]
-    problems = [Problem(path, message) for message in frame_problems(data)]
-    if problems and problems[0].message == _NOT_MP3:
+    problems = [Problem(path, message) for message in frames.frame_problems(data)]
+    if problems and problems[0].message == frames.NOT_MP3:
         return problems  # not an MP3 audioguide made: its tags and audio say nothing more
     problems += [Problem(path, message) for message in _tag_problems(path, manifest, code, stop, position, cover)]
     from audioguide.mp3 import codec
@@ -244,31 +247,6 @@ def _track(out: Path, manifest: Manifest, code: str, stop: Stop, position: int, 
     elif audio:
         problems += [Problem(path, message) for message in _audio_problems(pcm, rate, manifest.audio, stop)]
     return problems
-
-
-def frame_problems(data: bytes) -> list[str]:
-    """Why `data` is not an ID3v2 tag followed by whole MPEG Layer III frames and nothing else (an
-    ID3v1 tag included: audioguide never writes one). Empty when it is."""
-    start = frames.id3v2_size(data)
-    if not start:
-        return [_NOT_MP3]
-    if data[-_ID3V1_BYTES:-_ID3V1_BYTES + 3] == b"TAG" and len(data) - _ID3V1_BYTES >= start:
-        try:
-            frames.read_frames(data, start, len(data) - _ID3V1_BYTES)
-            return ["ends in an ID3v1 tag: audioguide never writes one"]
-        except frames.BadFrames:
-            pass  # "TAG" inside the audio, then: the whole is walked below
-    try:
-        frames.read_frames(data, start)
-    except frames.BadFrames as e:
-        if e.kind == "cut":
-            return [f"the last frame is incomplete: {e.have} of its {e.need} bytes (the file is cut short)"]
-        if e.position == len(data):
-            return ["has no MPEG frames after its ID3v2 tag"]
-        what = "the ID3v2 tag's end" if e.frames == 0 else f"frame {e.frames}"
-        how = "the MPEG format changes" if e.kind == "changed" else "not an MPEG Layer III frame header"
-        return [f"byte {e.position}: {how} (after {what})"]
-    return []
 
 
 def _tag_problems(path: Path, manifest: Manifest, code: str, stop: Stop, position: int,

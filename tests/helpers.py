@@ -173,6 +173,53 @@ def model(out: Path) -> manifest.Manifest:
     return found
 
 
+# --- a guide with tours ------------------------------------------------------------------------
+
+TOURS_TOML = """\
+[guide]
+title = "Tour Museum"
+publisher = "Tour Museum"
+source_language = "en"
+cover = "media/cover.png"
+published = 2026-12-01
+id = "5f0c6a8e-3b1d-4c2a-9e7f-1a2b3c4d5e6f"
+
+[languages.en]
+title = "Tour Museum"
+engines = ["espeak"]
+
+[languages.az]
+title = "Tur Muzeyi"
+engines = ["espeak"]
+
+[tours.highlights]
+title = { en = "Highlights", az = "Əsas" }
+description = { en = "The best three." }
+stops = [4, 1, 3]
+
+[tours.family]
+title = "Family"
+stops = [2, 4]
+version = "kids"
+"""
+
+TOUR_EN = {1: "One", 2: "Two", 3: "Three", 4: "Four"}
+TOUR_AZ = {1: "Bir", 2: "Iki", 4: "Dord"}  # no stop 3: left out of az's tours
+
+
+def make_tour_guide(root: Path, toml: str = TOURS_TOML) -> Path:
+    """A guide of four stops in English and three in Azerbaijani (no stop 3), with two tours: highlights
+    (4, 1, 3) and family (2, 4, with a version named), and the sample's cover (tests/test_tours.py)."""
+    write(root / "guide.toml", toml)
+    (root / "media").mkdir(parents=True)
+    shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
+    for n, title in TOUR_EN.items():
+        write(root / "en" / f"0{n}.md", f"---\nstop: {n}\ntitle: {title}\n---\nStop {title.lower()}.\n")
+    for n, title in TOUR_AZ.items():
+        write(root / "az" / f"0{n}.md", f"---\nstop: {n}\ntitle: {title}\n---\n{title}.\n")
+    return root
+
+
 # --- MP3 frames, read without audioguide's code ---------------------------------------------------
 
 KBPS = {True: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),

@@ -99,6 +99,7 @@ def test_check_offline_says_what_a_build_will_use() -> None:
         "az: 8 stops and 2 other versions, espeak (az)",
         "ru: 8 stops and 2 other versions, espeak (ru) (gtts unreachable)",
         "tr: 8 stops and 2 other versions, espeak (tr) (gtts unreachable)",
+        "tour highlights: stops 1, 4, 6, 8",
     ]
 
 
@@ -195,11 +196,12 @@ def test_every_guide_toml_key_is_in_the_readme() -> None:
     from audioguide.engines import engine_options
     from audioguide.guide.config import AUDIO_KEYS, GUIDE_KEYS, LANGUAGE_KEYS, TAGS_KEYS, TOP_KEYS
     from audioguide.guide.speakers import SPEAKER_KEYS
+    from audioguide.guide.tours import TOUR_KEYS
     from audioguide.guide.versions import VERSION_KEYS
     from audioguide.outputs import output_options
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    keys = [*GUIDE_KEYS, *LANGUAGE_KEYS, *AUDIO_KEYS, *TAGS_KEYS, *SPEAKER_KEYS, *VERSION_KEYS]
+    keys = [*GUIDE_KEYS, *LANGUAGE_KEYS, *AUDIO_KEYS, *TAGS_KEYS, *SPEAKER_KEYS, *VERSION_KEYS, *TOUR_KEYS]
     keys += [key for options in (*engine_options().values(), *output_options().values()) for key in options]
     for key in keys:
         assert f"\n{key} = " in readme, key

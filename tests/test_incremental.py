@@ -334,7 +334,7 @@ def test_a_subset_into_a_new_folder_writes_no_empty_playlists(guide: Path, tmp_p
         "manifest.webmanifest", "player", "player/app.js", "player/data.js", "player/header.js", "player/icon-192.png",
         "player/icon-512.png", "player/images.js", "player/keypad.js", "player/offline.js", "player/playback.js",
         "player/stops.js", "player/store.js", "player/strings-az.js", "player/style.css", "player/sw-files.js",
-        "player/transcript.js", "player/ui.js", "sw.js"]
+        "player/tours.js", "player/transcript.js", "player/ui.js", "sw.js"]
     assert list(manifest(out)["languages"]) == ["az"]
     run(guide, out, tmp_path / "cache")  # the rest, later: every language has its playlist
     assert list(manifest(out)["languages"]) == ["en", "az", "ru"]

@@ -193,7 +193,7 @@ CASES = {
     "unknown config table": (
         _replace("guide.toml", "[lexicon.en]", "[output]\ndir = 'x'\n\n[lexicon.en]"),
         "guide.toml:19: unknown table or key 'output': did you mean 'outputs'? (allowed: guide, languages, lexicon, "
-        "audio, tags, engines, outputs, speakers, versions)",
+        "audio, tags, engines, outputs, speakers, versions, tours)",
     ),
     "unknown engine": (
         _replace("guide.toml", 'engines = ["espeak"]\n\n[languages.az]', 'engines = ["festival"]\n\n[languages.az]'),
@@ -510,7 +510,7 @@ def test_a_title_with_an_unquoted_colon_is_told_to_quote_it(guide: Path, monkeyp
      "source_language, cover, copyright, base_url, published, id, contact_email, contact_name, description)"),
     (_replace("guide.toml", "[lexicon.en]", "[lexicons.en]"),
      "guide.toml:19: unknown table or key 'lexicons': did you mean 'lexicon'? (allowed: guide, languages, lexicon, "
-     "audio, tags, engines, outputs, speakers, versions)"),
+     "audio, tags, engines, outputs, speakers, versions, tours)"),
     (_replace("guide.toml", 'engines = ["espeak"]\n\n[languages.az]', 'engines = ["espeek"]\n\n[languages.az]'),
      "guide.toml:9: unknown engine 'espeek' for en: did you mean 'espeak'? (engines: espeak, piper, gtts, azure)"),
     (_replace("guide.toml", "[lexicon.en]", "[engines.gtts]\ntimout = 5\n\n[lexicon.en]"),

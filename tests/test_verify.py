@@ -72,8 +72,8 @@ def test_a_clean_build_verifies(built: Path) -> None:
     result = run(built, "--audio")
     assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
-    assert result.stdout == f"{built}: ok (6 tracks, 3 playlists, 37 files checked; audio measured)\n"
-    assert run(built).stdout == f"{built}: ok (6 tracks, 3 playlists, 37 files checked)\n"
+    assert result.stdout == f"{built}: ok (6 tracks, 3 playlists, 38 files checked; audio measured)\n"
+    assert run(built).stdout == f"{built}: ok (6 tracks, 3 playlists, 38 files checked)\n"
 
 
 def test_a_deleted_mp3(out: Path) -> None:
@@ -214,7 +214,7 @@ def test_a_build_with_stand_in_tracks_verifies(tmp_path: Path) -> None:
     assert "../en/002-personal-belongings-a-hall.mp3" in playlist and "(English)" in playlist
     result = run(out)
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == f"{out}: ok (5 tracks, 3 playlists, 35 files checked)\n"
+    assert result.stdout == f"{out}: ok (5 tracks, 3 playlists, 36 files checked)\n"
 
 
 def test_the_sample_build_verifies(sample_package: Built) -> None:
@@ -222,7 +222,7 @@ def test_the_sample_build_verifies(sample_package: Built) -> None:
     out = sample_package.out
     result = run(out, "--audio")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == f"{out}: ok (40 tracks, 4 playlists, 156 files checked; audio measured)\n"
+    assert result.stdout == f"{out}: ok (40 tracks, 8 playlists, 161 files checked; audio measured)\n"
 
 
 def test_a_verified_id3v24_build_with_a_copyright_verifies(tmp_path: Path) -> None:

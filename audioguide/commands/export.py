@@ -54,14 +54,16 @@ def _edition_options(params: list[click.Parameter]) -> list[click.Parameter]:
 @click.argument("output_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--edition", required=True)  # its choices: _edition_options
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--tour", metavar="ID", help="Only this tour's stops ([tours.<id>]), in its order.")
 @click.option("--clean", is_flag=True, help="First remove what DEST holds that the edition does not write "
                                             "(regular files and empty folders only).")
 @common
-def export(output_dir: Path, edition: str, dest: Path, clean: bool, **options: Any) -> None:
+def export(output_dir: Path, edition: str, dest: Path, clean: bool, tour: str | None, **options: Any) -> None:
     """Write an edition of the package in OUTPUT_DIR into DEST, for a device, an app or a web host."""
     from audioguide.editions import export as run
 
-    result = run(output_dir, edition, dest, clean, options)
+    result = run(output_dir, edition, dest, clean, options, tour)
     removed = f", {len(result.removed)} removed" if result.removed else ""
-    say(f"{edition} edition of {output_dir} in {dest}: {plural(len(result.written), 'file')} written, "
+    of = f" (tour {tour})" if tour else ""
+    say(f"{edition} edition{of} of {output_dir} in {dest}: {plural(len(result.written), 'file')} written, "
         f"{result.unchanged} unchanged{removed}")

@@ -77,9 +77,13 @@ def _check_options(name: str, given: Mapping[str, Any]) -> None:
 
 
 def export(out: Path, edition: str, dest: Path, clean: bool = False,
-           options: Mapping[str, Any] | None = None) -> Exported:
+           options: Mapping[str, Any] | None = None, tour: str | None = None) -> Exported:
     """Write `edition` of the package in `out` into `dest`, made with `options` (those given: a None
-    value is an option not given), such as the podcast edition's base_url."""
+    value is an option not given), such as the podcast edition's base_url; with `tour`, of that tour
+    only (tours.for_tour: its stops, in its order)."""
+    import dataclasses
+    import hashlib
+
     from audioguide import manifest
     from audioguide.editions.base import write_plan
     from audioguide.manifest import MANIFEST
@@ -92,6 +96,10 @@ def export(out: Path, edition: str, dest: Path, clean: bool = False,
     if model is None:
         raise AudioguideError(f"not a package audioguide built, or one with a problem: {MANIFEST} "
                               f"{why or 'is missing'}; build it again", out)
+    if tour is not None:
+        from audioguide.tours import for_tour
+
+        model = for_tour(model, tour)
     refuse_place(dest, "export", "give a folder of its own", package=out)
     if dest.exists() and not dest.is_dir():
         raise AudioguideError("is not a folder: give export a folder", dest)
@@ -102,4 +110,7 @@ def export(out: Path, edition: str, dest: Path, clean: bool = False,
             for code in signed:
                 log.warning("%s: a sign language, whose stops are videos: the %s edition plays sound only, and "
                             "leaves it out (the zip edition and the phone player have it)", code, edition)
-        return write_plan(dest, made.plan(out, model), made, clean)
+        plan = made.plan(out, model)
+        if tour is not None:  # another tour's files are not this one's, made from the same manifest
+            plan = dataclasses.replace(plan, key=hashlib.sha256(f"{plan.key}/tour/{tour}".encode()).hexdigest())
+        return write_plan(dest, plan, made, clean)

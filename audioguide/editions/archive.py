@@ -1,5 +1,7 @@
 """The zip edition of `audioguide export`: every file of the package and its manifest in one
-reproducible archive, for a web host."""
+reproducible archive, for a web host. Of a tour (`--tour`): its tracks and their transcripts, its
+playlist in each language and the cover, without the manifest and the phone player, which are the
+whole guide's."""
 
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ def write_zip(out: Path, model: Manifest, target: Path) -> None:
     package gives the same bytes. Each file is checked against the manifest's sha256 as it is read."""
     owned, day = model.owned(), published_day(out, model)
     with zipfile.ZipFile(target, "w") as archive:
-        for name in sorted({*owned, MANIFEST}):
+        for name in sorted(_tour_files(out, model) if model.tour else {*owned, MANIFEST}):
             if name == MANIFEST:
                 data = read_limited(out / MANIFEST, MAX_BYTES, what="the manifest")
                 digest = hashlib.sha256(data).hexdigest()
@@ -68,6 +70,18 @@ def write_zip(out: Path, model: Manifest, target: Path) -> None:
             archive.writestr(info, data, compresslevel=None if stored else 9)
 
 
+def _tour_files(out: Path, model: Manifest) -> set[str]:
+    """A tour's files (for_tour's view): each language's playlist of it, its tracks and transcripts, the cover."""
+    names = {model.guide.cover} if model.guide.cover else set()
+    for language in model.languages.values():
+        names |= {language.playlist, *(s.file for s in language.stops), *(s.vtt for s in language.stops if s.vtt)}
+    missing = sorted(n for n in names if n not in model.owned())
+    if missing:
+        raise AudioguideError(f"lists {missing[0]!r} without its size and sha256; build the package again",
+                              out / MANIFEST)
+    return {n for n in names if n is not None}
+
+
 class Zip(Edition):
     name = "zip"
     about = "the whole package in one archive"
@@ -77,5 +91,7 @@ class Zip(Edition):
         """The archive, streamed to a temp file (a package of any size in bounded memory), then renamed
         into place; the mark (base.py) lets the next export replace it, or an older one under another name."""
         published_day(out, model)  # a date the archive can say, or the error, before anything is written
+        if model.tour:
+            _tour_files(out, model)
         return Plan([], [Planned(zip_name(model), stream=functools.partial(write_zip, out, model))],
                     edition_key(out, self.name))

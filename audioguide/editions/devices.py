@@ -55,8 +55,9 @@ def contents(model: Manifest, device: str, folders: dict[str, str], width: int) 
     def clean(text: str) -> str:
         return _CONTROL.sub(" ", text).strip()
 
+    tour = f", the tour {model.tour!r}, in its order" if model.tour else ""
     lines = [clean(model.guide.title), clean(model.guide.publisher),
-             f"{device} edition made by audioguide export: file number = stop number", ""]
+             f"{device} edition{tour} made by audioguide export: file number = stop number", ""]
     for code, language in model.languages.items():
         lines.append(f"Folder {folders[code]}: {clean(language.name)} ({code}), {clean(language.title)}")
         lines += [f"{s.stop:0{width}d}.mp3  {clean(s.title)}" for s in language.stops]
@@ -87,7 +88,7 @@ class _Tracks(Edition):
             numbers = [s.stop for s in language.stops]
             if len(set(numbers)) != len(numbers):
                 raise AudioguideError(f"{code} has a stop number twice; build the package again", out / MANIFEST)
-            for position, s in enumerate(sorted(language.stops, key=lambda s: s.stop), 1):
+            for position, s in enumerate(language.stops, 1):  # in stop order; a tour's in its order
                 files.append(Planned(f"{folders[code]}/{s.stop:0{width}d}.mp3",
                                      functools.partial(_track, out, model, code, s, position)))
         files.append(Planned(CONTENTS, lambda: contents(model, self.player, folders, width)))

@@ -18,6 +18,10 @@ minute per place in the tour, stop 1 the earliest. Dates and episode numbers the
 app lists the tour in order (oldest first for a serial show, or reversed where a user sorts newest
 first), the same on every export. A minute apart, because Pocket Casts users saw episodes dated within one
 minute listed in any order. The channel's dates are the last episode's: no clock is read.
+
+A tour's feeds (`export --tour`) are shows of their own: titled with the guide's title and the tour's,
+their GUIDs derived from the tour's identity (tours.for_tour), their episodes dated and numbered in the
+tour's order.
 """
 
 from __future__ import annotations
@@ -211,8 +215,10 @@ def feed(model: Manifest, code: str, language: Language, base: str, sizes: dict[
     the artwork's name in DEST; `about`: the show's description in that language."""
     guide = model.guide
     guide_id, day = identity(model)
-    tour = sorted({s.stop for other in model.languages.values() for s in other.stops})
+    tour = (model.tours or {})[model.tour].stops if model.tour else \
+        sorted({s.stop for other in model.languages.values() for s in other.stops})
     dated = {stop: day + datetime.timedelta(minutes=place) for place, stop in enumerate(tour, start=1)}
+    episodes = dict(zip(tour, range(1, len(tour) + 1), strict=True)) if model.tour else {n: n for n in tour}
     own = [s for s in language.stops if s.fallback is None]
     address = _url(base, f"{code}/{FEED}")
     rss = ET.Element("rss", {"version": "2.0"})
@@ -255,7 +261,7 @@ def feed(model: Manifest, code: str, language: Language, base: str, sizes: dict[
         _add(item, "pubDate", _date(dated[stop.stop]))
         _add(item, f"{{{ITUNES}}}title", stop.title)
         _add(item, f"{{{ITUNES}}}duration", str(round(stop.made.duration)))
-        _add(item, f"{{{ITUNES}}}episode", str(stop.stop))
+        _add(item, f"{{{ITUNES}}}episode", str(episodes[stop.stop]))  # a tour's: its place in the tour
         _add(item, f"{{{ITUNES}}}episodeType", "full")
         _add(item, f"{{{ITUNES}}}explicit", "false")
         art = episode_art(stop)

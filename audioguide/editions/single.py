@@ -63,10 +63,10 @@ def names(model: Manifest) -> dict[str, str]:
 
 
 def join(out: Path, model: Manifest, code: str) -> Joined:
-    """Every built track of a language decoded, in stop order, and joined."""
+    """Every built track of a language decoded, in the package's order (stop order; a tour's own), and joined."""
     from audioguide.mp3.codec import decode_mp3, encoder_quality
 
-    stops = sorted(model.languages[code].stops, key=lambda s: s.stop)
+    stops = model.languages[code].stops
     if len({s.stop for s in stops}) != len(stops):
         raise AudioguideError(f"{code} has a stop number twice; build the package again", out / MANIFEST)
     pieces, placed, at, quality = [], [], 0, None
@@ -97,7 +97,7 @@ def narrator(model: Manifest, code: str) -> str | None:
     """Who speaks the language's book, as the build recorded it: each engine and voice, in the order
     the stops first use them ("piper en_US-joe-medium", "espeak az"); a stand-in's voice too, as it
     speaks in the book. A recording names no one (its voice is its file): None when only recordings speak."""
-    stops = sorted(model.languages[code].stops, key=lambda s: s.stop)
+    stops = model.languages[code].stops
     voices = dict.fromkeys(f"{s.made.engine} {s.made.voice}" for s in stops if s.made.engine != "recording")
     return ", ".join(voices) or None
 

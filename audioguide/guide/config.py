@@ -20,6 +20,7 @@ from audioguide.guide.narration import quoted
 from audioguide.guide.speakers import Speaker, read_speakers
 from audioguide.guide.toml import CONFIG_NAME as CONFIG_NAME  # re-exported
 from audioguide.guide.toml import Lines, parse_config, read_config
+from audioguide.guide.tours import TourConfig, read_tours
 from audioguide.guide.versions import Version, read_versions
 from audioguide.mp3.frames import RATES, bitrates
 from audioguide.schema import (
@@ -90,7 +91,7 @@ AUDIO_KEYS: dict[str, Key] = {
 }
 TAGS_KEYS: dict[str, Key] = {"id3_version": Key(one_of(3, 4), 3), "picture": Key(  # what a track's APIC shows
     one_of("cover", "stop"), "cover", about="the guide's cover, or its stop's main image (a JPEG) where it has one")}
-TOP_KEYS = ("guide", "languages", "lexicon", "audio", "tags", "engines", "outputs", "speakers", "versions")
+TOP_KEYS = tuple("guide languages lexicon audio tags engines outputs speakers versions tours".split())
 _LOW_BITRATE = 48  # below it LAME's fast mode loses (measured: README), so encoder_quality is 3 unless set
 
 
@@ -153,6 +154,7 @@ class GuideConfig:
     description: str | None = None
     speakers: Mapping[str, Speaker] = field(default_factory=dict)  # [speakers.<id>], by id
     versions: Mapping[str, Version] = field(default_factory=dict)  # [versions.<id>], by id (guide/versions.py)
+    tours: Mapping[str, TourConfig] = field(default_factory=dict)  # [tours.<id>] (guide/tours.py), by id
 
     @property
     def path(self) -> Path:
@@ -183,9 +185,7 @@ def config_line(config: GuideConfig | EngineSettings, table: tuple[str, ...], ke
     return Lines(read_config(config.path.parent, config.path)).of(table, key)
 
 
-# --- reading ------------------------------------------------------------------------------------
-
-T = TypeVar("T")
+T = TypeVar("T")  # what follows reads guide.toml
 
 
 class _Validator:
@@ -376,8 +376,7 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
     """Read and validate `root/guide.toml`. `engine_options` and `output_options` map each engine's
     and output's name to its options (its [engines.<name>] or [outputs.<name>] table). Raises
     GuideInvalid with every problem found."""
-    output_options = output_options or {}
-    path = root / CONFIG_NAME
+    output_options, path = output_options or {}, root / CONFIG_NAME
     text = read_config(root, path)
     data = parse_config(path, text, (GUIDE_KEYS, LANGUAGE_KEYS, AUDIO_KEYS, TAGS_KEYS, *engine_options.values(),
                                      *output_options.values()))
@@ -389,7 +388,8 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
     tags = with_defaults(v.table(data.get("tags", {}), ("tags",), TAGS_KEYS), TAGS_KEYS)
     options = v.plugins(data, "engines", "engine", engine_options, "gtts")
     outputs = v.plugins(data, "outputs", "output", output_options, "playlists")
-    settings = {**v.guide(guide, codes), "versions": read_versions(v, data.get("versions", {}), languages)}
+    settings = {**v.guide(guide, codes), "versions": read_versions(v, data.get("versions", {}), languages),
+                "tours": read_tours(v, data.get("tours", {}), codes)}  # guide/versions.py, guide/tours.py
     speakers = read_speakers(v, data.get("speakers", {}), engine_options,
                              {code: language.engines for code, language in languages.items()}, v.speakers)
     if v.problems:

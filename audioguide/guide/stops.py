@@ -4,7 +4,7 @@ phase one of a build. Writes nothing."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from audioguide.guide.narration import Paragraph, TextProblem, check_length, par
 from audioguide.guide.recordings import Recording, check_recording, unlikely_length
 from audioguide.guide.speakers import Speaker, assign_speakers, default_speaker, labels_for, transcript_names
 from audioguide.guide.toml import declared_languages
+from audioguide.guide.tours import tour_problems, tour_warnings
 from audioguide.guide.versions import Version, version_title
 from audioguide.guide.videos import Captions, Video, check_captions, check_video
 from audioguide.schema import Options
@@ -312,11 +313,21 @@ def load_guide(root: Path, engine_options: Mapping[str, Options],
             names = f" ({listed(unread)} not read: a script's name ends in .md)" if unread else ""
             problems.append(Problem(root / CONFIG_NAME, f"language '{code}' has no stop scripts: add {code}/*.md"
                                                         f"{names}", line))
+    if config is not None and config.tours and not problems:
+        problems += tour_problems(config.tours, stops.get(config.source_language, ()), _tour_line(config))
     if problems:
         raise ScriptsInvalid(problems, config or settings)
     assert config is not None
     stops = _source_images(config.source_language, stops)
-    return Guide(config, stops, (*warnings, *_coverage_warnings(config, stops)), versions)
+    return Guide(config, stops, (*warnings, *_coverage_warnings(config, stops), *tour_warnings(
+        config.tours, stops, config.source_language, {c: lang.missing for c, lang in config.languages.items()},
+        _tour_line(config))), versions)
+
+
+
+def _tour_line(config: GuideConfig) -> Callable[[str], tuple[Path, int | None]]:
+    """Where a tour's stops are in guide.toml, for its messages."""
+    return lambda tid: (config.path, config_line(config, ("tours", tid), "stops"))
 
 
 def _source_images(source: str, stops: dict[str, tuple[Stop, ...]]) -> dict[str, tuple[Stop, ...]]:

@@ -92,3 +92,31 @@ def _xing(frame: bytes, mpeg1: bool, header: int) -> tuple[bool, int | None]:
     flags = int.from_bytes(frame[at + 4:at + 8], "big")
     return True, int.from_bytes(frame[at + 8:at + 12], "big") if flags & 1 else None
 
+
+ID3V1_BYTES = 128
+NOT_MP3 = "does not start with an ID3v2 tag: not an MP3 audioguide made"
+
+
+def frame_problems(data: bytes) -> list[str]:
+    """Why `data` is not an ID3v2 tag followed by whole MPEG Layer III frames and nothing else (an
+    ID3v1 tag included: audioguide never writes one). Empty when it is."""
+    start = id3v2_size(data)
+    if not start:
+        return [NOT_MP3]
+    if data[-ID3V1_BYTES:-ID3V1_BYTES + 3] == b"TAG" and len(data) - ID3V1_BYTES >= start:
+        try:
+            read_frames(data, start, len(data) - ID3V1_BYTES)
+            return ["ends in an ID3v1 tag: audioguide never writes one"]
+        except BadFrames:
+            pass  # "TAG" inside the audio, then: the whole is walked below
+    try:
+        read_frames(data, start)
+    except BadFrames as e:
+        if e.kind == "cut":
+            return [f"the last frame is incomplete: {e.have} of its {e.need} bytes (the file is cut short)"]
+        if e.position == len(data):
+            return ["has no MPEG frames after its ID3v2 tag"]
+        what = "the ID3v2 tag's end" if e.frames == 0 else f"frame {e.frames}"
+        how = "the MPEG format changes" if e.kind == "changed" else "not an MPEG Layer III frame header"
+        return [f"byte {e.position}: {how} (after {what})"]
+    return []

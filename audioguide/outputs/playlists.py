@@ -1,5 +1,7 @@
 """One M3U8 playlist per language: UTF-8, #EXTINF with whole seconds and `n. title`, relative ASCII
-paths, in stop order; a stand-in for a missing translation names the language it speaks."""
+paths, in stop order; a stand-in for a missing translation names the language it speaks. And one per
+tour and language (`<lang>/tour-<id>.m3u8`), the same way, of the tracks tours.tour_stops picks, in the
+tour's order, titled with the guide's title and the tour's."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from audioguide.guide.languages import LANGUAGE_FOLDER, native_name
 from audioguide.manifest import Manifest, Stop
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
+from audioguide.tours import TOUR_ID, tour_stops
 
 PLAYLIST = "playlist.m3u8"
 
@@ -48,12 +51,21 @@ def shown_title(manifest: Manifest, stop: Stop) -> str:
 class Playlists:
     name: ClassVar[str] = "playlists"
     options: ClassVar[Options] = {}
-    names: ClassVar[re.Pattern[str]] = re.compile(rf"{LANGUAGE_FOLDER}/{re.escape(PLAYLIST)}")
+    names: ClassVar[re.Pattern[str]] = re.compile(
+        rf"{LANGUAGE_FOLDER}/(?:{re.escape(PLAYLIST)}|tour-{TOUR_ID.pattern}\.m3u8)")
 
     def write(self, package: Package, files: Files) -> None:
         manifest = package.manifest
         for language in manifest.languages.values():
-            folder = posixpath.dirname(language.playlist) or "."
-            entries = [Entry(s.stop, shown_title(manifest, s), posixpath.relpath(s.file, folder), s.made.duration)
-                       for s in language.stops]
-            files.write(language.playlist, playlist(language.title, entries).encode("utf-8"))
+            files.write(language.playlist, self.list(manifest, language.title, language.playlist, language.stops))
+        for tour in (manifest.tours or {}).values():
+            for code, name in tour.playlists.items():
+                language = manifest.languages[code]
+                files.write(name, self.list(manifest, f"{language.title} – {tour.title[code]}", name,
+                                            tour_stops(language, tour)))
+
+    @staticmethod
+    def list(manifest: Manifest, title: str, name: str, stops: Iterable[Stop]) -> bytes:
+        folder = posixpath.dirname(name) or "."
+        return playlist(title, [Entry(s.stop, shown_title(manifest, s), posixpath.relpath(s.file, folder),
+                                      s.made.duration) for s in stops]).encode("utf-8")

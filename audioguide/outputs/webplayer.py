@@ -31,11 +31,12 @@ from audioguide.manifest import FileRecord, Language, Manifest, Stop
 from audioguide.messages import Interface, interface, missing_warning, plural_js
 from audioguide.outputs.base import Files, Package
 from audioguide.schema import Options
+from audioguide.tours import tour_stops
 
 log = logging.getLogger("audioguide")
 
-SCRIPTS = ("store", "ui", "header", "images", "stops", "transcript", "playback", "keypad", "offline",  # index.html's
-           "app")  # order
+SCRIPTS = ("store", "ui", "header", "images", "stops", "tours", "transcript", "playback", "keypad",  # index.html's
+           "offline", "app")  # order
 ASSETS = {"index.html": "index.html", "style.css": "player/style.css", "sw.js": "sw.js",
           **{f"{name}.js": f"player/{name}.js" for name in SCRIPTS}}
 DATA = "player/data.js"
@@ -111,7 +112,7 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any
                  for s in language.stops]
         languages.append({"code": code, "name": language.name, "native": native, "dir": direction,
                           "title": language.title, "publisher": manifest.publisher(code), "ui": ui_name(code),
-                          "stops": stops})
+                          "stops": stops, "tours": _tours(manifest, code)})
     guide = manifest.guide
     data: dict[str, Any] = {"version": 1, "build": "",
                             "guide": {"title": guide.title, "publisher": guide.publisher, "cover": guide.cover},
@@ -125,6 +126,18 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any
         digest.update(hashlib.sha256(fixed[name]).digest())
     data["build"] = digest.hexdigest()[:16]
     return data
+
+
+def _tours(manifest: Manifest, code: str) -> list[dict[str, Any]]:
+    """The tours a language has a stop of, as the page lists them: id, title, description, and the
+    tracks tours.tour_stops picks (each an index into the language's stops), in the tour's order."""
+    language, found = manifest.languages[code], []
+    for tid, tour in (manifest.tours or {}).items():
+        tracks = [language.stops.index(s) for s in tour_stops(language, tour)]
+        if tracks:
+            found.append({"id": tid, "title": tour.title.get(code, tid),
+                          "description": (tour.description or {}).get(code), "tracks": tracks})
+    return found
 
 
 def _image(image: manifests.Image, lang: str) -> dict[str, Any]:

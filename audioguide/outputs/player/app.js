@@ -1,7 +1,7 @@
 /* audioguide's phone player: starts the page, switches its language, and follows deep links
-   (#/<lang>/<stop>, #/<lang>/<stop>/<version>, #/<stop>, #/<lang>). Loaded last: every other script
-   of the player is there.
-   Uses: store, ui, header, stops, transcript, playback, keypad, offline. */
+   (#/<lang>/<stop>, #/<lang>/<stop>/<version>, #/<stop>, #/<lang>, a tour's #/<lang>/tour/<id> and
+   #/<lang>/tour/<id>/<stop>). Loaded last: every other script of the player is there.
+   Uses: store, ui, header, stops, tours, transcript, playback, keypad, offline. */
 "use strict";
 
 const app = (() => {
@@ -12,7 +12,9 @@ const app = (() => {
     const wasPlaying = store.current && !audio.paused;
     const number = store.current ? store.current.stop : null;
     const version = store.track && store.track !== store.current ? store.track.version : null; // kept where it is
+    const touring = store.tour ? store.tour.id : null;
     const language = (store.language = store.byCode[code]);
+    store.tour = touring !== null ? language.tours.find((tour) => tour.id === touring) || null : null;
     store.strings = ui.stringsOf(language);
     if (remember) store.remember(store.LANGUAGE_KEY, code);
     document.documentElement.lang = code;
@@ -25,6 +27,7 @@ const app = (() => {
     header.render();
     playback.renderSpeeds();
     stops.render();
+    tours.render();
     setText($("stop-count"), "stopCount", { count: language.stops.length });
     offline.render(true);
     say("", null, true);
@@ -38,8 +41,17 @@ const app = (() => {
   }
 
   function route(initial) {
+    const inTour = /^#\/([^/]+?)\/tour\/([^/]+?)(?:\/(\d+))?\/?$/.exec(location.hash);
+    if (inTour) {
+      routeTour(decodeURIComponent(inTour[1]), decodeURIComponent(inTour[2]), inTour[3], initial);
+      return;
+    }
     const match = /^#\/([^/]+?)(?:\/(\d+)(?:\/([a-z0-9-]+))?)?\/?$/.exec(location.hash);
     if (!match) return;
+    if (store.tour) {
+      tours.follow(null); // an address outside a tour: the whole guide
+      playback.refresh();
+    }
     let first = decodeURIComponent(match[1]);
     let number = match[2];
     if (/^\d+$/.test(first) && number === undefined) {
@@ -58,6 +70,29 @@ const app = (() => {
     if (store.current === stop && (store.track === stop ? null : store.track.version) === version) return;
     const gesture = navigator.userActivation ? navigator.userActivation.isActive : false;
     playback.open(stop, { play: !initial && gesture, reveal: !initial, version });
+  }
+
+  /* #/<lang>/tour/<id>[/<stop>]: follow the tour, at that stop (any stop: the keypad plays any number)
+     or at its first. */
+  function routeTour(code, id, number, initial) {
+    const found = store.data.languages.find((l) => l.code.toLowerCase() === code.toLowerCase());
+    if (found && found.code !== store.language.code) setLanguage(found.code, false);
+    if (!tours.follow(id)) {
+      say("unknownTour", { tour: id });
+      return;
+    }
+    const first = store.tourStops(store.tour)[0];
+    const stop = number === undefined ? first : store.find(parseInt(number, 10));
+    if (!stop) {
+      say("unknown", { n: parseInt(number, 10), language: store.language.native || store.language.code });
+      return;
+    }
+    if (store.current === stop) {
+      playback.refresh(); // the same stop, now in the tour: its place and buttons
+      return;
+    }
+    const gesture = navigator.userActivation ? navigator.userActivation.isActive : false;
+    playback.open(stop, { play: !initial && gesture && number !== undefined, reveal: !initial });
   }
 
   async function start() {

@@ -1,7 +1,8 @@
 /* audioguide's phone player: the stop open in the player and its audio: play and pause, seek, 10 s
    back and forward, the previous and next stop, the speed, and the phone's lock screen and headset
-   buttons. A sign-language stop is a video (with its own controls and its captions track), played by
-   the same controls. Uses: store, ui, header, images, stops, transcript. */
+   buttons; in a tour, "next" and "previous" follow it. A sign-language stop is a video (with its own
+   controls and its captions track), played by the same controls.
+   Uses: store, ui, header, images, stops, tours, transcript. */
 "use strict";
 
 const playback = (() => {
@@ -17,7 +18,6 @@ const playback = (() => {
     const track = (options.version && (stop.versions || []).find((v) => v.version === options.version)) || stop;
     store.current = stop;
     store.track = track;
-    const index = language.stops.indexOf(stop);
     $("intro").hidden = true;
     $("player").hidden = false;
     $("now").setAttribute("aria-labelledby", "now-title");
@@ -30,8 +30,6 @@ const playback = (() => {
     note.hidden = !stop.fallback;
     if (stop.fallback) setText(note, "fallback");
     images.show(stop);
-    $("prev").disabled = index <= 0;
-    $("next").disabled = index < 0 || index >= language.stops.length - 1;
 
     media().pause();
     for (const element of [sound, video]) {
@@ -46,9 +44,9 @@ const playback = (() => {
     if (!store.fromFile && track.vtt && !stop.video) transcript.load(track);
     updateTime();
     stops.mark();
+    refresh();
     header.render();
     setMediaSession(track);
-    setHash(store.link(language.code, stop.stop, track === stop ? null : track.version));
     if (options.play) play();
     if (options.reveal) reveal();
   }
@@ -109,6 +107,21 @@ const playback = (() => {
     }
   }
 
+  /* The previous and next buttons, the place in the tour and the address, for the stop open in the
+     sequence followed (the tour's, or every stop's): after open(), and when a tour is entered or left. */
+  function refresh() {
+    const stop = store.current;
+    if (!stop) return;
+    const sequence = store.sequence();
+    const index = sequence.indexOf(stop);
+    if (store.tour && index >= 0) store.tourAt = index;
+    const at = index >= 0 ? index : store.tour ? store.tourAt : -1; // a stop off the tour: "next" goes back to it
+    $("prev").disabled = index < 0 ? !(store.tour && store.tourAt >= 0) : index === 0;
+    $("next").disabled = (index < 0 && !store.tour) || at >= sequence.length - 1;
+    tours.progress();
+    setHash(store.here(stop.stop, store.track && store.track !== stop ? store.track.version : null));
+  }
+
   function close() {
     const wasOpen = store.current !== null;
     store.current = null;
@@ -117,7 +130,9 @@ const playback = (() => {
     $("player").hidden = true;
     $("intro").hidden = false;
     $("now").setAttribute("aria-labelledby", "intro-title");
-    if (wasOpen) setHash("#/" + encodeURIComponent(store.language.code));
+    if (wasOpen) setHash(store.tour ? store.tourLink(store.language.code, store.tour.id)
+      : "#/" + encodeURIComponent(store.language.code));
+    tours.progress();
     header.render();
   }
 
@@ -174,10 +189,13 @@ const playback = (() => {
   }
 
   function step(offset) {
-    const { current, language } = store;
+    const { current } = store;
     if (!current) return;
-    const index = language.stops.indexOf(current) + offset;
-    if (index >= 0 && index < language.stops.length) open(language.stops[index], { play: true });
+    const sequence = store.sequence();
+    let index = sequence.indexOf(current);
+    if (index < 0 && store.tour) index = offset > 0 ? store.tourAt : store.tourAt + 1; // back to the tour
+    index += offset;
+    if (index >= 0 && index < sequence.length) open(sequence[index], { play: true });
   }
 
   /* The speed buttons, their numbers written as the language writes them. */
@@ -257,5 +275,5 @@ const playback = (() => {
     updateToggle();
   }
 
-  return { open, close, play, reveal, updateTime, renderSpeeds, start, media };
+  return { open, close, refresh, play, reveal, updateTime, renderSpeeds, start, media };
 })();

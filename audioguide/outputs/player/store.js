@@ -36,6 +36,8 @@ const store = (() => {
     current: null, // the stop open in the player
     media: null, // what plays it: the <audio>, or a sign-language stop's <video> (playback.js)
     track: null, // what plays of it: the stop, or one of its versions (an audio description ...)
+    tour: null, // the tour followed (one of language.tours), or null: the whole guide in stop order
+    tourAt: -1, // the place in the tour of the last of its stops opened (a stop off the tour keeps it)
     digits: "", // typed on the keypad
     speed: 1,
     fromFile: location.protocol === "file:",
@@ -51,6 +53,7 @@ const store = (() => {
       data.guide = data.guide || {};
       for (const language of data.languages) {
         language.stops = language.stops || [];
+        language.tours = language.tours || [];
         state.byCode[language.code] = language;
       }
       const speed = parseFloat(remembered(SPEED_KEY));
@@ -89,7 +92,26 @@ const store = (() => {
 
     link(code, number, version) {
       return "#/" + encodeURIComponent(code) + "/" + number + (version ? "/" + encodeURIComponent(version) : "");
-    }
+    },
+
+    /* A tour's address, or one of its stops' (#/<lang>/tour/<id>/<stop>). */
+    tourLink(code, id, number) {
+      return "#/" + encodeURIComponent(code) + "/tour/" + encodeURIComponent(id) + (number === undefined ? "" : "/" + number);
+    },
+
+    /* The address of a stop (and of one of its versions): in the tour followed, if any. */
+    here(number, version) {
+      const code = state.language.code;
+      return state.tour ? state.tourLink(code, state.tour.id, number) : state.link(code, number, version);
+    },
+
+    /* A tour's stops, in its order: the tracks the build chose for it (tours.tour_stops). */
+    tourStops(tour) {
+      return tour.tracks.map((i) => state.language.stops[i]).filter(Boolean);
+    },
+
+    /* What "next" and "previous" follow: the tour's stops, else every stop in stop order. */
+    sequence() { return state.tour ? state.tourStops(state.tour) : state.language.stops; }
   };
   return state;
 })();

@@ -1,0 +1,106 @@
+"""A guide's tours as the manifest describes them (`Tour`, a record of manifest.py's table), the one
+choice of a stop's track for a tour (`tour_stops`), and the package seen as one tour (`for_tour`),
+which every edition of `export --tour` is made from.
+
+A tour is its declared stops in its order; in each language, the tracks `tour_stops` picks: today
+the language's track of each stop (its own, or the source language's standing in, as the language's
+playlist has it; a stop the language has no track of is left out). A tour's `version` names the
+version of a stop it plays where a stop has one: once stops have versions (a `version` on the
+manifest's Stop), `tour_stops` is the one place that picks `stop.version == tour.version`, else the
+main track."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from audioguide.errors import AudioguideError
+from audioguide.manifest_values import CODE, is_package_path
+from audioguide.records import passes, row
+
+if TYPE_CHECKING:
+    from audioguide.manifest import Language, Manifest, Stop
+
+TOUR_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # a file name's part: <lang>/tour-<id>.m3u8
+TOUR_PLAYLIST = "tour-{}.m3u8"  # in each language's folder
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and CODE.fullmatch(k) and isinstance(t, str)
+                                           for k, t in value.items())
+
+
+def _paths(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and CODE.fullmatch(k) and is_package_path(p)
+                                           for k, p in value.items())
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+
+
+@dataclass(frozen=True)
+class Tour:
+    """One of the guide's tours ([tours.<id>]): its title and description in each language of the
+    package, its stops in its order, the version of a stop it plays, and each language's playlist of it."""
+
+    title: Mapping[str, str] = field(metadata=row(passes(_texts), read=dict))  # language code -> title
+    description: Mapping[str, str] | None = field(metadata=row(
+        passes(lambda v: v is None or _texts(v), "is not a text per language"), required=False, sparse=True,
+        read=lambda v: dict(v) if isinstance(v, dict) else None))
+    stops: tuple[int, ...] = field(metadata=row(passes(_numbers), read=tuple, write=list))  # in the tour's order
+    version: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str), "is not text"),
+                                             required=False, sparse=True))
+    playlists: Mapping[str, str] = field(metadata=row(passes(_paths), read=dict))  # language code -> its M3U8
+
+
+def tour_stops(language: Language, tour: Tour) -> list[Stop]:
+    """The tracks a tour plays in a language, in the tour's order: the one choice of a stop's track
+    for a tour. Today each stop's track in the language (a stand-in's too), a stop without one left
+    out. With versions of a stop: the track whose version is the tour's, where the stop has it, else
+    the main one."""
+    by_number = {s.stop: s for s in language.stops}
+    return [by_number[n] for n in tour.stops if n in by_number]
+
+
+def tour_record(tour_id: str, titles: Mapping[str, str], descriptions: Mapping[str, str], stops: Sequence[int],
+                version: str | None, languages: Mapping[str, Language]) -> Tour:
+    """The manifest's record of a tour, with a playlist for each language that has one of its stops."""
+    draft = Tour(dict(titles), dict(descriptions) or None, tuple(stops), version, {})
+    playlists = {code: f"{code}/{TOUR_PLAYLIST.format(tour_id)}" for code, language in languages.items()
+                 if tour_stops(language, draft)}
+    return dataclasses.replace(draft, playlists=playlists)
+
+
+def for_tour(model: Manifest, tour_id: str) -> Manifest:
+    """The package as one tour, for an edition: each language's stops are the tour's (`tour_stops`), in
+    its order; each language's title is the guide's with the tour's, its description the tour's where
+    it has one; the guide's name and id are the tour's own, so that an edition's file names and a feed's
+    identity are not the whole guide's. An unknown id is an error listing the tours."""
+    tours = model.tours or {}
+    tour = tours.get(tour_id)
+    if tour is None:
+        known = ", ".join(tours) if tours else "none: add [tours.<id>] to guide.toml and build again"
+        raise AudioguideError(f"no tour {tour_id!r} in this package (its tours: {known})")
+    languages = {}
+    for code, language in model.languages.items():
+        stops = tuple(tour_stops(language, tour))
+        if not stops:
+            continue
+        title = tour.title.get(code) or tour.title.get(model.guide.source_language) or tour_id
+        languages[code] = dataclasses.replace(
+            language, title=f"{language.title} – {title}", stops=stops, playlist=tour.playlists.get(code, ""),
+            description=(tour.description or {}).get(code) or language.description)
+    if not languages:
+        raise AudioguideError(f"tour {tour_id!r} has no stop built in any language; build the package again")
+    guide = model.guide
+    try:  # the tour's own identity for life, from the guide's (podcast.identity refuses a guide without one)
+        ident = str(uuid.uuid5(uuid.UUID(guide.id), f"tour/{tour_id}")) if guide.id else None
+    except ValueError:
+        ident = guide.id
+    return dataclasses.replace(model, guide=dataclasses.replace(guide, name=f"{guide.name}-{tour_id}", id=ident),
+                               languages=languages, tour=tour_id)
