@@ -124,3 +124,15 @@ def fake_azure(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAzure]:
         yield fake
     finally:
         fake.stop()
+
+
+@pytest.fixture(scope="module")
+def tour_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small guide with tours (helpers.TOURS_TOML), built: one per test module that asks for it."""
+    from audioguide.build import Options, build
+    from tests.helpers import make_tour_guide
+
+    guide = make_tour_guide(tmp_path_factory.mktemp("guide") / "g")
+    out = tmp_path_factory.mktemp("built") / "museum"
+    build(guide, out, Options(jobs=1))
+    return out

@@ -13,20 +13,16 @@ from typing import Any
 
 import pytest
 
-from audioguide.build import Options, build
 from audioguide.serve import serving
-from tests.helpers import make_tour_guide, need
+from tests.helpers import need
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    guide = make_tour_guide(tmp_path_factory.mktemp("guide") / "g")
-    out = tmp_path_factory.mktemp("built") / "museum"
-    build(guide, out, Options(jobs=1))
-    return out
+def package(tour_package: Path) -> Path:
+    return tour_package
 
 
 @pytest.fixture(scope="module")

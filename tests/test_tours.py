@@ -25,11 +25,8 @@ from tests.helpers import invoke, make_tour_guide, model, need, write
 
 
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    guide = make_tour_guide(tmp_path_factory.mktemp("guide") / "g")
-    out = tmp_path_factory.mktemp("built") / "museum"
-    build(guide, out, Options(jobs=1))
-    return out
+def package(tour_package: Path) -> Path:
+    return tour_package
 
 
 # --- guide.toml and check ------------------------------------------------------------------------

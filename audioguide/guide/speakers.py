@@ -11,7 +11,7 @@ speaks (or the language's own voice, when there is no default)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -103,11 +103,7 @@ def read_speakers(v: Checker, data: Any, engines: Mapping[str, Options], languag
         label = values.get("label")
         if label is None:
             continue
-        labels = dict(label) if isinstance(label, dict) else {"": label}
-        for code in labels:
-            if code and code not in languages:
-                v.problem(f"[speakers.{sid}] label names '{code}', which is not a language of the guide "
-                          f"({allowed(languages)})", where, "label")
+        labels = labels_of(v, label, f"speakers.{sid}", where, languages)
         speakers[sid] = Speaker(sid, labels, values.get("default", False), settings)
     _check_all(v, speakers, languages)
     return _with_overrides(v, speakers, engines, languages, overrides)
@@ -221,3 +217,14 @@ def transcript_names(paragraphs: Sequence[Paragraph], speakers: Mapping[str, Spe
         speaker = speakers.get(p.speaker) if p.speaker is not None else None
         names.append((speaker.label(code) or "") if speaker is not None else "")
     return tuple(names)
+
+
+def labels_of(v: Any, label: Any, table: str, where: tuple[str, ...], languages: Collection[str]) -> dict[str, str]:
+    """A table's `label` ([speakers.<id>], [versions.<id>]): one text for every language (key ""), or a
+    text per language; a language the guide does not have is a problem at the label's line."""
+    labels = dict(label) if isinstance(label, dict) else {"": label}
+    for code in labels:
+        if code and code not in languages:
+            v.problem(f"[{table}] label names '{code}', which is not a language of the guide ({allowed(languages)})",
+                      where, "label")
+    return labels

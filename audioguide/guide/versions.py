@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from audioguide.guide.narration import quoted
-from audioguide.guide.speakers import label_problem
-from audioguide.schema import Key, Table, allowed, one_of
+from audioguide.guide.speakers import label_problem, labels_of
+from audioguide.schema import Key, Table, one_of
 
 # A version's id goes into file names (en/003-the-night.ad.mp3): lower-case letters, digits and -.
 VERSION_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,18}[a-z0-9])?")
@@ -72,11 +72,7 @@ def read_versions(v: Checker, data: Any, languages: Mapping[str, Any]) -> dict[s
         label = values.get("label")
         if label is None:
             continue
-        labels = dict(label) if isinstance(label, dict) else {"": label}
-        for code in labels:
-            if code and code not in languages:
-                v.problem(f"[versions.{vid}] label names '{code}', which is not a language of the guide "
-                          f"({allowed(languages)})", where, "label")
+        labels = labels_of(v, label, f"versions.{vid}", where, languages)
         versions[vid] = Version(vid, labels, values.get("kind", "plain"))
     return versions
 
