@@ -30,7 +30,7 @@ from audioguide import __version__, records
 from audioguide import manifest_values as checks
 from audioguide.files import Unreadable, load_json, read_limited, write_text
 from audioguide.manifest_media import IMAGE_TYPES as IMAGE_TYPES  # re-exported: the records were here first
-from audioguide.manifest_media import OPTIONAL_PATH, Image, Video
+from audioguide.manifest_media import OPTIONAL_PATH, TOUR_ID, Image, Tour, Video
 from audioguide.manifest_media import VIDEO_TYPES as VIDEO_TYPES
 from audioguide.manifest_media import ImageFile as ImageFile
 from audioguide.manifest_values import is_package_path as is_package_path  # re-exported
@@ -38,7 +38,6 @@ from audioguide.manifest_values import is_sha256 as is_sha256  # re-exported
 from audioguide.manifest_values import with_names
 from audioguide.records import passes, row
 from audioguide.schema import boolean
-from audioguide.tours import TOUR_ID, Tour
 
 if TYPE_CHECKING:
     from audioguide.mp3.tags import TrackTags

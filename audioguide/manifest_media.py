@@ -1,13 +1,16 @@
-"""The manifest's records of a stop's media (manifest.py describes the manifest): its images and the
-web images made from them, and a sign-language stop's video. Declared as manifest.py's are: each field
-with its row."""
+"""The manifest's records beside its own (manifest.py describes the manifest): a stop's images and the
+web images made from them, a sign-language stop's video, and the guide's tours. Declared as
+manifest.py's are: each field with its row."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from audioguide import manifest_values as checks
-from audioguide.manifest_values import is_package_path
+from audioguide.manifest_values import CODE, is_package_path
 from audioguide.records import passes, row
 
 IMAGE_TYPES = ("image/webp", "image/jpeg")
@@ -60,3 +63,36 @@ class Video:
     duration: float = field(metadata=row(checks.number))
     poster: str = field(metadata=row(checks.package_path))  # a JPEG of a frame
     source: str = field(metadata=row(checks.text))  # as the script names it, relative to the guide folder
+
+
+TOUR_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # a file name's part: <lang>/tour-<id>.m3u8
+TOUR_PLAYLIST = "tour-{}.m3u8"  # in each language's folder
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and CODE.fullmatch(k) and isinstance(t, str)
+                                           for k, t in value.items())
+
+
+def _paths(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and CODE.fullmatch(k) and is_package_path(p)
+                                           for k, p in value.items())
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+
+
+@dataclass(frozen=True)
+class Tour:
+    """One of the guide's tours ([tours.<id>]): its title and description in each language of the
+    package, its stops in its order, the version of a stop it plays, and each language's playlist of it."""
+
+    title: Mapping[str, str] = field(metadata=row(passes(_texts), read=dict))  # language code -> title
+    description: Mapping[str, str] | None = field(metadata=row(
+        passes(lambda v: v is None or _texts(v), "is not a text per language"), required=False, sparse=True,
+        read=lambda v: dict(v) if isinstance(v, dict) else None))
+    stops: tuple[int, ...] = field(metadata=row(passes(_numbers), read=tuple, write=list))  # in the tour's order
+    version: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str), "is not text"),
+                                             required=False, sparse=True))
+    playlists: Mapping[str, str] = field(metadata=row(passes(_paths), read=dict))  # language code -> its M3U8

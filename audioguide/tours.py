@@ -1,4 +1,4 @@
-"""A guide's tours as the manifest describes them (`Tour`, a record of manifest.py's table), the one
+"""A guide's tours as the manifest describes them (`Tour`, a record in manifest_media.py), the one
 choice of a stop's track for a tour (`tour_stops`), and the package seen as one tour (`for_tour`),
 which every edition of `export --tour` is made from.
 
@@ -12,51 +12,16 @@ main track."""
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from audioguide.errors import AudioguideError
-from audioguide.manifest_values import CODE, is_package_path
-from audioguide.records import passes, row
+from audioguide.manifest_media import TOUR_ID as TOUR_ID  # re-exported: a tour's id, as guide.toml and the CLI take it
+from audioguide.manifest_media import TOUR_PLAYLIST, Tour
 
 if TYPE_CHECKING:
     from audioguide.manifest import Language, Manifest, Stop
-
-TOUR_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")  # a file name's part: <lang>/tour-<id>.m3u8
-TOUR_PLAYLIST = "tour-{}.m3u8"  # in each language's folder
-
-
-def _texts(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(k, str) and CODE.fullmatch(k) and isinstance(t, str)
-                                           for k, t in value.items())
-
-
-def _paths(value: Any) -> bool:
-    return isinstance(value, dict) and all(isinstance(k, str) and CODE.fullmatch(k) and is_package_path(p)
-                                           for k, p in value.items())
-
-
-def _numbers(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
-
-
-@dataclass(frozen=True)
-class Tour:
-    """One of the guide's tours ([tours.<id>]): its title and description in each language of the
-    package, its stops in its order, the version of a stop it plays, and each language's playlist of it."""
-
-    title: Mapping[str, str] = field(metadata=row(passes(_texts), read=dict))  # language code -> title
-    description: Mapping[str, str] | None = field(metadata=row(
-        passes(lambda v: v is None or _texts(v), "is not a text per language"), required=False, sparse=True,
-        read=lambda v: dict(v) if isinstance(v, dict) else None))
-    stops: tuple[int, ...] = field(metadata=row(passes(_numbers), read=tuple, write=list))  # in the tour's order
-    version: str | None = field(metadata=row(passes(lambda v: v is None or isinstance(v, str), "is not text"),
-                                             required=False, sparse=True))
-    playlists: Mapping[str, str] = field(metadata=row(passes(_paths), read=dict))  # language code -> its M3U8
-
 
 def tour_stops(language: Language, tour: Tour) -> list[Stop]:
     """The tracks a tour plays in a language, in the tour's order: the one choice of a stop's track
