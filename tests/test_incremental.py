@@ -138,13 +138,13 @@ def test_a_new_cover_retags_every_track(guide: Path, tmp_path: Path, calls: Call
 def test_a_new_mastering_makes_every_track_again(guide: Path, tmp_path: Path, calls: Calls,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Audio mastered by an older audioguide is neither reused from the output nor from the cache."""
-    from audioguide import plan
+    from audioguide import keys
     from audioguide.audio import master as caching
 
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(guide, out, cache)
     calls.reset()
-    monkeypatch.setattr(plan, "MASTERING", caching.MASTERING + 1)
+    monkeypatch.setattr(keys, "MASTERING", caching.MASTERING + 1)
     result = run(guide, out, cache)
     assert set(statuses(result).values()) == {"built"}
     assert calls.encoded >= 6
