@@ -19,9 +19,10 @@ from audioguide.audio.timeline import Recorded, Sound, Timeline, narration
 from audioguide.engines import ENGINES, Audio, Engine, EngineFactory, engine_options
 from audioguide.engines.recording import RECORDED
 from audioguide.errors import AudioguideError, EngineError, GuideInvalid, Problem
-from audioguide.guide.config import EngineSettings, GuideConfig, config_line
+from audioguide.guide.config import EngineSettings, GuideConfig
 from audioguide.guide.languages import LANGUAGE_FOLDER
 from audioguide.guide.stops import Guide, ScriptsInvalid, Stop, load_guide
+from audioguide.guide.toml import config_line
 from audioguide.manifest import stop_tags
 from audioguide.mp3.tags import TrackTags
 from audioguide.outputs import OUTPUTS, OutputFactory, output_options

@@ -29,6 +29,9 @@ def tour_stops(language: Language, tour: Tour) -> list[Stop]:
     out. With versions of a stop: the track whose version is the tour's, where the stop has it, else
     the main one."""
     by_number = {s.stop: s for s in language.stops}
+    if tour.version is not None:  # the tour's version of a stop, where the language has it
+        by_number.update({s.stop: s for s in language.versions if s.version == tour.version and s.stop in by_number
+                          and by_number[s.stop].fallback is None})
     return [by_number[n] for n in tour.stops if n in by_number]
 
 

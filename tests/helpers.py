@@ -197,6 +197,10 @@ title = { en = "Highlights", az = "Əsas" }
 description = { en = "The best three." }
 stops = [4, 1, 3]
 
+[versions.kids]
+label = "For children"
+kind = "family"
+
 [tours.family]
 title = "Family"
 stops = [2, 4]
@@ -209,7 +213,8 @@ TOUR_AZ = {1: "Bir", 2: "Iki", 4: "Dord"}  # no stop 3: left out of az's tours
 
 def make_tour_guide(root: Path, toml: str = TOURS_TOML) -> Path:
     """A guide of four stops in English and three in Azerbaijani (no stop 3), with two tours: highlights
-    (4, 1, 3) and family (2, 4, with a version named), and the sample's cover (tests/test_tours.py)."""
+    (4, 1, 3) and family (2, 4, playing the kids version, which English's stop 2 has), and the sample's
+    cover (tests/test_tours.py)."""
     write(root / "guide.toml", toml)
     (root / "media").mkdir(parents=True)
     shutil.copy(SAMPLE / "media" / "cover.png", root / "media" / "cover.png")
@@ -217,6 +222,8 @@ def make_tour_guide(root: Path, toml: str = TOURS_TOML) -> Path:
         write(root / "en" / f"0{n}.md", f"---\nstop: {n}\ntitle: {title}\n---\nStop {title.lower()}.\n")
     for n, title in TOUR_AZ.items():
         write(root / "az" / f"0{n}.md", f"---\nstop: {n}\ntitle: {title}\n---\n{title}.\n")
+    if "[versions.kids]" in toml:
+        write(root / "en" / "02.kids.md", "---\nstop: 2\nversion: kids\ntitle: Two\n---\nStop two, for children.\n")
     return root
 
 

@@ -97,6 +97,29 @@ def test_the_manifest_describes_each_tour(package: Path) -> None:
         assert name in (found.files or {})
 
 
+def test_a_tour_plays_its_version_where_a_stop_has_one(package: Path) -> None:
+    """The family tour plays English's kids version of stop 2 (its playlist, and the player's data:
+    the main stop's place with the tour's version and the length of what it plays), and Azerbaijani's
+    main stop 2, which has no kids version."""
+    found = model(package)
+    assert found.tours is not None
+    family = found.tours["family"]
+    en = tour_stops(found.languages["en"], family)
+    assert [(s.stop, s.version) for s in en] == [(2, "kids"), (4, None)]
+    assert [(s.stop, s.version) for s in tour_stops(found.languages["az"], family)] == [(2, None), (4, None)]
+    playlist = (package / "en" / "tour-family.m3u8").read_text(encoding="utf-8")
+    assert en[0].file.split("/")[-1] in playlist and "(For children)" in playlist
+    data = json.loads((package / "player" / "data.js").read_text(encoding="utf-8").split("=", 1)[1].rstrip().rstrip(";"))
+    tour = next(t for lang in data["languages"] if lang["code"] == "en" for t in lang["tours"] if t["id"] == "family")
+    assert tour["version"] == "kids" and tour["duration"] == sum(s.made.duration for s in en)
+
+
+def test_a_tour_must_play_a_declared_version(tmp_path: Path) -> None:
+    guide = make_tour_guide(tmp_path / "g", TOML.replace('version = "kids"', 'version = "teens"'))
+    code, _, err = invoke("check", str(guide))
+    assert code == 1 and "[tours.family] version 'teens' is not one of the guide's versions (kids)" in err
+
+
 def test_tour_stops_is_the_tour_in_its_order(package: Path) -> None:
     found = model(package)
     assert found.tours is not None
@@ -283,7 +306,7 @@ def test_a_label_shows_the_tours_that_include_its_stop(package: Path, tmp_path: 
 def test_verify_reads_each_tour_playlist_back(package: Path, tmp_path: Path) -> None:
     code, out, err = invoke("verify", str(package))
     assert code == 0, err
-    assert "(7 tracks, 6 playlists," in out  # 2 languages' own, and 2 tours' in each
+    assert "(8 tracks, 6 playlists," in out  # 7 stops and a kids version; 2 languages' own, and 2 tours' in each
     copy = tmp_path / "copy"
     shutil.copytree(package, copy)
     playlist = copy / "en" / "tour-highlights.m3u8"

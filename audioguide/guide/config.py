@@ -180,11 +180,6 @@ class ConfigInvalid(GuideInvalid):
         self.settings = settings
 
 
-def config_line(config: GuideConfig | EngineSettings, table: tuple[str, ...], key: str | None = None) -> int | None:
-    """The line of a table or key in the guide's guide.toml, for messages."""
-    return Lines(read_config(config.path.parent, config.path)).of(table, key)
-
-
 T = TypeVar("T")  # what follows reads guide.toml
 
 
@@ -388,8 +383,9 @@ def load_config(root: Path, engine_options: Mapping[str, Options],
     tags = with_defaults(v.table(data.get("tags", {}), ("tags",), TAGS_KEYS), TAGS_KEYS)
     options = v.plugins(data, "engines", "engine", engine_options, "gtts")
     outputs = v.plugins(data, "outputs", "output", output_options, "playlists")
-    settings = {**v.guide(guide, codes), "versions": read_versions(v, data.get("versions", {}), languages),
-                "tours": read_tours(v, data.get("tours", {}), codes)}  # guide/versions.py, guide/tours.py
+    versions = read_versions(v, data.get("versions", {}), languages)  # guide/versions.py
+    tours = read_tours(v, data.get("tours", {}), codes, versions)  # guide/tours.py
+    settings = {**v.guide(guide, codes), "versions": versions, "tours": tours}
     speakers = read_speakers(v, data.get("speakers", {}), engine_options,
                              {code: language.engines for code, language in languages.items()}, v.speakers)
     if v.problems:

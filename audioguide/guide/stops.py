@@ -16,7 +16,6 @@ from audioguide.guide.config import (
     ConfigInvalid,
     EngineSettings,
     GuideConfig,
-    config_line,
     load_config,
 )
 from audioguide.guide.front_matter import MAX_STOP as MAX_STOP  # re-exported: where it was first
@@ -29,7 +28,7 @@ from audioguide.guide.media import Unfit
 from audioguide.guide.narration import Paragraph, TextProblem, check_length, parse_narration, quoted, transcript
 from audioguide.guide.recordings import Recording, check_recording, unlikely_length
 from audioguide.guide.speakers import Speaker, assign_speakers, default_speaker, labels_for, transcript_names
-from audioguide.guide.toml import declared_languages
+from audioguide.guide.toml import config_line, declared_languages
 from audioguide.guide.tours import tour_problems, tour_warnings
 from audioguide.guide.versions import Version, version_title
 from audioguide.guide.videos import Captions, Video, check_captions, check_video

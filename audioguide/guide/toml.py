@@ -8,7 +8,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from audioguide.errors import GuideInvalid, Problem
 from audioguide.files import Unreadable, read_limited
@@ -144,3 +144,13 @@ def _toml_hint(message: str, line: str, checks: Mapping[str, Check]) -> str:
     if key in checks and checks[key](value) is not None:
         return ""
     return f"; put text in double quotes: {m.group(1)} = {json.dumps(value, ensure_ascii=False)}"
+
+
+class _Located(Protocol):
+    @property
+    def path(self) -> Path: ...  # guide.toml's path (GuideConfig, EngineSettings)
+
+
+def config_line(config: _Located, table: tuple[str, ...], key: str | None = None) -> int | None:
+    """The line of a table or key in the guide's guide.toml, for messages."""
+    return Lines(read_config(config.path.parent, config.path)).of(table, key)

@@ -9,7 +9,7 @@ The whole guide in stop order is the implicit default tour: it has no table."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -91,9 +91,10 @@ def _per_language(value: Any) -> dict[str, str]:
     return dict(value) if isinstance(value, dict) else {"": value} if isinstance(value, str) else {}
 
 
-def read_tours(v: Checker, data: Any, languages: Sequence[str]) -> dict[str, TourConfig]:
+def read_tours(v: Checker, data: Any, languages: Sequence[str],
+               versions: Collection[str] = ()) -> dict[str, TourConfig]:
     """[tours.<id>], each checked against TOUR_KEYS; a language a title or description names must be
-    one of the guide's (`languages`). Problems go to `v`."""
+    one of the guide's (`languages`), and the version it plays one of its `versions`. Problems go to `v`."""
     if not isinstance(data, dict):
         v.problem("'tours' must hold tables such as [tours.highlights]", (), "tours")
         return {}
@@ -110,6 +111,10 @@ def read_tours(v: Checker, data: Any, languages: Sequence[str]) -> dict[str, Tou
                 if code and code not in languages:
                     v.problem(f"[tours.{tid}] {key} names '{code}', which is not a language of the guide "
                               f"({allowed(languages)})", where, key)
+        if values.get("version") is not None and values["version"] not in versions:
+            known = allowed(versions) if versions else "it declares none: add [versions.<id>]"
+            v.problem(f"[tours.{tid}] version '{values['version']}' is not one of the guide's versions ({known})",
+                      where, "version")
         if "title" in values and "stops" in values:
             tours[tid] = TourConfig(tid, _per_language(values["title"]), tuple(values["stops"]),
                                     _per_language(values.get("description")), values.get("version"))

@@ -129,14 +129,17 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any
 
 
 def _tours(manifest: Manifest, code: str) -> list[dict[str, Any]]:
-    """The tours a language has a stop of, as the page lists them: id, title, description, and the
-    tracks tours.tour_stops picks (each an index into the language's stops), in the tour's order."""
+    """The tours a language has a stop of, as the page lists them: id, title, description, the stops
+    of the tracks tours.tour_stops picks (each an index into the language's stops), in the tour's
+    order, the version it plays where a stop has it, and its length (those tracks' durations)."""
     language, found = manifest.languages[code], []
+    place = {s.stop: i for i, s in enumerate(language.stops)}
     for tid, tour in (manifest.tours or {}).items():
-        tracks = [language.stops.index(s) for s in tour_stops(language, tour)]
-        if tracks:
+        picked = tour_stops(language, tour)
+        if picked:
             found.append({"id": tid, "title": tour.title.get(code, tid),
-                          "description": (tour.description or {}).get(code), "tracks": tracks})
+                          "description": (tour.description or {}).get(code), "tracks": [place[s.stop] for s in picked],
+                          "version": tour.version, "duration": sum(s.made.duration for s in picked)})
     return found
 
 

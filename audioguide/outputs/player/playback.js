@@ -12,10 +12,13 @@ const playback = (() => {
   /* What plays the open stop: the <audio>, or a sign-language stop's <video> (store.media). */
   function media() { return store.media || sound; }
 
-  /* Open a stop: its main version, or the one named by options.version (an id of stop.versions). */
+  /* Open a stop: its main version, or the one named by options.version (an id of stop.versions; in a
+     tour, by default the tour's version where the stop has one). */
   function open(stop, options = {}) {
     const { language } = store;
-    const track = (options.version && (stop.versions || []).find((v) => v.version === options.version)) || stop;
+    // the version asked for (null: the main one), else in a tour the tour's, where the stop has it
+    const wanted = options.version !== undefined ? options.version : store.tour ? store.tour.version : null;
+    const track = (wanted && (stop.versions || []).find((v) => v.version === wanted)) || stop;
     store.current = stop;
     store.track = track;
     $("intro").hidden = true;

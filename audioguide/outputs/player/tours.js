@@ -7,8 +7,9 @@
 const tours = (() => {
   const { $, make, clear, t, tagUi, tagLanguage, clock } = ui;
 
-  function length(tour) {
-    return store.tourStops(tour).reduce((sum, stop) => sum + (stop.duration || 0), 0);
+  function length(tour) { // the build's sum of the tracks it plays (a stop's version where it plays one)
+    return tour.duration !== undefined ? tour.duration
+      : store.tourStops(tour).reduce((sum, stop) => sum + (stop.duration || 0), 0);
   }
 
   function render() {
