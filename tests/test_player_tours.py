@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from audioguide.build import Options, build
 from audioguide.serve import serving
-from tests.helpers import need
+from tests.helpers import TOURS_TOML, make_tour_guide, need
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 axe_api = pytest.importorskip("axe_playwright_python.sync_playwright")
@@ -163,3 +164,24 @@ def test_a_tours_deep_links(browser: Any, server: str) -> None:
         axe_clean(page, "an unknown tour")
     finally:
         context.close()
+
+
+def test_an_audio_described_tour_carries_the_ad_symbol(browser: Any, tmp_path: Path) -> None:
+    """A tour that plays audio-described versions is marked in the tours view with the AD symbol,
+    named in the visitor's language; a tour that plays none is not."""
+    guide = make_tour_guide(tmp_path / "g", TOURS_TOML.replace('kind = "family"', 'kind = "audio-description"'))
+    out = tmp_path / "out"
+    build(guide, out, Options(jobs=1))
+    with serving(out, "127.0.0.1", 0) as httpd:
+        context = browser.new_context(locale="en-US")
+        try:
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/index.html")
+            until(page, "document.getElementById('tours').children.length === 2")
+            marked = page.evaluate("""() => [...document.querySelectorAll('#tours a')].map((a) => [
+                a.querySelector('.tour-title').firstChild.textContent,
+                [...a.querySelectorAll('svg[role=img]')].map((s) => s.getAttribute('aria-label'))])""")
+            assert sorted(marked) == [["Family", ["Audio description"]], ["Highlights", []]]
+            axe_clean(page, "the tours view with an audio-described tour")
+        finally:
+            context.close()

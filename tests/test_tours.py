@@ -109,7 +109,8 @@ def test_a_tour_plays_its_version_where_a_stop_has_one(package: Path) -> None:
     assert [(s.stop, s.version) for s in tour_stops(found.languages["az"], family)] == [(2, None), (4, None)]
     playlist = (package / "en" / "tour-family.m3u8").read_text(encoding="utf-8")
     assert en[0].file.split("/")[-1] in playlist and "(For children)" in playlist
-    data = json.loads((package / "player" / "data.js").read_text(encoding="utf-8").split("=", 1)[1].rstrip().rstrip(";"))
+    text = (package / "player" / "data.js").read_text(encoding="utf-8")
+    data = json.loads(text.split("=", 1)[1].rstrip().rstrip(";"))
     tour = next(t for lang in data["languages"] if lang["code"] == "en" for t in lang["tours"] if t["id"] == "family")
     assert tour["version"] == "kids" and tour["duration"] == sum(s.made.duration for s in en)
 

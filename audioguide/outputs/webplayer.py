@@ -131,7 +131,8 @@ def player_data(manifest: Manifest, fixed: Mapping[str, bytes]) -> dict[str, Any
 def _tours(manifest: Manifest, code: str) -> list[dict[str, Any]]:
     """The tours a language has a stop of, as the page lists them: id, title, description, the stops
     of the tracks tours.tour_stops picks (each an index into the language's stops), in the tour's
-    order, the version it plays where a stop has it, and its length (those tracks' durations)."""
+    order, the version it plays where a stop has it and that version's kind (where the language's tour
+    plays one: an audio-described tour), and its length (those tracks' durations)."""
     language, found = manifest.languages[code], []
     place = {s.stop: i for i, s in enumerate(language.stops)}
     for tid, tour in (manifest.tours or {}).items():
@@ -139,7 +140,8 @@ def _tours(manifest: Manifest, code: str) -> list[dict[str, Any]]:
         if picked:
             found.append({"id": tid, "title": tour.title.get(code, tid),
                           "description": (tour.description or {}).get(code), "tracks": [place[s.stop] for s in picked],
-                          "version": tour.version, "duration": sum(s.made.duration for s in picked)})
+                          "version": tour.version, "duration": sum(s.made.duration for s in picked),
+                          "kind": next((s.kind for s in picked if s.version is not None), None)})
     return found
 
 

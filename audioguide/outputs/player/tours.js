@@ -5,7 +5,7 @@
 "use strict";
 
 const tours = (() => {
-  const { $, make, clear, t, tagUi, tagLanguage, clock } = ui;
+  const { $, make, clear, t, tagUi, tagLanguage, clock, adSymbol } = ui;
 
   function length(tour) { // the build's sum of the tracks it plays (a stop's version where it plays one)
     return tour.duration !== undefined ? tour.duration
@@ -22,6 +22,7 @@ const tours = (() => {
       a.href = store.tourLink(language.code, tour.id);
       const title = make("span", "tour-title", tour.title);
       tagLanguage(title, language.code);
+      if (tour.kind === "audio-description") title.appendChild(adSymbol(true)); // it plays audio descriptions
       a.appendChild(title);
       if (tour.description) {
         const about = make("span", "tour-about", tour.description);
