@@ -32,7 +32,7 @@ from audioguide.manifest import Stop as ManifestStop
 from audioguide.outputs import OUTPUTS, Files, OutputFactory, Package, output_names
 from audioguide.outputs.playlists import PLAYLIST
 from audioguide.outputs.transcripts import vtt_name
-from audioguide.ownership import claimed, mark, marked, removable, unchanged
+from audioguide.ownership import claimed, mark, marked, real_folders, removable, unchanged
 from audioguide.plan import TRACK_NAMES, Plan, Track, check, gap_warnings
 from audioguide.render import Candidate, Job, Outcome, render
 from audioguide.tours import tour_record
@@ -89,6 +89,8 @@ def build(root: Path, out: Path, options: Options = Options(), factories: Mappin
         if why is not None:
             log.warning("%s %s: nothing in it is trusted (its tracks are made again, from the cache where they "
                         "can be, and no file it lists is removed)", display_path(out / MANIFEST), why)
+        # never through a link out of the package: the folders it writes into must be its own
+        real_folders(out, [*config.languages, images.FOLDER, "player"])
         cache = _usable_cache(options.cache, root, out)
         folders = _package_folders(out, config.languages)
         if remove_leftovers(folders):

@@ -238,6 +238,24 @@ def edit_manifest(out: Path, change: Any) -> None:
     (out / "manifest.json").write_text(json.dumps(data), encoding="utf-8")
 
 
+@pytest.mark.parametrize("folder", ["en", "images", "player"])
+def test_a_linked_folder_in_the_package_is_never_written_through(guide: Path, tmp_path: Path, folder: str) -> None:
+    """A folder of the package (a language's, the web images', the player's) replaced by a symbolic link
+    to a folder of the user's: the build refuses in one line and writes nothing there."""
+    out = tmp_path / "out"
+    assert build(guide, out).exit_code == 0
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "mine.txt").write_text("mine", encoding="utf-8")
+    if (out / folder).exists():
+        shutil.rmtree(out / folder)
+    (out / folder).symlink_to(theirs, target_is_directory=True)
+    result = build(guide, out, "--force")
+    assert result.exit_code != 0
+    assert f"{out / folder}: is a symbolic link" in result.stderr and "Traceback" not in result.stderr
+    assert [p.name for p in theirs.iterdir()] == ["mine.txt"]
+
+
 def test_a_manifest_cannot_get_a_users_file_deleted(guide: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert build(guide, out).exit_code == 0
